@@ -1,0 +1,29 @@
+// Package applets is the table of tw's applets, one package each below
+// this directory, and the names the dispatcher in cmd/tw needs from the
+// shared internal/cli package.
+package applets
+
+import (
+	"github.com/tupperware/tw/applets/internal/cli"
+)
+
+type (
+	// Applet is one command of the tw binary.
+	Applet = cli.Applet
+	// IO is an applet's standard streams.
+	IO = cli.IO
+	// ExitError carries an exit code; UsageError means exit 2.
+	ExitError  = cli.ExitError
+	UsageError = cli.UsageError
+)
+
+var (
+	Register = cli.Register
+	Lookup   = cli.Lookup
+	Get      = cli.Get
+	Names    = cli.Names
+	ExitCode = cli.ExitCode
+)
+
+// All are the applets of this binary.
+var All = []Applet{}

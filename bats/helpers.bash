@@ -1,0 +1,82 @@
+# Common helpers for tupperware's bats tests. Load with `load helpers`.
+# shellcheck shell=bash
+bats_require_minimum_version 1.5.0
+
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
+# The binary under test and its tw-* symlinks (argv[0] dispatch is part of
+# what is tested).
+TW_BIN=${TW_BIN:-$(cd "$BATS_TEST_DIRNAME/../bin" && pwd)}
+export TW_BIN
+PATH="$TW_BIN:$PATH"
+export PATH
+
+# requires root|btrfs|CMD…: skip the test, with the reason, when the machine
+# lacks what it needs.
+requires() {
+	local r
+	for r in "$@"; do
+		case "$r" in
+		root) [ "$(id -u)" -eq 0 ] || skip "test requires root" ;;
+		btrfs)
+			grep -qw btrfs /proc/filesystems || skip "test requires btrfs in the kernel"
+			command -v mkfs.btrfs >/dev/null || skip "test requires mkfs.btrfs (btrfs-progs)"
+			;;
+		*) command -v "$r" >/dev/null || skip "test requires $r" ;;
+		esac
+	done
+}
+
+# setup_btrfs [SIZE]: a fresh btrfs on a loop file, mounted at $BTRFS.
+# Call from setup_file (or setup); teardown_btrfs undoes it, also after a
+# failed test. The loop device is detached by us, not left to autoclear.
+setup_btrfs() {
+	local size=${1:-512M} dir=${BATS_FILE_TMPDIR:-$BATS_TMPDIR}
+	BTRFS_IMG=$(mktemp "$dir/btrfs.XXXXXX.img")
+	truncate -s "$size" "$BTRFS_IMG"
+	mkfs.btrfs -q -f "$BTRFS_IMG" >/dev/null
+	BTRFS_LOOP=$(losetup --find --show "$BTRFS_IMG")
+	BTRFS=$(mktemp -d "$dir/btrfs.XXXXXX")
+	mount -t btrfs "$BTRFS_LOOP" "$BTRFS"
+	export BTRFS BTRFS_LOOP BTRFS_IMG
+}
+
+teardown_btrfs() {
+	if [ -n "${BTRFS:-}" ] && mountpoint -q "$BTRFS"; then
+		umount "$BTRFS" || umount -l "$BTRFS"
+	fi
+	if [ -n "${BTRFS_LOOP:-}" ]; then
+		losetup -d "$BTRFS_LOOP" 2>/dev/null || true
+	fi
+	[ -n "${BTRFS_IMG:-}" ] && rm -f "$BTRFS_IMG"
+	[ -n "${BTRFS:-}" ] && rmdir "$BTRFS" 2>/dev/null
+	BTRFS='' BTRFS_LOOP='' BTRFS_IMG=''
+}
+
+# host_mounts: the host's mount table without mount IDs, to compare before
+# and after a test that must leave it unchanged.
+host_mounts() {
+	awk '{ $1=""; $2=""; print }' /proc/self/mountinfo | sort
+}
+
+# btrfs_state DIR: what btrfs-progs sees of the filesystem at DIR, the
+# independent oracle for "nothing was damaged".
+btrfs_state() {
+	btrfs subvolume list -a "$1" | sort
+	find "$1" -xdev | sort
+}
+
+# busybox_rootfs DIR: a minimal root filesystem from Debian's static busybox
+# (the binary plus one symlink per applet), into an existing directory.
+busybox_rootfs() {
+	local root=$1 a
+	mkdir -p "$root/bin" "$root/sbin" "$root/usr/bin" "$root/usr/sbin" "$root/proc" \
+		"$root/dev" "$root/sys" "$root/tmp" "$root/etc" "$root/root"
+	cp /bin/busybox "$root/bin/busybox"
+	for a in $(/bin/busybox --list-full); do
+		[ -e "$root/$a" ] || ln -s /bin/busybox "$root/$a"
+	done
+	echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
+	echo 'root:x:0:' >"$root/etc/group"
+}

@@ -1,0 +1,131 @@
+// Command tw is tupperware: one static binary whose applets build a Linux
+// container step by step. It runs applet NAME when called as tw-NAME (a
+// symlink) or as `tw NAME ARGS…`.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/tupperware/tw/applets"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `Usage: tw NAME [ARGS…]   or   tw-NAME [ARGS…]
+       tw --list | --install DIR | --version | --help
+
+tupperware builds a Linux container by hand, one applet per step.
+Run 'tw NAME --help' for an applet's options.
+`
+
+func main() {
+	os.Exit(run(os.Args, applets.IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}))
+}
+
+func run(argv []string, stdio applets.IO) int {
+	applets.Register(applets.All...)
+	name := filepath.Base(argv[0])
+	args := argv[1:]
+	if !strings.HasPrefix(name, "tw-") {
+		if len(args) == 0 {
+			fmt.Fprint(stdio.Stderr, usage)
+			listTo(stdio.Stderr)
+			return 2
+		}
+		switch args[0] {
+		case "-h", "--help":
+			fmt.Fprint(stdio.Stdout, usage)
+			listTo(stdio.Stdout)
+			return 0
+		case "--version":
+			fmt.Fprintf(stdio.Stdout, "tw %s\n", version)
+			return 0
+		case "--list", "-l":
+			for _, n := range applets.Names() {
+				fmt.Fprintf(stdio.Stdout, "tw-%s\n", n)
+			}
+			return 0
+		case "--install":
+			if len(args) != 2 {
+				fmt.Fprintln(stdio.Stderr, "tw: --install: expected one directory")
+				return 2
+			}
+			if err := install(args[1]); err != nil {
+				fmt.Fprintf(stdio.Stderr, "tw: install: %v\n", err)
+				return 1
+			}
+			return 0
+		}
+		name, args = "tw-"+strings.TrimPrefix(args[0], "tw-"), args[1:]
+	}
+	a, ok := applets.Lookup(name)
+	if !ok {
+		fmt.Fprintf(stdio.Stderr, "tw: %s: no such applet\n", strings.TrimPrefix(name, "tw-"))
+		listTo(stdio.Stderr)
+		return 127
+	}
+	return Report(a, a.Main(args, stdio), stdio.Stderr)
+}
+
+// Report turns an applet's error into its one line on stderr and the exit
+// code, as DESIGN.md says.
+func Report(a applets.Applet, err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	var ee *applets.ExitError
+	if errors.As(err, &ee) && ee.Silent {
+		return ee.Code
+	}
+	fmt.Fprintf(stderr, "tw-%s: %v\n", a.Name, err)
+	var ue *applets.UsageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(stderr, "Try 'tw-%s --help' for more information.\n", a.Name)
+	}
+	return applets.ExitCode(err)
+}
+
+func listTo(w io.Writer) {
+	fmt.Fprintln(w, "\nApplets:")
+	for _, n := range applets.Names() {
+		a, _ := applets.Get(n)
+		fmt.Fprintf(w, "  tw-%-12s %s\n", n, a.Summary)
+	}
+}
+
+// install makes the tw-NAME symlinks in dir, pointing at this binary.
+func install(dir string) error {
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find own binary: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	target := self
+	if abs, err := filepath.Abs(dir); err == nil && filepath.Dir(self) == abs {
+		target = filepath.Base(self)
+	}
+	for _, n := range applets.Names() {
+		link := filepath.Join(dir, "tw-"+n)
+		if cur, err := os.Readlink(link); err == nil && cur == target {
+			continue
+		}
+		tmp := link + ".tmp"
+		os.Remove(tmp)
+		if err := os.Symlink(target, tmp); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, link); err != nil {
+			os.Remove(tmp)
+			return err
+		}
+	}
+	return nil
+}
