@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# The walkthrough "Create a container without Moby", step by step, with tw.
+#
+# Usage: scripts/tupperware.sh [--name NAME] [--image IMAGE] [--store DIR]
+#                              [--rm] [--fresh] [--demo] [CMD [ARGS…]]
+#        scripts/tupperware.sh --teardown [--purge]
+#
+#   --name NAME    container name and hostname (env NAME, default tupperware)
+#   --image IMAGE  any tw-pull source (env IMAGE, default: an offline busybox
+#                  image built with tw-commit; docker://alpine:latest works
+#                  where the network allows)
+#   --store DIR    a directory on btrfs (env STORE; default: a loop-file
+#                  btrfs under $TW_HOME, made once and reused)
+#   --rm           delete the container's snapshot when it exits
+#   --fresh        replace an existing container snapshot of that name
+#   --demo         run the proofs the article shows, non-interactively
+#   --teardown     unmount the default loop-file store (--purge deletes it)
+#   CMD            what runs in the container (env CMD, default /bin/sh)
+set -eu
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+NAME=${NAME:-tupperware}
+IMAGE=${IMAGE:-}
+rm_after=false fresh=false demo=false
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--name) NAME=$2; shift 2 ;;
+	--image) IMAGE=$2; shift 2 ;;
+	--store) STORE=$2; shift 2 ;;
+	--rm) rm_after=true; shift ;;
+	--fresh) fresh=true; shift ;;
+	--demo) demo=true; shift ;;
+	--teardown) shift; store_teardown "$@"; exit 0 ;;
+	-h | --help) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	--) shift; break ;;
+	-*) die "unknown option: $1 (try --help)" ;;
+	*) break ;;
+	esac
+done
+case "$NAME" in
+'' | *[!A-Za-z0-9_.-]* | .*) die "$NAME: invalid name (letters, digits, . _ - only)" ;;
+esac
+[ $# -gt 0 ] || set -- ${CMD:-/bin/sh}
+tw_path
+
+say "== 1, 2. storage on btrfs, and the walkthrough's directories"
+store_ensure
+cd "$STORE"
+mkdir -p images containers oci-images run
+
+if [ -z "$IMAGE" ]; then
+	seed_ensure
+	IMAGE=$SEED_IMAGE
+fi
+img=$(image_name "$IMAGE")
+
+say "== 3. fetch the image: tw-pull $IMAGE oci:oci-images/$img:latest"
+if [ ! -f "oci-images/$img/index.json" ]; then
+	tw-pull --quiet "$IMAGE" "oci:oci-images/$img:latest" || {
+		rm -rf "oci-images/$img"
+		die "$IMAGE: could not fetch the image"
+	}
+fi
+
+say "== 4, 5, 6. unpack it straight into a new subvolume: images/$img"
+if [ ! -d "images/$img" ]; then
+	tw-subvol create "images/$img" >/dev/null
+	tw-unpack --image "oci-images/$img:latest" --rootfs-only "images/$img" || {
+		tw-subvol delete "images/$img" >/dev/null
+		die "oci-images/$img: could not unpack the image"
+	}
+	tw-subvol ro "images/$img" true
+fi
+
+say "== 7. a copy-on-write snapshot for the container: containers/$NAME"
+pidfile=run/$NAME.pid
+if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+	die "$NAME: a container of that name is running (pid $(cat "$pidfile"))"
+fi
+if [ -d "containers/$NAME" ] && $fresh; then
+	tw-subvol delete -r "containers/$NAME" >/dev/null
+fi
+if [ -d "containers/$NAME" ]; then
+	say "   (reusing the existing snapshot containers/$NAME; --fresh replaces it)"
+else
+	tw-snapshot "images/$img" "containers/$NAME" >/dev/null
+fi
+
+say "== 8. mark it"
+touch "containers/$NAME/THIS_IS_TUPPERWAAAARE"
+
+if $demo; then
+	set -- /bin/sh -c '
+		echo "--- hostname:  $(hostname)"
+		echo "--- my pid:    $$"
+		echo "--- ps:"; ps
+		echo "--- mounts:";  cat /proc/self/mountinfo
+		echo "--- marker:";  ls /THIS_IS_TUPPERWAAAARE'
+fi
+
+say "== 9-15. new namespaces, hostname, pivot_root, /proc: $*"
+host_before=$(awk '{ $1=""; $2=""; print }' /proc/self/mountinfo | sort)
+status=0
+(
+	echo "$BASHPID" >"$pidfile"
+	exec tw-unshare --mount --uts --ipc --net --pid --fork --hostname "$NAME" \
+		tw-pivot "containers/$NAME" tw-mountproc "$@"
+) || status=$?
+rm -f "$pidfile"
+
+if $demo; then
+	host_after=$(awk '{ $1=""; $2=""; print }' /proc/self/mountinfo | sort)
+	echo "--- the host, after: hostname $(hostname)"
+	if [ "$host_before" = "$host_after" ]; then
+		echo "--- the host's mount table is unchanged"
+	else
+		echo "--- the host's mount table CHANGED:"
+		diff <(echo "$host_before") <(echo "$host_after") || true
+		status=1
+	fi
+	[ -e "images/$img/THIS_IS_TUPPERWAAAARE" ] && { echo "--- the marker leaked into the image"; status=1; }
+fi
+if $rm_after; then
+	say "== cleanup: deleting containers/$NAME"
+	tw-subvol delete -r "containers/$NAME" >/dev/null
+fi
+exit "$status"
