@@ -57,7 +57,7 @@ img=$(image_name "$IMAGE")
 
 say "== 3. fetch the image: tw-pull $IMAGE oci:oci-images/$img:latest"
 if [ ! -f "oci-images/$img/index.json" ]; then
-	tw-pull --quiet "$IMAGE" "oci:oci-images/$img:latest" || {
+	tw-pull --quiet "$IMAGE" "oci:oci-images/$img:latest" >/dev/null || {
 		rm -rf "oci-images/$img"
 		die "$IMAGE: could not fetch the image"
 	}
@@ -94,7 +94,7 @@ if $demo; then
 	set -- /bin/sh -c '
 		echo "--- hostname:  $(hostname)"
 		echo "--- my pid:    $$"
-		echo "--- ps:"; ps
+		echo "--- ps:"; ps -o pid,user,comm
 		echo "--- mounts:";  cat /proc/self/mountinfo
 		echo "--- marker:";  ls /THIS_IS_TUPPERWAAAARE'
 fi
