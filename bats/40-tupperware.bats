@@ -99,7 +99,8 @@ host_unchanged() {
 }
 
 @test "a name already running: clear error, the running one untouched" {
-	"$SCRIPT" --name busy sleep 30 >/dev/null 2>&1 &
+	# PID 1 ignores SIGTERM unless it handles it, as in any container
+	"$SCRIPT" --name busy sh -c 'trap "exit 143" TERM; while :; do sleep 0.1; done' >/dev/null 2>&1 &
 	pid=$!
 	for _ in $(seq 50); do [ -f "$STORE/run/busy.pid" ] && break; sleep 0.1; done
 	run -1 --separate-stderr "$SCRIPT" --name busy true
