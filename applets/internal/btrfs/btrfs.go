@@ -219,7 +219,9 @@ type Info struct {
 	ReadOnly   bool
 	UUID       UUID
 	ParentUUID UUID // the source of a snapshot
-	Created    time.Time
+	// ReceivedUUID is set on a subvolume made by btrfs receive.
+	ReceivedUUID UUID
+	Created      time.Time
 }
 
 // GetInfo reads the subvolume that fd is in (unprivileged).
@@ -229,16 +231,17 @@ func GetInfo(fd int) (Info, error) {
 		return Info{}, err
 	}
 	return Info{
-		ID:         a.TreeID,
-		Name:       cString(a.Name[:]),
-		ParentID:   a.ParentID,
-		DirID:      a.DirID,
-		Generation: a.Generation,
-		Otransid:   a.Otransid,
-		ReadOnly:   a.Flags&rootSubvolRdonl != 0,
-		UUID:       a.UUID,
-		ParentUUID: a.ParentUUID,
-		Created:    time.Unix(int64(a.Otime.Sec), int64(a.Otime.Nsec)),
+		ID:           a.TreeID,
+		Name:         cString(a.Name[:]),
+		ParentID:     a.ParentID,
+		DirID:        a.DirID,
+		Generation:   a.Generation,
+		Otransid:     a.Otransid,
+		ReadOnly:     a.Flags&rootSubvolRdonl != 0,
+		UUID:         a.UUID,
+		ParentUUID:   a.ParentUUID,
+		ReceivedUUID: a.ReceivedUUID,
+		Created:      time.Unix(int64(a.Otime.Sec), int64(a.Otime.Nsec)),
 	}, nil
 }
 
@@ -251,4 +254,46 @@ func InoLookup(fd int, treeid, objectid uint64) (string, error) {
 		return "", err
 	}
 	return cString(a.Name[:]), nil
+}
+
+// Dirs opens each parent directory once, for commands that make or
+// delete many subvolumes in a few directories.
+type Dirs struct{ fds map[string]int }
+
+// Open returns an fd of the directory path, opened on first use and
+// checked to be on a btrfs (ErrNotBtrfs).
+func (d *Dirs) Open(path string) (int, error) {
+	if fd, ok := d.fds[path]; ok {
+		return fd, nil
+	}
+	fd, err := OpenDir(path)
+	if err != nil {
+		return -1, err
+	}
+	if err := CheckFd(fd, false); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	if d.fds == nil {
+		d.fds = map[string]int{}
+	}
+	d.fds[path] = fd
+	return fd, nil
+}
+
+// Close closes every directory opened.
+func (d *Dirs) Close() {
+	for _, fd := range d.fds {
+		unix.Close(fd)
+	}
+	d.fds = nil
+}
+
+// MountID is the id of the mount that fd is on (statx STATX_MNT_ID).
+func MountID(fd int) (uint64, error) {
+	var stx unix.Statx_t
+	if err := unix.Statx(fd, "", unix.AT_EMPTY_PATH, unix.STATX_MNT_ID, &stx); err != nil {
+		return 0, err
+	}
+	return stx.Mnt_id, nil
 }
