@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # tw-subvol: create, delete, list, show and the read-only flag of btrfs
 # subvolumes, checked against btrfs-progs.
+# shellcheck disable=SC2154 # output, lines, stderr_lines are set by bats' run
 load helpers
 load helpers_storage
 

@@ -26,6 +26,7 @@ storage_state() {
 # fails_cleanly STATUS MESSAGE CMD…: CMD exits with STATUS, prints exactly
 # MESSAGE (one line on stderr, nothing on stdout) and leaves the
 # filesystem as it was.
+# shellcheck disable=SC2154 # output and stderr are set by bats' run
 fails_cleanly() {
 	local status=$1 msg=$2 before
 	shift 2
