@@ -5,6 +5,8 @@ package applets
 
 import (
 	"github.com/tupperware/tw/applets/internal/cli"
+	"github.com/tupperware/tw/applets/snapshot"
+	"github.com/tupperware/tw/applets/subvol"
 )
 
 type (
@@ -26,4 +28,7 @@ var (
 )
 
 // All are the applets of this binary.
-var All = []Applet{}
+var All = []Applet{
+	snapshot.Applet,
+	subvol.Applet,
+}
