@@ -4,6 +4,7 @@
 package applets
 
 import (
+	"github.com/tupperware/tw/applets/commit"
 	"github.com/tupperware/tw/applets/internal/cli"
 )
 
@@ -26,4 +27,6 @@ var (
 )
 
 // All are the applets of this binary.
-var All = []Applet{}
+var All = []Applet{
+	commit.Applet,
+}
