@@ -6,6 +6,7 @@ package applets
 import (
 	"github.com/tupperware/tw/applets/commit"
 	"github.com/tupperware/tw/applets/internal/cli"
+	"github.com/tupperware/tw/applets/pull"
 )
 
 type (
@@ -29,4 +30,5 @@ var (
 // All are the applets of this binary.
 var All = []Applet{
 	commit.Applet,
+	pull.Applet,
 }
