@@ -5,6 +5,9 @@ package applets
 
 import (
 	"github.com/tupperware/tw/applets/internal/cli"
+
+	"github.com/tupperware/tw/applets/commit"
+	"github.com/tupperware/tw/applets/pull"
 	"github.com/tupperware/tw/applets/snapshot"
 	"github.com/tupperware/tw/applets/subvol"
 )
@@ -29,6 +32,8 @@ var (
 
 // All are the applets of this binary.
 var All = []Applet{
+	commit.Applet,
+	pull.Applet,
 	snapshot.Applet,
 	subvol.Applet,
 }
