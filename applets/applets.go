@@ -5,6 +5,7 @@ package applets
 
 import (
 	"github.com/tupperware/tw/applets/internal/cli"
+	"github.com/tupperware/tw/applets/unpack"
 )
 
 type (
@@ -26,4 +27,6 @@ var (
 )
 
 // All are the applets of this binary.
-var All = []Applet{}
+var All = []Applet{
+	unpack.Applet,
+}
