@@ -10,6 +10,7 @@ import (
 	"github.com/tupperware/tw/applets/pull"
 	"github.com/tupperware/tw/applets/snapshot"
 	"github.com/tupperware/tw/applets/subvol"
+	"github.com/tupperware/tw/applets/unpack"
 )
 
 type (
@@ -36,4 +37,5 @@ var All = []Applet{
 	pull.Applet,
 	snapshot.Applet,
 	subvol.Applet,
+	unpack.Applet,
 }
