@@ -5,6 +5,9 @@ package applets
 
 import (
 	"github.com/tupperware/tw/applets/internal/cli"
+	"github.com/tupperware/tw/applets/mountproc"
+	"github.com/tupperware/tw/applets/pivot"
+	"github.com/tupperware/tw/applets/unshare"
 )
 
 type (
@@ -26,4 +29,8 @@ var (
 )
 
 // All are the applets of this binary.
-var All = []Applet{}
+var All = []Applet{
+	mountproc.Applet,
+	pivot.Applet,
+	unshare.Applet,
+}
