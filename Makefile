@@ -7,6 +7,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 # One static binary: no cgo, pure-Go openpgp, no containers/storage.
 TAGS := containers_image_openpgp containers_image_storage_stub containers_image_docker_daemon_stub exclude_graphdriver_btrfs exclude_graphdriver_devicemapper
 export CGO_ENABLED := 0
+export PATH := /usr/local/go/bin:$(PATH)
 GOBUILD := $(GO) build -trimpath -tags '$(TAGS)' -ldflags '-s -w -X main.version=$(VERSION)'
 BATS ?= bats
 BATS_FILES ?= bats
@@ -26,7 +27,7 @@ unit:
 bats: build
 	$(BATS) --timing $(BATS_FILES)
 
-test: build unit bats
+test: deps build unit bats
 
 bench: build
 	bash scripts/bench.sh

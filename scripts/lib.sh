@@ -89,7 +89,7 @@ seed_ensure() {
 	printf 'root:x:0:\nnogroup:x:65534:\n' >"$tmp/etc/group"
 	mkdir -p "$TW_HOME/seed"
 	tw-commit --quiet --config.cmd /bin/sh --config.env PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-		--author tupperware "$tmp" "$layout:latest" || {
+		--author tupperware "$tmp" "$layout:latest" >/dev/null || {
 		rm -rf "$tmp" "$layout"
 		die "could not build the default image"
 	}

@@ -16,6 +16,9 @@
 #   --demo         run the proofs the article shows, non-interactively
 #   --teardown     unmount the default loop-file store (--purge deletes it)
 #   CMD            what runs in the container (env CMD, default /bin/sh)
+#
+# Env PULL_OPTS adds options to tw-pull (e.g. --src-tls-verify=false for a
+# registry on 127.0.0.1); TW_HOME and LOOP_SIZE place the default store.
 set -eu
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -57,7 +60,8 @@ img=$(image_name "$IMAGE")
 
 say "== 3. fetch the image: tw-pull $IMAGE oci:oci-images/$img:latest"
 if [ ! -f "oci-images/$img/index.json" ]; then
-	tw-pull --quiet "$IMAGE" "oci:oci-images/$img:latest" || {
+	# shellcheck disable=SC2086 # PULL_OPTS is a list of words
+	tw-pull --quiet ${PULL_OPTS:-} "$IMAGE" "oci:oci-images/$img:latest" >/dev/null || {
 		rm -rf "oci-images/$img"
 		die "$IMAGE: could not fetch the image"
 	}
@@ -94,7 +98,7 @@ if $demo; then
 	set -- /bin/sh -c '
 		echo "--- hostname:  $(hostname)"
 		echo "--- my pid:    $$"
-		echo "--- ps:"; ps
+		echo "--- ps:"; ps -o pid,user,comm
 		echo "--- mounts:";  cat /proc/self/mountinfo
 		echo "--- marker:";  ls /THIS_IS_TUPPERWAAAARE'
 fi
