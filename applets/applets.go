@@ -5,6 +5,15 @@ package applets
 
 import (
 	"github.com/tupperware/tw/applets/internal/cli"
+
+	"github.com/tupperware/tw/applets/commit"
+	"github.com/tupperware/tw/applets/mountproc"
+	"github.com/tupperware/tw/applets/pivot"
+	"github.com/tupperware/tw/applets/pull"
+	"github.com/tupperware/tw/applets/snapshot"
+	"github.com/tupperware/tw/applets/subvol"
+	"github.com/tupperware/tw/applets/unpack"
+	"github.com/tupperware/tw/applets/unshare"
 )
 
 type (
@@ -26,4 +35,13 @@ var (
 )
 
 // All are the applets of this binary.
-var All = []Applet{}
+var All = []Applet{
+	commit.Applet,
+	mountproc.Applet,
+	pivot.Applet,
+	pull.Applet,
+	snapshot.Applet,
+	subvol.Applet,
+	unpack.Applet,
+	unshare.Applet,
+}

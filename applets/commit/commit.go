@@ -1,0 +1,428 @@
+// Package commit is tw-commit: a directory becomes an image in an OCI image
+// layout, the reverse of tw-unpack (umoci repack, bocker commit).
+package commit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apex/log"
+	"github.com/apex/log/handlers/discard"
+	"github.com/opencontainers/go-digest"
+	ispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/opencontainers/umoci/oci/cas"
+	"github.com/opencontainers/umoci/oci/cas/dir"
+	"github.com/opencontainers/umoci/oci/casext"
+	"github.com/opencontainers/umoci/oci/casext/blobcompress"
+	"github.com/opencontainers/umoci/oci/layer"
+
+	"github.com/tupperware/tw/applets/internal/cli"
+)
+
+var Applet = cli.Applet{Name: "commit", Summary: "turn a directory into an image in an OCI layout", Main: Main}
+
+const usage = `Usage: tw-commit [OPTIONS] DIR LAYOUT[:TAG]
+
+Pack the directory DIR into one gzip-compressed layer and tag the image
+as TAG (default latest) in the OCI image layout LAYOUT, the reverse of
+tw-unpack (umoci repack, bocker commit). The layer keeps ownership,
+modes, mtimes, xattrs, hardlinks, symlinks and device nodes, and its
+entries are sorted, so the same tree gives the same layer digest.
+
+LAYOUT is created when missing (all at once: a failed commit leaves no
+half-made layout). In an existing layout the tag is added, or replaced
+when it exists (as umoci does; the old digest is named on stderr). New
+blobs are written first and index.json last, atomically, so a failure
+leaves the layout as it was.
+
+With --from the image is a child of an existing image: its layers, then
+DIR as one more layer (with --overlayfs, whiteouts in DIR delete files
+of the layers below). The image's manifest digest is printed on stdout.
+SOURCE_DATE_EPOCH, when set, clamps file mtimes and sets the creation
+time, as in umoci.
+`
+
+// options are tw-commit's flags.
+type options struct {
+	from        string
+	overlayfs   bool
+	cmd         []string
+	entrypoint  []string
+	env         []string
+	workingdir  string
+	user        string
+	author      string
+	comment     string
+	createdBy   string
+	quiet       bool
+	clearCmd    bool
+	clearEntryp bool
+}
+
+// Main runs tw-commit.
+func Main(args []string, stdio cli.IO) error {
+	var o options
+	fs := cli.NewFlagSet("tw-commit", true)
+	fs.StringVar(&o.from, "from", "", "add DIR as a new layer on top of the image `LAYOUT[:TAG]`")
+	fs.BoolVar(&o.overlayfs, "overlayfs", false, "DIR is an overlayfs upper directory: its whiteouts become OCI whiteouts")
+	fs.StringArrayVar(&o.cmd, "config.cmd", nil, "set the command, one `ARG` per flag")
+	fs.StringArrayVar(&o.entrypoint, "config.entrypoint", nil, "set the entrypoint, one `ARG` per flag")
+	fs.StringArrayVar(&o.env, "config.env", nil, "set an environment variable `NAME=VALUE` (repeatable)")
+	fs.StringVar(&o.workingdir, "config.workingdir", "", "set the working `DIR`")
+	fs.StringVar(&o.user, "config.user", "", "set the `USER[:GROUP]` the process runs as")
+	fs.StringVar(&o.author, "author", "", "set the image's `AUTHOR`")
+	fs.StringVar(&o.comment, "history.comment", "", "the `TEXT` of the layer's history entry")
+	fs.StringVar(&o.createdBy, "history.created_by", "tw-commit", "the `COMMAND` the history entry names")
+	fs.BoolVarP(&o.quiet, "quiet", "q", false, "say nothing on stderr")
+	if done, err := cli.Parse(fs, args, usage, stdio.Stdout); done || err != nil {
+		return err
+	}
+	if err := cli.Args(fs, 2, 2); err != nil {
+		return err
+	}
+	o.clearCmd = fs.Changed("config.cmd")
+	o.clearEntryp = fs.Changed("config.entrypoint")
+	src := fs.Arg(0)
+	layout, tag, err := ParseImage(fs.Arg(1))
+	if err != nil {
+		return cli.Usagef("%s", err)
+	}
+	created, epoch, err := sourceDate()
+	if err != nil {
+		return err
+	}
+	if fi, err := os.Stat(src); err != nil {
+		return err
+	} else if !fi.IsDir() {
+		return fmt.Errorf("%s: not a directory", src)
+	}
+	// umoci's libraries log through apex/log; errors reach us anyway.
+	log.SetHandler(discard.Default)
+
+	ctx := context.Background()
+	var parent *image
+	if o.from != "" {
+		fromLayout, fromTag, err := ParseImage(o.from)
+		if err != nil {
+			return cli.Usagef("--from: %s", err)
+		}
+		if parent, err = readImage(ctx, fromLayout, fromTag); err != nil {
+			return err
+		}
+		defer parent.close()
+	}
+
+	// A new layout is made under a temporary name and renamed into place
+	// at the end; an existing one only gets new blobs until its index.
+	final := ""
+	if _, err := os.Lstat(layout); errors.Is(err, os.ErrNotExist) {
+		final = layout
+		layout, err = tempLayout(layout)
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(layout) // gone after the rename
+	}
+	engine, err := openLayout(layout, final)
+	if err != nil {
+		return err
+	}
+	defer engine.Close()
+	ext := casext.NewEngine(engine)
+
+	opt := &layer.RepackOptions{SourceDateEpoch: epoch}
+	if o.overlayfs {
+		opt.OnDiskFormat = layer.OverlayfsRootfs{}
+	}
+	tarball := layer.GenerateInsertLayer(src, "/", false, opt)
+	defer tarball.Close()
+	layerDesc, diffID, err := putLayer(ctx, engine, tarball)
+	if err != nil {
+		return fmt.Errorf("%s: %w", src, err)
+	}
+
+	var config ispec.Image
+	var layers []ispec.Descriptor
+	if parent != nil {
+		config = parent.config
+		layers = parent.manifest.Layers
+		if err := copyBlobs(ctx, parent.engine, engine, layout, layers); err != nil {
+			return fmt.Errorf("%s: %w", o.from, err)
+		}
+	}
+	config = BuildConfig(config, o, created, diffID)
+	configDesc, err := putJSON(ctx, ext, ispec.MediaTypeImageConfig, config)
+	if err != nil {
+		return err
+	}
+	manifest := ispec.Manifest{
+		Versioned: imageSpecVersion,
+		MediaType: ispec.MediaTypeImageManifest,
+		Config:    configDesc,
+		Layers:    append(append([]ispec.Descriptor{}, layers...), layerDesc),
+	}
+	manifestDesc, err := putJSON(ctx, ext, ispec.MediaTypeImageManifest, manifest)
+	if err != nil {
+		return err
+	}
+	manifestDesc.Platform = &ispec.Platform{OS: config.OS, Architecture: config.Architecture, Variant: config.Variant}
+
+	if old, err := ext.ResolveReference(ctx, tag); err == nil && len(old) > 0 && !o.quiet {
+		fmt.Fprintf(stdio.Stderr, "tw-commit: replacing %s:%s (was %s)\n", displayLayout(layout, final), tag, old[0].Descriptor().Digest)
+	}
+	if err := ext.UpdateReference(ctx, tag, manifestDesc); err != nil {
+		return fmt.Errorf("%s: %w", displayLayout(layout, final), err)
+	}
+	if err := engine.Close(); err != nil {
+		return fmt.Errorf("%s: %w", displayLayout(layout, final), err)
+	}
+	if final != "" {
+		if err := os.Rename(layout, final); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(stdio.Stdout, manifestDesc.Digest)
+	return nil
+}
+
+var imageSpecVersion = ispec.Index{}.Versioned
+
+func init() { imageSpecVersion.SchemaVersion = 2 }
+
+// ParseImage splits LAYOUT[:TAG] as umoci's --image does: at the last colon
+// when what follows is a valid tag, and "latest" when there is none.
+func ParseImage(s string) (layout, tag string, err error) {
+	layout, tag = s, "latest"
+	if i := strings.LastIndexByte(s, ':'); i >= 0 && !strings.Contains(s[i+1:], "/") {
+		layout, tag = s[:i], s[i+1:]
+	}
+	if layout == "" {
+		return "", "", fmt.Errorf("%q: empty layout path", s)
+	}
+	if !casext.IsValidReferenceName(tag) {
+		return "", "", fmt.Errorf("%q: invalid tag %q", s, tag)
+	}
+	return layout, tag, nil
+}
+
+// BuildConfig applies the flags to an image configuration (the parent's, or
+// a zero one for a new image) and records the new layer.
+func BuildConfig(c ispec.Image, o options, created time.Time, diffID digest.Digest) ispec.Image {
+	if c.OS == "" {
+		c.OS = "linux"
+	}
+	if c.Architecture == "" {
+		c.Architecture = runtime.GOARCH
+	}
+	c.Created = &created
+	if o.author != "" {
+		c.Author = o.author
+	}
+	if o.clearCmd {
+		c.Config.Cmd = append([]string{}, o.cmd...)
+	}
+	if o.clearEntryp {
+		c.Config.Entrypoint = append([]string{}, o.entrypoint...)
+	}
+	for _, kv := range o.env {
+		c.Config.Env = setEnv(c.Config.Env, kv)
+	}
+	if o.workingdir != "" {
+		c.Config.WorkingDir = o.workingdir
+	}
+	if o.user != "" {
+		c.Config.User = o.user
+	}
+	c.RootFS.Type = "layers"
+	c.RootFS.DiffIDs = append(append([]digest.Digest{}, c.RootFS.DiffIDs...), diffID)
+	c.History = append(append([]ispec.History{}, c.History...), ispec.History{
+		Created:   &created,
+		CreatedBy: o.createdBy,
+		Author:    c.Author,
+		Comment:   o.comment,
+	})
+	return c
+}
+
+// setEnv sets NAME=VALUE in env, replacing an earlier NAME.
+func setEnv(env []string, kv string) []string {
+	name, _, _ := strings.Cut(kv, "=")
+	out := make([]string, 0, len(env)+1)
+	for _, e := range env {
+		if n, _, _ := strings.Cut(e, "="); n != name {
+			out = append(out, e)
+		}
+	}
+	return append(out, kv)
+}
+
+// sourceDate is the creation time, and the mtime clamp when
+// SOURCE_DATE_EPOCH is set.
+func sourceDate() (time.Time, *time.Time, error) {
+	s, ok := os.LookupEnv("SOURCE_DATE_EPOCH")
+	if !ok || s == "" {
+		return time.Now().UTC(), nil, nil
+	}
+	sec, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return time.Time{}, nil, fmt.Errorf("SOURCE_DATE_EPOCH=%s: not a number of seconds", s)
+	}
+	t := time.Unix(sec, 0).UTC()
+	return t, &t, nil
+}
+
+// tempLayout makes a fresh layout next to where path will be.
+func tempLayout(path string) (string, error) {
+	parent := filepath.Dir(path)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return "", err
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(path)+".tw-commit-")
+	if err != nil {
+		return "", err
+	}
+	os.Remove(tmp) // dir.Create wants to make it itself
+	if err := dir.Create(tmp); err != nil {
+		return "", fmt.Errorf("%s: create layout: %w", path, err)
+	}
+	return tmp, nil
+}
+
+func openLayout(layout, final string) (cas.Engine, error) {
+	engine, err := dir.Open(layout)
+	if err != nil {
+		if errors.Is(err, cas.ErrInvalid) || errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%s: not an OCI image layout", displayLayout(layout, final))
+		}
+		return nil, fmt.Errorf("%s: %w", displayLayout(layout, final), err)
+	}
+	return engine, nil
+}
+
+func displayLayout(layout, final string) string {
+	if final != "" {
+		return final
+	}
+	return layout
+}
+
+// putLayer compresses a tar stream into a blob and returns its descriptor
+// and the digest of the uncompressed tar (the diff ID).
+func putLayer(ctx context.Context, engine cas.Engine, tarball io.Reader) (ispec.Descriptor, digest.Digest, error) {
+	diff := digest.Canonical.Digester()
+	gz, err := blobcompress.Gzip.Compress(io.TeeReader(tarball, diff.Hash()))
+	if err != nil {
+		return ispec.Descriptor{}, "", err
+	}
+	defer gz.Close()
+	d, size, err := engine.PutBlob(ctx, gz)
+	if err != nil {
+		return ispec.Descriptor{}, "", err
+	}
+	return ispec.Descriptor{MediaType: ispec.MediaTypeImageLayerGzip, Digest: d, Size: size}, diff.Digest(), nil
+}
+
+func putJSON(ctx context.Context, ext casext.Engine, mediaType string, v any) (ispec.Descriptor, error) {
+	d, size, err := ext.PutBlobJSON(ctx, v)
+	if err != nil {
+		return ispec.Descriptor{}, fmt.Errorf("write %s: %w", mediaType, err)
+	}
+	return ispec.Descriptor{MediaType: mediaType, Digest: d, Size: size}, nil
+}
+
+// image is a parent image opened for --from.
+type image struct {
+	engine   cas.Engine
+	manifest ispec.Manifest
+	config   ispec.Image
+}
+
+func (i *image) close() { i.engine.Close() }
+
+// readImage opens LAYOUT and resolves TAG to one image manifest.
+func readImage(ctx context.Context, layout, tag string) (_ *image, err error) {
+	engine, err := openLayout(layout, "")
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			engine.Close()
+		}
+	}()
+	ext := casext.NewEngine(engine)
+	paths, err := ext.ResolveReference(ctx, tag)
+	if err != nil {
+		return nil, fmt.Errorf("%s:%s: %w", layout, tag, err)
+	}
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("%s:%s: no such tag", layout, tag)
+	}
+	if len(paths) > 1 {
+		return nil, fmt.Errorf("%s:%s: tag names %d images", layout, tag, len(paths))
+	}
+	desc := paths[0].Descriptor()
+	if desc.MediaType != ispec.MediaTypeImageManifest {
+		return nil, fmt.Errorf("%s:%s: not an OCI image manifest: %s", layout, tag, desc.MediaType)
+	}
+	img := &image{engine: engine}
+	if err := readJSON(ctx, ext, desc, &img.manifest); err != nil {
+		return nil, fmt.Errorf("%s:%s: %w", layout, tag, err)
+	}
+	if err := readJSON(ctx, ext, img.manifest.Config, &img.config); err != nil {
+		return nil, fmt.Errorf("%s:%s: %w", layout, tag, err)
+	}
+	return img, nil
+}
+
+func readJSON(ctx context.Context, ext casext.Engine, desc ispec.Descriptor, v any) error {
+	r, err := ext.GetVerifiedBlob(ctx, desc)
+	if err != nil {
+		return err
+	}
+	data, err := io.ReadAll(r)
+	if cerr := r.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("read %s: %w", desc.Digest, err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("parse %s: %w", desc.Digest, err)
+	}
+	return nil
+}
+
+// copyBlobs copies the parent's layers into the new layout, checking each
+// digest on the way.
+func copyBlobs(ctx context.Context, from, to cas.Engine, toPath string, descs []ispec.Descriptor) error {
+	for _, d := range descs {
+		if _, err := os.Stat(filepath.Join(toPath, "blobs", d.Digest.Algorithm().String(), d.Digest.Encoded())); err == nil {
+			continue // already there
+		}
+		r, err := from.GetBlob(ctx, d.Digest)
+		if err != nil {
+			return err
+		}
+		got, _, err := to.PutBlob(ctx, r)
+		if cerr := r.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("copy %s: %w", d.Digest, err)
+		}
+		if got != d.Digest {
+			return fmt.Errorf("copy %s: content has digest %s", d.Digest, got)
+		}
+	}
+	return nil
+}

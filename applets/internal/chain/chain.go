@@ -1,0 +1,162 @@
+// Package chain executes the rest of a chainloader's command line, as
+// nice, chroot and execline programs do: a tw applet runs in this process
+// (a function call: no process start, and no tw binary needed in a new
+// root), any other program replaces this process through execve.
+package chain
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tupperware/tw/applets/internal/cli"
+	"github.com/tupperware/tw/applets/internal/ns"
+)
+
+// DefaultPath is searched when PATH is unset, as execvp(3) and shells do.
+const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// ErrNotFound is the reason a name without a slash was not found on PATH.
+var ErrNotFound = errors.New("command not found")
+
+// Exec runs argv: argv[0] a tw applet name (tw-NAME) runs in this process
+// and its error is reported here, under its own name; anything else is
+// looked up on PATH and executed, with no descriptor but 0, 1 and 2 left
+// open and without tw's internal environment. Exec returns only on error:
+// exit 127 when the program is not found, 126 when it cannot be executed.
+func Exec(argv []string, stdio cli.IO) error {
+	if len(argv) == 0 {
+		return cli.Usagef("no program to execute")
+	}
+	if a, ok := cli.Lookup(argv[0]); ok {
+		return report(a, a.Main(argv[1:], stdio), stdio.Stderr)
+	}
+	path, err := LookPath(argv[0], os.Getenv("PATH"))
+	if err != nil {
+		return cli.Exit(ExitCode(err), err)
+	}
+	if err := CloseExtraFiles(); err != nil {
+		return err
+	}
+	err = unix.Exec(path, argv, Environ(os.Environ()))
+	err = &os.PathError{Op: "exec", Path: argv[0], Err: err}
+	return cli.Exit(ExitCode(err), err)
+}
+
+// report prints an in-process applet's error the way the dispatcher does
+// and passes its exit code on silently, so that the outer applet does not
+// print it again under its own name.
+func report(a cli.Applet, err error, stderr io.Writer) error {
+	if err == nil {
+		return nil
+	}
+	var ee *cli.ExitError
+	if errors.As(err, &ee) && ee.Silent {
+		return err
+	}
+	fmt.Fprintf(stderr, "tw-%s: %v\n", a.Name, err)
+	var ue *cli.UsageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(stderr, "Try 'tw-%s --help' for more information.\n", a.Name)
+	}
+	return cli.Status(cli.ExitCode(err))
+}
+
+// ExitCode maps a failure to find or execute a program to the exit status
+// of shells and chainloaders: 127 not found, 126 found but not executable.
+func ExitCode(err error) int {
+	if errors.Is(err, ErrNotFound) || errors.Is(err, unix.ENOENT) {
+		return 127
+	}
+	return 126
+}
+
+// LookPath finds name as execvp(3) does: a name with a slash is used as it
+// is, any other is searched in the directories of path (DefaultPath when
+// empty; an empty entry is the current directory). It checks what execve
+// would refuse, so that the exit code can tell "not found" from "not
+// executable": a file that is found but not executable gives EACCES unless
+// an executable one comes later on the path.
+func LookPath(name, path string) (string, error) {
+	if name == "" {
+		return "", &os.PathError{Op: "exec", Path: name, Err: unix.ENOENT}
+	}
+	if strings.Contains(name, "/") {
+		if err := executable(name); err != nil {
+			return "", &os.PathError{Op: "exec", Path: name, Err: err}
+		}
+		return name, nil
+	}
+	if path == "" {
+		path = DefaultPath
+	}
+	var denied error
+	for _, dir := range strings.Split(path, ":") {
+		if dir == "" {
+			dir = "."
+		}
+		p := dir + "/" + name
+		err := executable(p)
+		if err == nil {
+			return p, nil
+		}
+		if denied == nil && !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.ENOTDIR) {
+			denied = err
+		}
+	}
+	if denied != nil {
+		return "", &os.PathError{Op: "exec", Path: name, Err: denied}
+	}
+	return "", &os.PathError{Op: "exec", Path: name, Err: ErrNotFound}
+}
+
+// executable reports why execve(p) would fail before reading the file:
+// ENOENT, EACCES for a directory or a file without execute permission.
+func executable(p string) error {
+	var st unix.Stat_t
+	if err := unix.Stat(p, &st); err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return unix.EACCES
+	}
+	return unix.Access(p, unix.X_OK)
+}
+
+// Environ is env without tw's internal variables (package ns).
+func Environ(env []string) []string {
+	out := env[:0:0]
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, ns.EnvLeft+"=") && !strings.HasPrefix(kv, ns.EnvChild+"=") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// CloseExtraFiles marks every descriptor from 3 up close-on-exec, so that
+// the program executed next inherits only 0, 1 and 2: no descriptor to a
+// host file or directory (runc CVE-2024-21626) and none to the tw binary
+// (runc CVE-2019-5736). Kernels before 5.11 lack CLOSE_RANGE_CLOEXEC; there
+// every open descriptor is marked one by one.
+func CloseExtraFiles() error {
+	err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EINVAL) {
+		return fmt.Errorf("close_range: %w", err)
+	}
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		return fmt.Errorf("getrlimit: %w", err)
+	}
+	for fd := 3; uint64(fd) < lim.Cur; fd++ {
+		unix.CloseOnExec(fd)
+	}
+	return nil
+}

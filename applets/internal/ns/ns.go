@@ -1,0 +1,144 @@
+// Package ns is the guard of the chainloaders that change mounts: they must
+// never act in the host's mount namespace. tw-unshare records the
+// namespaces it left in the environment of its child; tw-pivot and
+// tw-mountproc compare their own namespaces with that record and with their
+// parent's, and refuse when they cannot show that they run in another one.
+package ns
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// EnvLeft is the environment variable in which tw-unshare records the
+// namespaces it left, as "mnt:[4026531832] pid:[4026531836] uts:[…]".
+// Only tw applets running in the same process read it: chain removes it
+// before executing a program.
+const EnvLeft = "TW_UNSHARE_LEFT"
+
+// EnvChild marks the process tw-unshare starts in the new namespaces; the
+// child removes it as it starts. It proves nothing: the child's work is
+// guarded like tw-pivot's.
+const EnvChild = "TW_UNSHARE_CHILD"
+
+// The inode numbers of the initial namespaces are fixed (linux
+// include/uapi/linux/nsfs.h); a namespace made later gets a dynamic number
+// from 0xF0000000 up. Kernels before 6.18 give the initial mount namespace
+// a dynamic number, so only "is initial" can be concluded from these, never
+// "is not the host's".
+const (
+	initPid = "pid:[4026531836]" // PROC_PID_INIT_INO 0xEFFFFFFC
+	initMnt = "mnt:[4026531832]" // MNT_NS_INIT_INO 0xEFFFFFF8
+)
+
+// Read returns the namespace of kind ("mnt", "pid", "uts"…) of process pid
+// (0 for this process) as the kernel names it, "mnt:[4026531832]".
+func Read(pid int, kind string) (string, error) {
+	p := "/proc/self/ns/" + kind
+	if pid != 0 {
+		p = fmt.Sprintf("/proc/%d/ns/%s", pid, kind)
+	}
+	return os.Readlink(p)
+}
+
+// Record is the value of EnvLeft for the namespaces of this process.
+func Record(kinds ...string) (string, error) {
+	ids := make([]string, 0, len(kinds))
+	for _, k := range kinds {
+		id, err := Read(0, k)
+		if err != nil {
+			return "", err
+		}
+		ids = append(ids, id)
+	}
+	return strings.Join(ids, " "), nil
+}
+
+// Left returns the namespace of kind that tw-unshare recorded, or "".
+func Left(record, kind string) string {
+	for _, id := range strings.Fields(record) {
+		if strings.HasPrefix(id, kind+":") {
+			return id
+		}
+	}
+	return ""
+}
+
+// Facts are what a guard knows about one kind of namespace. An empty
+// string means unknown (not recorded, or not readable).
+type Facts struct {
+	Kind   string // "mnt" or "pid"
+	Self   string // this process's namespace
+	Left   string // the one tw-unshare left (EnvLeft)
+	Parent string // the parent process's
+	PPid   int    // 0: the parent is outside our pid namespace
+	Pid    int    // our pid as we see it
+}
+
+// Gather reads the facts about kind for this process.
+func Gather(kind string) Facts {
+	f := Facts{Kind: kind, Left: Left(os.Getenv(EnvLeft), kind), PPid: os.Getppid(), Pid: os.Getpid()}
+	f.Self, _ = Read(0, kind)
+	if f.PPid > 0 {
+		f.Parent, _ = Read(f.PPid, kind)
+	}
+	return f
+}
+
+// ErrHostMount is wrapped by every refusal of CheckMount.
+var ErrHostMount = errors.New("refusing to change mounts in the host's mount namespace")
+
+// verified is set once this process has shown that it runs in a mount
+// namespace of its own. It cannot leave it again (no tw applet calls
+// setns), so a later guard in the same process may trust it when /proc is
+// gone, as after tw-pivot.
+var verified bool
+
+// CheckMount decides from f (kind "mnt") whether the caller may change
+// mounts. force accepts a namespace that cannot be shown to be another one
+// than the host's, but never the initial one nor the one tw-unshare left.
+func CheckMount(f Facts, force bool) error {
+	switch {
+	case f.Self == "" && verified:
+		return nil
+	case f.Self == "":
+		return fmt.Errorf("%w: cannot read /proc/self/ns/mnt", ErrHostMount)
+	case f.Self == initMnt:
+		return fmt.Errorf("%w: %s is the initial one", ErrHostMount, f.Self)
+	case f.Left == f.Self:
+		return fmt.Errorf("%w: %s is the one tw-unshare was started in (add --mount)", ErrHostMount, f.Self)
+	case f.Left != "", f.Parent != "" && f.Parent != f.Self, force:
+		verified = true
+		return nil
+	}
+	return fmt.Errorf("%w: cannot show that %s is another one (run under tw-unshare --mount, or pass --force)", ErrHostMount, f.Self)
+}
+
+// Mount is CheckMount on this process.
+func Mount(force bool) error { return CheckMount(Gather("mnt"), force) }
+
+// ErrHostPid is returned by CheckPid.
+var ErrHostPid = errors.New("not in a new pid namespace: a fresh proc would list the host's processes (run under tw-unshare --pid --fork, or pass --host-pids)")
+
+// CheckPid decides from f (kind "pid") whether this process runs in a pid
+// namespace other than the one it was started from.
+func CheckPid(f Facts) error {
+	switch {
+	case f.Self == initPid:
+	case f.Self == "" && f.Pid == 1: // no /proc yet: only the init of a new one
+		return nil
+	case f.Self == "":
+	case f.Left != "":
+		if f.Left != f.Self {
+			return nil
+		}
+	case f.PPid == 0, f.Parent != "" && f.Parent != f.Self:
+		return nil
+	}
+	return ErrHostPid
+}
+
+// Pid is CheckPid on this process.
+func Pid() error { return CheckPid(Gather("pid")) }

@@ -1,0 +1,67 @@
+// Package mountproc is tw-mountproc: mount a fresh proc for a new pid
+// namespace, then run a program (walkthrough step 14).
+package mountproc
+
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tupperware/tw/applets/internal/chain"
+	"github.com/tupperware/tw/applets/internal/cli"
+	"github.com/tupperware/tw/applets/internal/ns"
+)
+
+var Applet = cli.Applet{Name: "mountproc", Summary: "mount a fresh proc, then run a program", Main: Main}
+
+const usage = `Usage: tw-mountproc [--target DIR] [--host-pids] [--force] [PROG [ARGS…]]
+
+Mount a fresh proc filesystem (nosuid,nodev,noexec) at /proc or DIR and
+execute PROG (default /bin/sh); a tw-* applet named as PROG runs in this
+process. Nothing propagates to the host: mounts that are shared are made
+slaves first.
+
+A fresh proc shows the processes of the pid namespace tw-mountproc runs in:
+without a new one (tw-unshare --pid --fork) it would list the host's, so
+tw-mountproc refuses unless --host-pids is given. Like tw-pivot it refuses
+to act in the host's mount namespace.
+`
+
+func Main(args []string, stdio cli.IO) error {
+	fs := cli.NewFlagSet("mountproc", false)
+	target := fs.String("target", "/proc", "mount proc at `DIR`")
+	hostPids := fs.Bool("host-pids", false, "mount even without a new pid namespace")
+	force := fs.Bool("force", false, "act although this mount namespace cannot be shown to be another one than the host's (never in the initial one)")
+	if done, err := cli.Parse(fs, args, usage, stdio.Stdout); done || err != nil {
+		return err
+	}
+	argv := fs.Args()
+	if len(argv) == 0 {
+		argv = []string{"/bin/sh"}
+	}
+	if err := ns.Mount(*force); err != nil {
+		return err
+	}
+	if !*hostPids {
+		if err := ns.Pid(); err != nil {
+			return err
+		}
+	}
+	if err := Mount(*target); err != nil {
+		return err
+	}
+	return chain.Exec(argv, stdio)
+}
+
+// Mount mounts a fresh proc at dir. Shared mounts become slaves first
+// (private and slave ones stay as they are), so that the new mount cannot
+// propagate to the host.
+func Mount(dir string) error {
+	if err := unix.Mount("none", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
+		return &os.PathError{Op: "make mounts slaves", Path: "/", Err: err}
+	}
+	if err := unix.Mount("proc", dir, "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return &os.PathError{Op: "mount proc", Path: dir, Err: err}
+	}
+	return nil
+}

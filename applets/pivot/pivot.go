@@ -1,0 +1,119 @@
+// Package pivot is tw-pivot: make a directory the root of this mount
+// namespace, with nothing of the old root left (walkthrough steps 13, 15).
+package pivot
+
+import (
+	"errors"
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tupperware/tw/applets/internal/chain"
+	"github.com/tupperware/tw/applets/internal/cli"
+	"github.com/tupperware/tw/applets/internal/ns"
+)
+
+var Applet = cli.Applet{Name: "pivot", Summary: "make a directory the root, then run a program", Main: Main}
+
+const usage = `Usage: tw-pivot [--force] NEWROOT [PROG [ARGS…]]
+
+Make NEWROOT the root directory of this mount namespace, detach the old
+root, and execute PROG (default /bin/sh), looked up inside the new root; a
+tw-* applet named as PROG runs in this process. NEWROOT may be any
+directory, a btrfs subvolume for instance: it is bind-mounted onto itself to
+become a mount point, after every mount was made private, and the current
+directory does not matter. Afterwards the cwd is /, no "oldroot" directory
+is left and no mount of the host is visible.
+
+tw-pivot refuses to act in the host's mount namespace: its own must differ
+from the one tw-unshare left, or from its parent's. Run it under
+tw-unshare --mount.
+`
+
+// ErrCurrentRoot refuses a NEWROOT that is the root already.
+var ErrCurrentRoot = errors.New("is the current root")
+
+func Main(args []string, stdio cli.IO) error {
+	fs := cli.NewFlagSet("pivot", false)
+	force := fs.Bool("force", false, "act although this mount namespace cannot be shown to be another one than the host's (never in the initial one)")
+	if done, err := cli.Parse(fs, args, usage, stdio.Stdout); done || err != nil {
+		return err
+	}
+	if err := cli.Args(fs, 1, -1); err != nil {
+		return err
+	}
+	root, argv := fs.Arg(0), fs.Args()[1:]
+	if len(argv) == 0 {
+		argv = []string{"/bin/sh"}
+	}
+	if err := checkRoot(root); err != nil {
+		return err
+	}
+	if err := ns.Mount(*force); err != nil {
+		return err
+	}
+	if err := Pivot(root); err != nil {
+		return err
+	}
+	return chain.Exec(argv, stdio)
+}
+
+// checkRoot refuses a NEWROOT that is missing, not a directory, or the
+// current root.
+func checkRoot(root string) error {
+	var st, cur unix.Stat_t
+	if err := unix.Stat(root, &st); err != nil {
+		return &os.PathError{Op: "new root", Path: root, Err: err}
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return &os.PathError{Op: "new root", Path: root, Err: unix.ENOTDIR}
+	}
+	if err := unix.Stat("/", &cur); err != nil {
+		return &os.PathError{Op: "stat", Path: "/", Err: err}
+	}
+	if st.Dev == cur.Dev && st.Ino == cur.Ino {
+		return &os.PathError{Op: "new root", Path: root, Err: ErrCurrentRoot}
+	}
+	return nil
+}
+
+// Pivot makes root the root directory as runc's prepareRoot and pivotRoot
+// do: every mount private, root bind-mounted onto itself,
+// pivot_root(".", "."), the old root (now stacked on /) detached, cwd /.
+func Pivot(root string) error {
+	if err := unix.Mount("none", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return &os.PathError{Op: "make mounts private", Path: "/", Err: err}
+	}
+	if err := unix.Mount(root, root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return &os.PathError{Op: "bind mount", Path: root, Err: err}
+	}
+	// Opened after the bind: the descriptor is the new mount's root.
+	newroot, err := unix.Open(root, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &os.PathError{Op: "open", Path: root, Err: err}
+	}
+	defer unix.Close(newroot)
+	oldroot, err := unix.Open("/", unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &os.PathError{Op: "open", Path: "/", Err: err}
+	}
+	defer unix.Close(oldroot)
+	if err := unix.Fchdir(newroot); err != nil {
+		return &os.PathError{Op: "chdir", Path: root, Err: err}
+	}
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return &os.PathError{Op: "pivot_root", Path: root, Err: err}
+	}
+	// The kernel does not promise where "." is now: go to the old root,
+	// which is stacked on top of the new one, and detach it.
+	if err := unix.Fchdir(oldroot); err != nil {
+		return &os.PathError{Op: "chdir", Path: "old root", Err: err}
+	}
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return &os.PathError{Op: "detach", Path: "old root", Err: err}
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return &os.PathError{Op: "chdir", Path: "/", Err: err}
+	}
+	return nil
+}

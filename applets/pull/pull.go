@@ -1,0 +1,462 @@
+// Package pull is tw-pull: copy an image from one place to another with
+// skopeo copy's semantics (go.podman.io/image/v5); a push is a pull whose
+// destination is a registry.
+package pull
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+	"go.podman.io/image/v5/copy"
+	"go.podman.io/image/v5/docker"
+	"go.podman.io/image/v5/manifest"
+	"go.podman.io/image/v5/oci/layout"
+	"go.podman.io/image/v5/signature"
+	"go.podman.io/image/v5/transports"
+	"go.podman.io/image/v5/types"
+
+	// The transports tw-pull speaks, and no others (no storage, no daemon).
+	_ "go.podman.io/image/v5/directory"
+	_ "go.podman.io/image/v5/docker/archive"
+	_ "go.podman.io/image/v5/oci/archive"
+
+	"github.com/tupperware/tw/applets/internal/cli"
+)
+
+var Applet = cli.Applet{Name: "pull", Summary: "copy an image between registries, OCI layouts and archives", Main: Main}
+
+const usage = `Usage: tw-pull [OPTIONS] SRC DST
+
+Copy the image SRC to DST, as skopeo copy does. SRC and DST are
+TRANSPORT:REFERENCE with one of these transports:
+
+  docker://HOST[:PORT]/NAME[:TAG|@DIGEST]  a registry (v2 API)
+  oci:PATH[:TAG]                           an OCI image layout
+  oci-archive:PATH[:TAG]                   a tar of an OCI image layout
+  docker-archive:PATH[:NAME:TAG]           a docker save tar
+  dir:PATH                                 a directory of blobs
+
+A push is a pull whose destination is docker://. An oci: destination
+is made, parents and all, when missing; its index.json is replaced in
+one atomic step at the end, so a failed or interrupted pull leaves the
+layout as it was (new blobs may remain).
+
+Signature policy: --policy FILE, else $CONTAINERS_POLICY_JSON,
+~/.config/containers/policy.json or /etc/containers/policy.json as
+skopeo reads them; when none exists, every image is accepted
+(insecureAcceptAnything). Registries: registries.conf as skopeo reads it.
+
+Progress goes to stderr, one line per blob (bars when stderr is a
+terminal); stdout gets only the digest of the manifest written.
+`
+
+// options are tw-pull's flags.
+type options struct {
+	srcTLSVerify, destTLSVerify, tlsVerify bool
+	srcCreds, destCreds                    string
+	authfile                               string
+	overrideOS, overrideArch               string
+	retryTimes                             int
+	quiet                                  bool
+	digestfile                             string
+	policy                                 string
+	all                                    bool
+}
+
+// Main runs tw-pull.
+func Main(args []string, stdio cli.IO) error {
+	var o options
+	fs := cli.NewFlagSet("tw-pull", true)
+	fs.BoolVar(&o.srcTLSVerify, "src-tls-verify", true, "require HTTPS and verify certificates of a source registry")
+	fs.BoolVar(&o.destTLSVerify, "dest-tls-verify", true, "require HTTPS and verify certificates of a destination registry")
+	fs.BoolVar(&o.tlsVerify, "tls-verify", true, "set both --src-tls-verify and --dest-tls-verify")
+	fs.StringVar(&o.srcCreds, "src-creds", "", "`USER[:PASSWORD]` for the source registry")
+	fs.StringVar(&o.destCreds, "dest-creds", "", "`USER[:PASSWORD]` for the destination registry")
+	fs.StringVar(&o.authfile, "authfile", os.Getenv("REGISTRY_AUTH_FILE"), "registry credentials `FILE` (default $REGISTRY_AUTH_FILE, then podman's and docker's)")
+	fs.StringVar(&o.overrideOS, "override-os", "", "pick the image for `OS` from a list instead of this one")
+	fs.StringVar(&o.overrideArch, "override-arch", "", "pick the image for `ARCH` from a list instead of this one")
+	fs.IntVar(&o.retryTimes, "retry-times", 0, "retry a failed copy `N` times on network errors")
+	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no progress on stderr")
+	fs.StringVar(&o.digestfile, "digestfile", "", "write the digest of the manifest written to `FILE`")
+	fs.StringVar(&o.policy, "policy", "", "signature policy `FILE` (see above for the default)")
+	fs.BoolVarP(&o.all, "all", "a", false, "copy every image of a list, not just this system's")
+	if done, err := cli.Parse(fs, args, usage, stdio.Stdout); done || err != nil {
+		return err
+	}
+	if err := cli.Args(fs, 2, 2); err != nil {
+		return err
+	}
+	srcRef, err := ParseReference(fs.Arg(0))
+	if err != nil {
+		return cli.Usagef("%s", err)
+	}
+	if err := checkSource(fs.Arg(0)); err != nil {
+		return err
+	}
+	// An oci: destination may not exist yet (its reference cannot be
+	// resolved); it is checked by stage() below.
+	var destRef types.ImageReference
+	if !strings.HasPrefix(fs.Arg(1), "oci:") {
+		if destRef, err = ParseReference(fs.Arg(1)); err != nil {
+			return cli.Usagef("%s", err)
+		}
+	}
+	srcCtx, destCtx, err := SystemContexts(fs, o)
+	if err != nil {
+		return cli.Usagef("%s", err)
+	}
+	policy, err := loadPolicy(o.policy)
+	if err != nil {
+		return err
+	}
+	pc, err := signature.NewPolicyContext(policy)
+	if err != nil {
+		return fmt.Errorf("policy: %w", err)
+	}
+	defer pc.Destroy()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	// An oci: destination is filled under a temporary name and published
+	// by one rename at the end.
+	var st *staging
+	if destRef == nil {
+		if err := checkOCI(fs.Arg(1)); err != nil {
+			return cli.Usagef("%s", err)
+		}
+		if st, err = stage(fs.Arg(1)); err != nil {
+			return err
+		}
+		defer st.abort()
+		if destRef, err = layout.NewReference(st.dir, st.image); err != nil {
+			return cli.Usagef("%s: %s", fs.Arg(1), lowerFirst(err.Error()))
+		}
+	}
+
+	copyOpts := &copy.Options{
+		SourceCtx:      srcCtx,
+		DestinationCtx: destCtx,
+	}
+	if !o.quiet {
+		copyOpts.ReportWriter = stdio.Stderr
+	}
+	if o.all {
+		copyOpts.ImageListSelection = copy.CopyAllImages
+	}
+	var written []byte
+	for attempt := 0; ; attempt++ {
+		written, err = copy.Image(ctx, pc, destRef, srcRef, copyOpts)
+		if err == nil || attempt >= o.retryTimes || !retryable(err) || ctx.Err() != nil {
+			break
+		}
+		delay := time.Duration(1<<attempt) * time.Second
+		if !o.quiet {
+			fmt.Fprintf(stdio.Stderr, "tw-pull: attempt %d of %d failed: %v; retrying in %s\n", attempt+1, o.retryTimes+1, err, delay)
+		}
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+		}
+	}
+	if ctx.Err() != nil {
+		return cli.Exit(130, fmt.Errorf("interrupted"))
+	}
+	if err != nil {
+		return errors.New(Explain(err))
+	}
+	if st != nil {
+		if err := st.commit(); err != nil {
+			return err
+		}
+	}
+	d, err := manifest.Digest(written)
+	if err != nil {
+		return err
+	}
+	if o.digestfile != "" {
+		if err := os.WriteFile(o.digestfile, []byte(d.String()), 0o644); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(stdio.Stdout, d)
+	return nil
+}
+
+// ParseReference parses TRANSPORT:REFERENCE for the transports tw knows.
+func ParseReference(s string) (types.ImageReference, error) {
+	name, within, ok := strings.Cut(s, ":")
+	if !ok {
+		return nil, fmt.Errorf("%s: expected TRANSPORT:REFERENCE", s)
+	}
+	t := transports.Get(name)
+	if t == nil {
+		return nil, fmt.Errorf("%s: unknown transport %q", s, name)
+	}
+	ref, err := t.ParseReference(within)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s", s, lowerFirst(err.Error()))
+	}
+	return ref, nil
+}
+
+// checkOCI checks what it can of an oci:PATH[:TAG] reference before PATH
+// exists; the tag is checked by the oci transport on the staging copy.
+func checkOCI(s string) error {
+	if path, _, _ := strings.Cut(strings.TrimPrefix(s, "oci:"), ":"); path == "" {
+		return fmt.Errorf("%s: empty path", s)
+	}
+	return nil
+}
+
+// checkSource names a source layout that is not one, which the oci
+// transport only reports as a missing index.json.
+func checkSource(s string) error {
+	path, _, _ := strings.Cut(strings.TrimPrefix(s, "oci:"), ":")
+	if !strings.HasPrefix(s, "oci:") {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(path, "oci-layout")); errors.Is(err, fs.ErrNotExist) {
+		if _, err := os.Stat(path); err != nil {
+			return err
+		}
+		return fmt.Errorf("%s: not an OCI image layout", path)
+	}
+	return nil
+}
+
+// SystemContexts turns the flags into the source's and the destination's
+// settings.
+func SystemContexts(fs *pflag.FlagSet, o options) (src, dest *types.SystemContext, err error) {
+	src = &types.SystemContext{
+		AuthFilePath:       o.authfile,
+		OSChoice:           o.overrideOS,
+		ArchitectureChoice: o.overrideArch,
+	}
+	dest = &types.SystemContext{AuthFilePath: o.authfile}
+	verify := func(own string, v bool) types.OptionalBool {
+		switch {
+		case fs.Changed(own):
+			return types.NewOptionalBool(!v)
+		case fs.Changed("tls-verify"):
+			return types.NewOptionalBool(!o.tlsVerify)
+		}
+		return types.OptionalBoolUndefined
+	}
+	src.DockerInsecureSkipTLSVerify = verify("src-tls-verify", o.srcTLSVerify)
+	dest.DockerInsecureSkipTLSVerify = verify("dest-tls-verify", o.destTLSVerify)
+	src.DockerDaemonInsecureSkipTLSVerify = src.DockerInsecureSkipTLSVerify == types.OptionalBoolTrue
+	dest.DockerDaemonInsecureSkipTLSVerify = dest.DockerInsecureSkipTLSVerify == types.OptionalBoolTrue
+	if src.DockerAuthConfig, err = creds("--src-creds", o.srcCreds); err != nil {
+		return nil, nil, err
+	}
+	if dest.DockerAuthConfig, err = creds("--dest-creds", o.destCreds); err != nil {
+		return nil, nil, err
+	}
+	return src, dest, nil
+}
+
+// creds parses USER[:PASSWORD] as skopeo does.
+func creds(flag, s string) (*types.DockerAuthConfig, error) {
+	if s == "" {
+		return nil, nil
+	}
+	user, pass, _ := strings.Cut(s, ":")
+	if user == "" {
+		return nil, fmt.Errorf("%s: empty user name", flag)
+	}
+	return &types.DockerAuthConfig{Username: user, Password: pass}, nil
+}
+
+// loadPolicy reads --policy FILE, else the system's policy, else accepts
+// every image.
+func loadPolicy(file string) (*signature.Policy, error) {
+	if file != "" {
+		p, err := signature.NewPolicyFromFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("policy: %w", err)
+		}
+		return p, nil
+	}
+	p, err := signature.DefaultPolicy(nil)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &signature.Policy{Default: signature.PolicyRequirements{signature.NewPRInsecureAcceptAnything()}}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	return p, nil
+}
+
+// retryable tells network trouble and server errors, worth another try,
+// from answers that will not change.
+func retryable(err error) bool {
+	var ne net.Error
+	var se docker.UnexpectedHTTPStatusError
+	switch {
+	case errors.As(err, &se):
+		return se.StatusCode >= 500 || se.StatusCode == 429
+	case errors.As(err, &ne), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET):
+		return true
+	}
+	return false
+}
+
+// Explain makes containers/image's long error chains into tw's one
+// lower-case line.
+func Explain(err error) string {
+	msg := err.Error()
+	msg = strings.ReplaceAll(msg, "\n", " ")
+	return lowerFirst(msg)
+}
+
+func lowerFirst(s string) string {
+	if s == "" || s[0] < 'A' || s[0] > 'Z' {
+		return s
+	}
+	if len(s) > 1 && s[1] >= 'A' && s[1] <= 'Z' {
+		return s // an acronym
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}
+
+// staging is an oci: destination being filled under a temporary name.
+type staging struct {
+	final   string // the layout's path
+	dir     string // where the copy writes
+	image   string // the tag, as in oci:PATH:TAG
+	fresh   bool   // the layout did not exist: rename dir to final
+	created string // the first parent directory we made, removed on failure
+}
+
+// stage prepares an oci: destination. A new layout is made in a temporary
+// directory next to it; an existing one gets a temporary directory inside
+// it with a copy of its index.json and its own blobs/ linked in, so blobs
+// land in place and only index.json is swapped at the end.
+func stage(arg string) (*staging, error) {
+	path, image, _ := strings.Cut(strings.TrimPrefix(arg, "oci:"), ":")
+	st := &staging{final: filepath.Clean(path), image: image}
+	fi, err := os.Stat(st.final)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		st.fresh = true
+	case err != nil:
+		return nil, err
+	case !fi.IsDir():
+		return nil, fmt.Errorf("%s: not a directory", st.final)
+	default:
+		ents, err := os.ReadDir(st.final)
+		if err != nil {
+			return nil, err
+		}
+		if len(ents) == 0 {
+			st.fresh = true // rename(2) replaces an empty directory
+		} else if _, err := os.Stat(filepath.Join(st.final, "index.json")); err != nil {
+			return nil, fmt.Errorf("%s: not an OCI image layout", st.final)
+		}
+	}
+	if st.fresh {
+		parent := filepath.Dir(st.final)
+		if st.created, err = mkdirAll(parent); err != nil {
+			return nil, err
+		}
+		if st.dir, err = os.MkdirTemp(parent, "."+filepath.Base(st.final)+".tw-pull-"); err != nil {
+			st.abort()
+			return nil, err
+		}
+		if err := os.Chmod(st.dir, 0o755); err != nil {
+			st.abort()
+			return nil, err
+		}
+		return st, nil
+	}
+	if st.dir, err = os.MkdirTemp(st.final, ".tw-pull-"); err != nil {
+		return nil, err
+	}
+	for _, f := range []string{"index.json", "oci-layout"} {
+		if err := copyFile(filepath.Join(st.final, f), filepath.Join(st.dir, f)); err != nil {
+			st.abort()
+			return nil, err
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(st.final, "blobs"), 0o755); err != nil {
+		st.abort()
+		return nil, err
+	}
+	if err := os.Symlink("../blobs", filepath.Join(st.dir, "blobs")); err != nil {
+		st.abort()
+		return nil, err
+	}
+	return st, nil
+}
+
+// commit publishes the copied image.
+func (st *staging) commit() error {
+	if st.fresh {
+		if err := os.Rename(st.dir, st.final); err != nil {
+			return err
+		}
+		st.dir, st.created = "", ""
+		return nil
+	}
+	if err := syncFile(filepath.Join(st.dir, "index.json")); err != nil {
+		return err
+	}
+	if err := os.Rename(filepath.Join(st.dir, "index.json"), filepath.Join(st.final, "index.json")); err != nil {
+		return err
+	}
+	return nil
+}
+
+// abort removes what staging made (after a commit: the temporary
+// directory, whose blobs/ is only a link).
+func (st *staging) abort() {
+	if st.dir != "" {
+		os.RemoveAll(st.dir)
+	}
+	if st.created != "" {
+		os.RemoveAll(st.created)
+	}
+}
+
+// mkdirAll is os.MkdirAll that returns the first directory it made.
+func mkdirAll(dir string) (string, error) {
+	first := ""
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil || d == filepath.Dir(d) {
+			break
+		}
+		first = d
+	}
+	return first, os.MkdirAll(dir, 0o755)
+}
+
+func copyFile(from, to string) error {
+	data, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, data, 0o644)
+}
+
+func syncFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

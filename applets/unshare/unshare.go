@@ -1,0 +1,234 @@
+// Package unshare is tw-unshare: run a program in new namespaces, as
+// util-linux unshare(1) does (walkthrough steps 1, 10 and 11).
+package unshare
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"syscall"
+
+	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
+
+	"github.com/tupperware/tw/applets/internal/chain"
+	"github.com/tupperware/tw/applets/internal/cli"
+	"github.com/tupperware/tw/applets/internal/ns"
+)
+
+var Applet = cli.Applet{Name: "unshare", Summary: "run a program in new namespaces", Main: Main}
+
+const usage = `Usage: tw-unshare [-muinpCf] [--mount-proc[=DIR]] [--propagation MODE] [--hostname NAME] [--] [PROG [ARGS…]]
+
+Run PROG (default /bin/sh) in new namespaces, as unshare(1) of util-linux
+does. The program is started as a child (tw-unshare always forks, so --fork
+is accepted but changes nothing); with --pid it is PID 1 of the new pid
+namespace. tw-unshare waits for it, forwards SIGINT, SIGTERM, SIGHUP and
+SIGQUIT to it and exits with its status (128+N for signal N). When
+tw-unshare dies, the child is killed.
+
+In a new mount namespace the propagation of every mount is made private
+first (--propagation), then proc is mounted (--mount-proc) and the hostname
+set (--hostname, needs --uts), then PROG is executed; a tw-* applet named as
+PROG runs in the same process, so tw-pivot works although the new root has
+no tw binary. PROG inherits no descriptor but 0, 1 and 2.
+
+tw-unshare tells tw-pivot and tw-mountproc which namespaces it left (in the
+environment variable TW_UNSHARE_LEFT, removed before PROG runs): they refuse
+to act in the mount namespace of the host.
+`
+
+type options struct {
+	mount, uts, ipc, net, pid, cgroup, fork bool
+	mountProc                               string
+	propagation                             string
+	hostname                                string
+}
+
+func newOptions(fs *pflag.FlagSet) *options {
+	o := &options{}
+	fs.BoolVarP(&o.mount, "mount", "m", false, "new mount namespace")
+	fs.BoolVarP(&o.uts, "uts", "u", false, "new UTS namespace (hostname)")
+	fs.BoolVarP(&o.ipc, "ipc", "i", false, "new IPC namespace")
+	fs.BoolVarP(&o.net, "net", "n", false, "new network namespace")
+	fs.BoolVarP(&o.pid, "pid", "p", false, "new pid namespace: PROG is its PID 1")
+	fs.BoolVarP(&o.cgroup, "cgroup", "C", false, "new cgroup namespace")
+	fs.BoolVarP(&o.fork, "fork", "f", false, "fork before PROG (always done)")
+	fs.StringVar(&o.mountProc, "mount-proc", "", "mount a fresh proc at `DIR` (default /proc); implies --mount")
+	fs.Lookup("mount-proc").NoOptDefVal = "/proc"
+	fs.StringVar(&o.propagation, "propagation", "private", "make every mount private|slave|shared|unchanged, in a new mount namespace")
+	fs.StringVar(&o.hostname, "hostname", "", "set the hostname of the new UTS namespace")
+	return o
+}
+
+// check completes and validates the options.
+func (o *options) check() error {
+	if o.mountProc != "" {
+		o.mount = true
+	}
+	if _, ok := propagations[o.propagation]; !ok {
+		return cli.Usagef("unsupported propagation mode: %s", o.propagation)
+	}
+	if o.hostname != "" && !o.uts {
+		return cli.Usagef("--hostname needs --uts: it would rename the host")
+	}
+	return nil
+}
+
+var propagations = map[string]uintptr{
+	"private":   unix.MS_REC | unix.MS_PRIVATE,
+	"slave":     unix.MS_REC | unix.MS_SLAVE,
+	"shared":    unix.MS_REC | unix.MS_SHARED,
+	"unchanged": 0,
+}
+
+// cloneflags are the clone(2) flags that make the requested namespaces.
+func (o *options) cloneflags() uintptr {
+	var f uintptr
+	for _, n := range []struct {
+		on   bool
+		flag uintptr
+	}{
+		{o.mount, unix.CLONE_NEWNS},
+		{o.uts, unix.CLONE_NEWUTS},
+		{o.ipc, unix.CLONE_NEWIPC},
+		{o.net, unix.CLONE_NEWNET},
+		{o.pid, unix.CLONE_NEWPID},
+		{o.cgroup, unix.CLONE_NEWCGROUP},
+	} {
+		if n.on {
+			f |= n.flag
+		}
+	}
+	return f
+}
+
+// Main parses the options. In the process the user started it forks the
+// child into the new namespaces and waits; in that child (marked by
+// ns.EnvChild) it does the work left inside and executes PROG.
+func Main(args []string, stdio cli.IO) error {
+	fs := cli.NewFlagSet("unshare", false)
+	o := newOptions(fs)
+	if done, err := cli.Parse(fs, args, usage, stdio.Stdout); done || err != nil {
+		return err
+	}
+	if err := o.check(); err != nil {
+		return err
+	}
+	argv := fs.Args()
+	if len(argv) == 0 {
+		argv = []string{"/bin/sh"}
+	}
+	if os.Getenv(ns.EnvChild) != "" {
+		os.Unsetenv(ns.EnvChild)
+		return o.child(argv, stdio)
+	}
+	return o.parent(args, stdio)
+}
+
+// command is the child: this binary again, with the same arguments, in the
+// new namespaces, told which ones it left.
+func (o *options) command(args, env []string, left string, stdio cli.IO) *exec.Cmd {
+	return &exec.Cmd{
+		Path:   "/proc/self/exe",
+		Args:   append([]string{"tw-unshare"}, args...),
+		Env:    append(chain.Environ(env), ns.EnvLeft+"="+left, ns.EnvChild+"=1"),
+		Stdin:  stdio.Stdin,
+		Stdout: stdio.Stdout,
+		Stderr: stdio.Stderr,
+		SysProcAttr: &syscall.SysProcAttr{
+			Cloneflags: o.cloneflags(),
+			Pdeathsig:  syscall.SIGKILL,
+		},
+	}
+}
+
+func (o *options) parent(args []string, stdio cli.IO) error {
+	left, err := ns.Record("mnt", "pid", "uts")
+	if err != nil {
+		return fmt.Errorf("record namespaces: %w", err)
+	}
+	cmd := o.command(args, os.Environ(), left, stdio)
+	// The container must not reach this process through /proc/PID/exe.
+	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+	// Pdeathsig follows the thread that forked the child: keep it.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
+	defer signal.Stop(sigs)
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("new namespaces: %w", err)
+	}
+	go func() {
+		for s := range sigs {
+			cmd.Process.Signal(s)
+		}
+	}()
+	err = cmd.Wait()
+	signal.Stop(sigs)
+	close(sigs)
+	var xe *exec.ExitError
+	if errors.As(err, &xe) {
+		return cli.Status(ExitStatus(xe.Sys().(syscall.WaitStatus)))
+	}
+	return err
+}
+
+// ExitStatus is the exit code that passes a child's wait status on: its
+// exit code, or 128+N when signal N killed it.
+func ExitStatus(ws syscall.WaitStatus) int {
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}
+
+// child runs inside the new namespaces: propagation, proc, hostname, then
+// PROG. Each step is guarded: it acts only where tw-unshare made a new
+// namespace, whatever the environment claims.
+func (o *options) child(argv []string, stdio cli.IO) error {
+	if o.mount {
+		if err := ns.Mount(false); err != nil {
+			return err
+		}
+		if flags := propagations[o.propagation]; flags != 0 {
+			if err := unix.Mount("none", "/", "", flags, ""); err != nil {
+				return &os.PathError{Op: "make mounts " + o.propagation, Path: "/", Err: err}
+			}
+		}
+		if o.mountProc != "" {
+			if err := mountProc(o.mountProc, o.propagation); err != nil {
+				return err
+			}
+		}
+	}
+	if o.hostname != "" {
+		self, err := ns.Read(0, "uts")
+		if err != nil || self == ns.Left(os.Getenv(ns.EnvLeft), "uts") {
+			return errors.New("refusing to set the hostname of the host's UTS namespace")
+		}
+		if err := unix.Sethostname([]byte(o.hostname)); err != nil {
+			return fmt.Errorf("sethostname %s: %w", o.hostname, err)
+		}
+	}
+	return chain.Exec(argv, stdio)
+}
+
+// mountProc mounts a fresh proc at dir as util-linux does: first the old
+// one made private (when the whole tree was not), so that nothing
+// propagates.
+func mountProc(dir, propagation string) error {
+	if propagation != "private" {
+		if err := unix.Mount("none", dir, "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil && err != unix.EINVAL {
+			return &os.PathError{Op: "make mounts private", Path: dir, Err: err}
+		}
+	}
+	if err := unix.Mount("proc", dir, "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return &os.PathError{Op: "mount proc", Path: dir, Err: err}
+	}
+	return nil
+}

@@ -1,0 +1,144 @@
+package unshare
+
+import (
+	"bytes"
+	"errors"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tupperware/tw/applets/internal/cli"
+	"github.com/tupperware/tw/applets/internal/ns"
+)
+
+// parse parses args as Main does, without creating any namespace.
+func parse(t *testing.T, args ...string) (*options, []string, error) {
+	t.Helper()
+	fs := cli.NewFlagSet("unshare", false)
+	o := newOptions(fs)
+	done, err := cli.Parse(fs, args, usage, &bytes.Buffer{})
+	if done {
+		t.Fatalf("%q: parse printed help", args)
+	}
+	if err == nil {
+		err = o.check()
+	}
+	return o, fs.Args(), err
+}
+
+func TestCloneflags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want uintptr
+	}{
+		{[]string{"true"}, 0},
+		{[]string{"--mount", "true"}, unix.CLONE_NEWNS},
+		{[]string{"-m", "-u", "-i", "-n", "-p", "-C", "-f", "true"},
+			unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWNET | unix.CLONE_NEWPID | unix.CLONE_NEWCGROUP},
+		{[]string{"-muinpf", "true"},
+			unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWNET | unix.CLONE_NEWPID},
+		{[]string{"--uts", "--ipc", "--net", "--pid", "--cgroup", "--fork", "true"},
+			unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWNET | unix.CLONE_NEWPID | unix.CLONE_NEWCGROUP},
+		{[]string{"--mount-proc", "true"}, unix.CLONE_NEWNS},
+		{[]string{"-pf", "--mount-proc=/mnt/proc", "true"}, unix.CLONE_NEWNS | unix.CLONE_NEWPID},
+		{[]string{"-u", "--hostname", "box", "true"}, unix.CLONE_NEWUTS},
+	} {
+		o, _, err := parse(t, tc.args...)
+		if err != nil {
+			t.Errorf("%q: %v", tc.args, err)
+			continue
+		}
+		if got := o.cloneflags(); got != tc.want {
+			t.Errorf("%q: cloneflags %#x, want %#x", tc.args, got, tc.want)
+		}
+	}
+}
+
+func TestOptions(t *testing.T) {
+	o, argv, err := parse(t, "-muinpf", "--hostname", "tupperware", "tw-pivot", "/r", "sh", "-c", "echo $$", "--pid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"tw-pivot", "/r", "sh", "-c", "echo $$", "--pid"}; !slices.Equal(argv, want) {
+		t.Errorf("argv %q, want %q: options after PROG belong to PROG", argv, want)
+	}
+	if o.hostname != "tupperware" || o.propagation != "private" || o.mountProc != "" {
+		t.Errorf("options %+v", o)
+	}
+	o, argv, _ = parse(t, "--mount-proc", "/x")
+	if o.mountProc != "/proc" || !o.mount || !slices.Equal(argv, []string{"/x"}) {
+		t.Errorf("--mount-proc /x: mountProc %q mount %v argv %q; want /proc, true, [/x]", o.mountProc, o.mount, argv)
+	}
+	o, _, _ = parse(t, "--mount-proc=/x", "--propagation", "slave", "--", "-m")
+	if o.mountProc != "/x" || o.propagation != "slave" {
+		t.Errorf("--mount-proc=/x: %+v", o)
+	}
+}
+
+func TestBadOptions(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"--bogus", "true"}, "unknown flag: --bogus"},
+		{[]string{"-x", "true"}, "unknown shorthand flag: 'x' in -x"},
+		{[]string{"--propagation", "rprivate", "true"}, "unsupported propagation mode: rprivate"},
+		{[]string{"--hostname", "box", "true"}, "--hostname needs --uts: it would rename the host"},
+	} {
+		_, _, err := parse(t, tc.args...)
+		var ue *cli.UsageError
+		if !errors.As(err, &ue) || err.Error() != tc.msg {
+			t.Errorf("%q: error %v, want usage error %q", tc.args, err, tc.msg)
+		}
+	}
+}
+
+func TestCommand(t *testing.T) {
+	o, _, _ := parse(t, "-mpf", "true")
+	env := []string{"PATH=/bin", ns.EnvLeft + "=stale", ns.EnvChild + "=stale", "HOME=/root"}
+	cmd := o.command([]string{"-mpf", "true"}, env, "mnt:[1] pid:[2] uts:[3]", cli.IO{})
+	if cmd.Path != "/proc/self/exe" {
+		t.Errorf("path %q", cmd.Path)
+	}
+	if want := []string{"tw-unshare", "-mpf", "true"}; !slices.Equal(cmd.Args, want) {
+		t.Errorf("args %q, want %q", cmd.Args, want)
+	}
+	want := []string{"PATH=/bin", "HOME=/root", ns.EnvLeft + "=mnt:[1] pid:[2] uts:[3]", ns.EnvChild + "=1"}
+	if !slices.Equal(cmd.Env, want) {
+		t.Errorf("env %q, want %q", cmd.Env, want)
+	}
+	if cmd.SysProcAttr.Cloneflags != unix.CLONE_NEWNS|unix.CLONE_NEWPID || cmd.SysProcAttr.Pdeathsig != syscall.SIGKILL {
+		t.Errorf("SysProcAttr %+v", cmd.SysProcAttr)
+	}
+}
+
+func TestExitStatus(t *testing.T) {
+	for _, tc := range []struct {
+		ws   syscall.WaitStatus
+		want int
+	}{
+		{0, 0},
+		{7 << 8, 7},
+		{255 << 8, 255},
+		{syscall.WaitStatus(syscall.SIGKILL), 137},
+		{syscall.WaitStatus(syscall.SIGTERM), 143},
+		{syscall.WaitStatus(syscall.SIGSEGV) | 0x80, 139}, // core dumped
+	} {
+		if got := ExitStatus(tc.ws); got != tc.want {
+			t.Errorf("wait status %#x: exit %d, want %d", uint32(tc.ws), got, tc.want)
+		}
+	}
+}
+
+func TestHelp(t *testing.T) {
+	var out bytes.Buffer
+	if err := Main([]string{"--help"}, cli.IO{Stdout: &out}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.String(), "Usage: tw-unshare ") || !strings.Contains(out.String(), "--mount-proc") {
+		t.Errorf("help:\n%s", out.String())
+	}
+}
