@@ -46,7 +46,7 @@ deps:
 	bash scripts/deps.sh
 
 demo: deps build
-	bash scripts/tupperware.sh --demo
+	bash scripts/tupperware.sh --demo --fresh
 
 clean:
 	rm -rf bin
