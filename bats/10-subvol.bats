@@ -121,6 +121,14 @@ setup() { storage_setup; }
 	refute_output --partial "t$BATS_TEST_NUMBER/"
 }
 
+@test "delete: a PATH named twice, or inside another, is deleted once" {
+	tw-subvol create a x x/y x/y/z
+	run -0 tw-subvol delete -r a x x/y a x/y/z
+	[ ! -e a ] && [ ! -e x ]
+	run -0 btrfs subvolume list "$BTRFS"
+	refute_output --partial "t$BATS_TEST_NUMBER/"
+}
+
 @test "delete -r of a subvolume without nested ones" {
 	tw-subvol create a
 	run -0 tw-subvol delete --recursive a

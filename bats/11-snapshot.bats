@@ -66,6 +66,11 @@ setup() { storage_setup; }
 	done
 	run -0 btrfs subvolume list "$BTRFS"
 	assert_equal "$(grep -c " path t$BATS_TEST_NUMBER/containers/c" <<<"$output")" 50
+	# the staging directories tw made them in are gone
+	assert_equal "$(find . -name '.tw-snapshot*')" ""
+	assert_equal "$(find . -mindepth 1 -maxdepth 1 | sort)" "$(printf './containers\n./into')"
+	run -0 tw-snapshot -r "$IMG" containers/r1 containers/r2
+	assert_equal "$(btrfs property get containers/r2 ro)" "ro=true"
 }
 
 @test "snapshots and tw-subvol list agree with btrfs-progs" {
@@ -108,6 +113,7 @@ setup() { storage_setup; }
 	fails_cleanly 1 "tw-snapshot: dir/img: file exists" tw-snapshot "$IMG" dir
 	# two DSTs naming the same snapshot
 	fails_cleanly 1 "tw-snapshot: c1: file exists" tw-snapshot "$IMG" c1 c1
+	fails_cleanly 1 "tw-snapshot: ./c1/: file exists" tw-snapshot "$IMG" c1 ./c1/
 	fails_cleanly 1 "tw-snapshot: sub/img: file exists" tw-snapshot "$IMG" sub sub/
 }
 
@@ -131,6 +137,7 @@ setup() { storage_setup; }
 	tw-subvol ro ro true
 	fails_cleanly 1 "tw-snapshot: ro/c1: read-only file system" tw-snapshot "$IMG" ro/c1
 	fails_cleanly 1 "tw-snapshot: ro/img: read-only file system" tw-snapshot -r "$IMG" ro
+	fails_cleanly 1 "tw-snapshot: ro/c1: read-only file system" tw-snapshot "$IMG" ro/c1 ro/c2 ro/c3
 }
 
 @test "every DST is checked before the first snapshot" {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 
 	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
@@ -184,6 +185,13 @@ func remove(paths []string, recursive bool) error {
 		}
 		doomed = append(doomed, job{abs, p})
 	}
+	// A PATH named twice, or inside another PATH deleted with -r, goes once.
+	seen := map[string]bool{}
+	doomed = slices.DeleteFunc(doomed, func(j job) bool {
+		dup := seen[j.abs]
+		seen[j.abs] = true
+		return dup
+	})
 	var dirs btrfs.Dirs
 	defer dirs.Close()
 	for _, j := range doomed {
