@@ -73,6 +73,18 @@ setup() { storage_setup; }
 	assert_equal "$(btrfs property get containers/r2 ro)" "ro=true"
 }
 
+@test "many snapshots into SRC itself hold no staging directory" {
+	tw-subvol create src
+	touch src/file
+	run -0 tw-snapshot src src/c1 src/c2 src/c3
+	for c in c1 c2 c3; do
+		assert_equal "$(subvol_field src/$c 'Parent UUID')" "$(subvol_field src UUID)"
+		run -0 find "src/$c" -name '.tw-snapshot*'
+		assert_output ""
+	done
+	assert_equal "$(ls -A src | tr '\n' ' ')" "c1 c2 c3 file "
+}
+
 @test "snapshots and tw-subvol list agree with btrfs-progs" {
 	tw-snapshot -r "$IMG" a b
 	run -0 tw-subvol list -r "$BTRFS"

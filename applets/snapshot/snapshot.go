@@ -78,10 +78,11 @@ func snapshot(src string, dsts []string, readonly bool) error {
 		seen[key] = true
 		jobs = append(jobs, j)
 	}
-	if len(jobs) > 1 && !readonly {
+	if len(jobs) > 1 && !readonly && !intoSource(srcfd, jobs) {
 		return many(srcfd, jobs)
 	}
-	// One by one: a read-only snapshot cannot be renamed into place.
+	// One by one: a read-only snapshot cannot be renamed into place, and
+	// a staging directory in SRC would show in the snapshots.
 	s := btrfs.NewSnapshotter(srcfd, readonly)
 	for _, j := range jobs {
 		if err := s.Snapshot(j.fd, j.name); err != nil {
@@ -89,6 +90,26 @@ func snapshot(src string, dsts []string, readonly bool) error {
 		}
 	}
 	return nil
+}
+
+// intoSource tells whether a snapshot goes into SRC itself (or it cannot
+// tell).
+func intoSource(srcfd int, jobs []job) bool {
+	src, err := btrfs.GetInfo(srcfd)
+	if err != nil {
+		return true
+	}
+	done := map[int]bool{}
+	for _, j := range jobs {
+		if done[j.fd] {
+			continue
+		}
+		done[j.fd] = true
+		if dir, err := btrfs.GetInfo(j.fd); err != nil || dir.ID == src.ID {
+			return true
+		}
+	}
+	return false
 }
 
 // workers is how many snapshots many makes at once.
