@@ -40,7 +40,7 @@ setup() { storage_setup; }
 	assert_output "$(btrfs subvolume list -p "$BTRFS")"
 	run -0 tw-subvol list a/dir
 	assert_output "$(btrfs subvolume list -p "$BTRFS")"
-	run -0 tw-subvol list -r .
+	run -0 tw-subvol list -p -r .
 	assert_output "$(btrfs subvolume list -p -r "$BTRFS")"
 	assert_output --partial "path t$BATS_TEST_NUMBER/b"
 }

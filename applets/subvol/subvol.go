@@ -20,7 +20,7 @@ import (
 
 const usage = `Usage: tw-subvol create PATH…
        tw-subvol delete [-r] PATH…
-       tw-subvol list [-r] [--json] PATH
+       tw-subvol list [-p] [-r] [--json] PATH
        tw-subvol show [--json] PATH
        tw-subvol ro PATH [true|false]
 
@@ -57,6 +57,7 @@ func Main(args []string, stdio cli.IO) error {
 		fs.BoolVarP(&recursive, "recursive", "r", false, "delete nested subvolumes first")
 	case "list":
 		fs.BoolVarP(&readonly, "readonly", "r", false, "list read-only subvolumes only")
+		fs.BoolP("parent", "p", true, "print the parent ID (always on, as 'btrfs subvolume list -p')")
 		fs.BoolVar(&asJSON, "json", false, "print a JSON array")
 	case "show":
 		fs.BoolVar(&asJSON, "json", false, "print a JSON object")
