@@ -40,7 +40,7 @@ setup() { storage_setup; }
 	assert_output "$(btrfs subvolume list -p "$BTRFS")"
 	run -0 tw-subvol list a/dir
 	assert_output "$(btrfs subvolume list -p "$BTRFS")"
-	run -0 tw-subvol list -r .
+	run -0 tw-subvol list -p -r .
 	assert_output "$(btrfs subvolume list -p -r "$BTRFS")"
 	assert_output --partial "path t$BATS_TEST_NUMBER/b"
 }
@@ -117,6 +117,14 @@ setup() { storage_setup; }
 	btrfs property set x/y/z ro true
 	run -0 tw-subvol delete -r x
 	[ ! -e x ]
+	run -0 btrfs subvolume list "$BTRFS"
+	refute_output --partial "t$BATS_TEST_NUMBER/"
+}
+
+@test "delete: a PATH named twice, or inside another, is deleted once" {
+	tw-subvol create a x x/y x/y/z
+	run -0 tw-subvol delete -r a x x/y a x/y/z
+	[ ! -e a ] && [ ! -e x ]
 	run -0 btrfs subvolume list "$BTRFS"
 	refute_output --partial "t$BATS_TEST_NUMBER/"
 }

@@ -66,6 +66,23 @@ setup() { storage_setup; }
 	done
 	run -0 btrfs subvolume list "$BTRFS"
 	assert_equal "$(grep -c " path t$BATS_TEST_NUMBER/containers/c" <<<"$output")" 50
+	# the staging directories tw made them in are gone
+	assert_equal "$(find . -name '.tw-snapshot*')" ""
+	assert_equal "$(find . -mindepth 1 -maxdepth 1 | sort)" "$(printf './containers\n./into')"
+	run -0 tw-snapshot -r "$IMG" containers/r1 containers/r2
+	assert_equal "$(btrfs property get containers/r2 ro)" "ro=true"
+}
+
+@test "many snapshots into SRC itself hold no staging directory" {
+	tw-subvol create src
+	touch src/file
+	run -0 tw-snapshot src src/c1 src/c2 src/c3
+	for c in c1 c2 c3; do
+		assert_equal "$(subvol_field src/$c 'Parent UUID')" "$(subvol_field src UUID)"
+		run -0 find "src/$c" -name '.tw-snapshot*'
+		assert_output ""
+	done
+	assert_equal "$(ls -A src | tr '\n' ' ')" "c1 c2 c3 file "
 }
 
 @test "snapshots and tw-subvol list agree with btrfs-progs" {
@@ -108,6 +125,7 @@ setup() { storage_setup; }
 	fails_cleanly 1 "tw-snapshot: dir/img: file exists" tw-snapshot "$IMG" dir
 	# two DSTs naming the same snapshot
 	fails_cleanly 1 "tw-snapshot: c1: file exists" tw-snapshot "$IMG" c1 c1
+	fails_cleanly 1 "tw-snapshot: ./c1/: file exists" tw-snapshot "$IMG" c1 ./c1/
 	fails_cleanly 1 "tw-snapshot: sub/img: file exists" tw-snapshot "$IMG" sub sub/
 }
 
@@ -131,6 +149,7 @@ setup() { storage_setup; }
 	tw-subvol ro ro true
 	fails_cleanly 1 "tw-snapshot: ro/c1: read-only file system" tw-snapshot "$IMG" ro/c1
 	fails_cleanly 1 "tw-snapshot: ro/img: read-only file system" tw-snapshot -r "$IMG" ro
+	fails_cleanly 1 "tw-snapshot: ro/c1: read-only file system" tw-snapshot "$IMG" ro/c1 ro/c2 ro/c3
 }
 
 @test "every DST is checked before the first snapshot" {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 
 	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
@@ -19,7 +20,7 @@ import (
 
 const usage = `Usage: tw-subvol create PATH…
        tw-subvol delete [-r] PATH…
-       tw-subvol list [-r] [--json] PATH
+       tw-subvol list [-p] [-r] [--json] PATH
        tw-subvol show [--json] PATH
        tw-subvol ro PATH [true|false]
 
@@ -56,6 +57,7 @@ func Main(args []string, stdio cli.IO) error {
 		fs.BoolVarP(&recursive, "recursive", "r", false, "delete nested subvolumes first")
 	case "list":
 		fs.BoolVarP(&readonly, "readonly", "r", false, "list read-only subvolumes only")
+		fs.BoolP("parent", "p", true, "print the parent ID (always on, as 'btrfs subvolume list -p')")
 		fs.BoolVar(&asJSON, "json", false, "print a JSON array")
 	case "show":
 		fs.BoolVar(&asJSON, "json", false, "print a JSON object")
@@ -184,6 +186,13 @@ func remove(paths []string, recursive bool) error {
 		}
 		doomed = append(doomed, job{abs, p})
 	}
+	// A PATH named twice, or inside another PATH deleted with -r, goes once.
+	seen := map[string]bool{}
+	doomed = slices.DeleteFunc(doomed, func(j job) bool {
+		dup := seen[j.abs]
+		seen[j.abs] = true
+		return dup
+	})
 	var dirs btrfs.Dirs
 	defer dirs.Close()
 	for _, j := range doomed {
