@@ -40,7 +40,7 @@ install: build
 lint:
 	@out=$$(gofmt -l cmd applets); if [ -n "$$out" ]; then echo "gofmt: $$out"; exit 1; fi
 	$(GO) vet -tags '$(TAGS)' ./...
-	shellcheck -x scripts/*.sh bats/*.bash .ci/run
+	shellcheck -x scripts/*.sh scripts/bench/*.sh bats/*.bash .ci/run
 
 deps:
 	bash scripts/deps.sh
