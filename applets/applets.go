@@ -6,6 +6,7 @@ package applets
 import (
 	"github.com/tupperware/tw/applets/internal/cli"
 	"github.com/tupperware/tw/applets/mountproc"
+	"github.com/tupperware/tw/applets/net"
 	"github.com/tupperware/tw/applets/pivot"
 	"github.com/tupperware/tw/applets/unshare"
 )
@@ -31,6 +32,7 @@ var (
 // All are the applets of this binary.
 var All = []Applet{
 	mountproc.Applet,
+	net.Applet,
 	pivot.Applet,
 	unshare.Applet,
 }
