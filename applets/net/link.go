@@ -1,10 +1,9 @@
 package net
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	gonet "net"
 	"net/netip"
 
@@ -108,9 +107,7 @@ func (b *Bridge) Configure(h *netlink.Handle) error {
 // VethName is a fresh name for the host's end of a veth: "tw" and eight
 // random hex digits.
 func VethName() string {
-	b := make([]byte, 4)
-	rand.Read(b)
-	return Prefix + hex.EncodeToString(b)
+	return fmt.Sprintf("%s%08x", Prefix, rand.Uint32())
 }
 
 // AddVeth makes a veth pair: one end, named name, on the bridge and up,
