@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"strconv"
 
 	"github.com/spf13/pflag"
 	"github.com/vishvananda/netlink"
@@ -273,7 +274,8 @@ func (s *session) bridge() (*Bridge, error) {
 }
 
 // address picks the container's address: --addr if free, else the lowest
-// free one. An entry whose veth is gone is stale and removed.
+// free one. An entry whose veth is gone or whose process ended is stale:
+// its veth and the entry are removed.
 func (s *session) address(b *Bridge) (netip.Addr, error) {
 	ents, err := s.st.Entries(s.o.bridge)
 	if err != nil {
@@ -281,13 +283,17 @@ func (s *session) address(b *Bridge) (netip.Addr, error) {
 	}
 	used := map[netip.Addr]bool{}
 	for a, e := range ents {
-		if !HasLink(s.host, e.Veth) {
-			if err := s.st.Remove(s.o.bridge, a); err != nil {
-				return netip.Addr{}, fmt.Errorf("state: %w", err)
-			}
+		if HasLink(s.host, e.Veth) && Alive(e.Pid) {
+			used[a] = true
 			continue
 		}
-		used[a] = true
+		// The container ended: its veth goes with its namespace, soon.
+		if err := DelLink(s.host, e.Veth); err != nil {
+			return netip.Addr{}, err
+		}
+		if err := s.st.Remove(s.o.bridge, a); err != nil {
+			return netip.Addr{}, fmt.Errorf("state: %w", err)
+		}
 	}
 	if a := s.o.addr; a.IsValid() {
 		if used[a] {
@@ -396,7 +402,7 @@ func (s *session) newNamespace() (netip.Addr, string, error) {
 		return netip.Addr{}, "", &os.PathError{Op: "open", Path: "/proc/thread-self/ns/net", Err: err}
 	}
 	defer unix.Close(nsfd)
-	veth, err := s.connect(b, a, nsfd, os.Getpid())
+	veth, err := s.connect(b, a, nsfd, selfPid())
 	if err != nil {
 		return netip.Addr{}, "", err
 	}
@@ -541,4 +547,16 @@ func (o *options) teardown() error {
 		return fmt.Errorf("state: %w", err)
 	}
 	return nil
+}
+
+// selfPid is this process's pid as /proc shows it: the host's pid when
+// tw-net runs in a pid namespace that still sees the host's /proc, as
+// the next tw-net will.
+func selfPid() int {
+	if s, err := os.Readlink("/proc/self"); err == nil {
+		if pid, err := strconv.Atoi(s); err == nil {
+			return pid
+		}
+	}
+	return os.Getpid()
 }

@@ -25,8 +25,9 @@ type State struct {
 }
 
 // Entry is one address given to a container: the host end of its veth
-// and the process it was made for. It is stale once the veth is gone
-// (the veth disappears with the container's network namespace).
+// and the container's process (tw-net's own, which becomes PROG, or the
+// --pid one). It is stale once the veth is gone (it disappears with the
+// container's network namespace) or the process ended.
 type Entry struct {
 	Veth string
 	Pid  int
@@ -171,4 +172,17 @@ func ignoreNotExist(err error) error {
 		return nil
 	}
 	return err
+}
+
+// Alive tells whether process pid exists and is no zombie.
+func Alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 || i+2 >= len(b) {
+		return true
+	}
+	return b[i+2] != 'Z' && b[i+2] != 'X'
 }

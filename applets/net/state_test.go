@@ -3,8 +3,10 @@ package net
 import (
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func TestState(t *testing.T) {
@@ -120,5 +122,26 @@ func TestWriteResolvStaysInRoot(t *testing.T) {
 	}
 	if err := WriteResolv(filepath.Join(root, "nosuch"), nil); err == nil {
 		t.Error("missing root: no error")
+	}
+}
+
+func TestAlive(t *testing.T) {
+	if !Alive(os.Getpid()) {
+		t.Error("this process is not alive")
+	}
+	cmd := exec.Command("/bin/true")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	for i := 0; i < 100 && Alive(pid); i++ { // a zombie until waited for
+		time.Sleep(10 * time.Millisecond)
+	}
+	if Alive(pid) {
+		t.Error("a zombie is alive")
+	}
+	cmd.Wait()
+	if Alive(pid) {
+		t.Error("a reaped process is alive")
 	}
 }
