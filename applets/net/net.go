@@ -234,7 +234,10 @@ func (s *session) bridge() (*Bridge, error) {
 		if b, err = CreateBridge(s.host, o.bridge, want); err != nil {
 			return nil, err
 		}
-		s.undo.push(func() { s.host.LinkDel(b.Link) })
+		s.undo.push(func() {
+			s.host.LinkDel(b.Link)
+			s.st.Drop(o.bridge)
+		})
 	case !b.Subnet.IsValid(): // made, but not given its address
 		b.Subnet = want
 		if err := b.Configure(s.host); err != nil {
