@@ -40,10 +40,10 @@ teardown() {
 	assert_output --regexp "inet $NET\.1/24 brd $NET\.255 "
 	run -0 ip -o link show "$BR"
 	assert_output --regexp '<[A-Z_,-]*,UP[A-Z_,-]*>'
-	# The container ended: its veth and its address are released.
-	assert_equal "$(veths)" ""
-	run -0 find "$NET_STATE/$BR" -name "$NET.*"
-	assert_output ""
+	# The container ended: its address is released, its veth goes with
+	# its namespace.
+	released "$NET.2"
+	no_veths
 }
 
 @test "the namespaces tw-unshare makes after tw-net are inside tw-net's network namespace" {
@@ -82,9 +82,13 @@ teardown() {
 	assert_line --regexp "eth0 +inet $NET\.3/24 "
 	stop_container "$C1" "$p1"
 	stop_container "$C2" "$p2"
-	assert_equal "$(veths)" ""
+	released "$NET.2" "$NET.3"
+	no_veths
+	# The next container reclaims the stale entries.
+	run -0 net_container "$C1" -- true
 	run -0 find "$NET_STATE/$BR" -name "$NET.*"
-	assert_output ""
+	assert_output "$NET_STATE/$BR/$NET.2"
+	released "$NET.2"
 }
 
 @test "addresses are allocated: the lowest free one, never one in use, a released one again" {
@@ -113,11 +117,12 @@ teardown() {
 	[ -e "$NET_STATE/$BR/$NET.2" ]
 	run -0 net_container "$C2" -- sh -c 'ip -o -4 addr show eth0'
 	assert_output --regexp "eth0 +inet $NET\.2/24 "
-	[ ! -e "$NET_STATE/$BR/$NET.2" ]
-	# An entry naming a veth that does not exist is stale too.
+	[ "$(cut -d' ' -f1 "$NET_STATE/$BR/$NET.2")" != "$veth" ]
+	# An entry naming a veth that does not exist is stale too, even when
+	# its process runs.
 	echo "tw00000000 1" >"$NET_STATE/$BR/$NET.2"
 	run -0 net_container "$C2" -a "$NET.2" -- true
-	[ ! -e "$NET_STATE/$BR/$NET.2" ]
+	[ "$(cut -d' ' -f1 "$NET_STATE/$BR/$NET.2")" != tw00000000 ]
 }
 
 @test "--pid connects the network namespace of a running container" {

@@ -144,6 +144,32 @@ veths() {
 	ip -o link show master "$BR" 2>/dev/null | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }'
 }
 
+# released ADDR…: the addresses are free: no entry in the state, or one
+# whose process ended (the next tw-net reclaims it).
+released() {
+	local a e
+	for a in "$@"; do
+		[ -e "$NET_STATE/$BR/$a" ] || continue
+		e=$(cat "$NET_STATE/$BR/$a")
+		if [ -d "/proc/${e#* }" ] && ! grep -q '^State:.*Z' "/proc/${e#* }/status"; then
+			echo "released: $a is held by $e" >&2
+			return 1
+		fi
+	done
+}
+
+# no_veths: no veth is left on $BR once the containers ended. The kernel
+# removes a veth with its network namespace, asynchronously: at most 5
+# seconds.
+no_veths() {
+	local _
+	for _ in $(seq 50); do
+		[ -z "$(veths)" ] && return 0
+		sleep 0.1
+	done
+	assert_equal "$(veths)" ""
+}
+
 # wait_for FILE: until FILE exists, at most 5 seconds.
 wait_for() {
 	local _

@@ -351,9 +351,7 @@ func (s *session) writeResolv() error {
 	return WriteResolv(s.o.resolv, data)
 }
 
-// run makes a new network namespace, connects it and executes argv in it;
-// when argv was a tw applet that returned, it releases the veth and the
-// address.
+// run makes a new network namespace, connects it and executes argv in it.
 func (o *options) run(argv []string, stdio cli.IO) error {
 	s, err := o.open()
 	if err != nil {
@@ -366,12 +364,21 @@ func (o *options) run(argv []string, stdio cli.IO) error {
 		return err
 	}
 	err = chain.Exec(argv, stdio)
-	// The container ended, or PROG could not be executed.
-	if st, lerr := Lock(StateDir); lerr == nil {
-		st.Remove(o.bridge, a)
-		DelLink(s.host, veth)
-		st.Unlock()
+	var ee *cli.ExitError
+	if errors.As(err, &ee) && !ee.Silent {
+		// PROG could not be executed: take everything back.
+		if st, lerr := Lock(StateDir); lerr == nil {
+			if e, ok := st.Get(o.bridge, a); ok && e.Veth == veth {
+				DelLink(s.host, veth)
+				st.Remove(o.bridge, a)
+			}
+			st.Unlock()
+		}
 	}
+	// Otherwise the container ended. Its veth goes with the namespace
+	// when this process exits (deleting it here would cost more than the
+	// container's start), and its address is free once the veth or this
+	// process is gone: the next tw-net reclaims the entry.
 	return err
 }
 

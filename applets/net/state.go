@@ -99,6 +99,16 @@ func parseEntry(s string) (Entry, error) {
 	return Entry{Veth: f[0], Pid: pid}, nil
 }
 
+// Get reads the entry of a on bridge.
+func (s *State) Get(bridge string, a netip.Addr) (Entry, bool) {
+	b, err := os.ReadFile(filepath.Join(s.dir, bridge, a.String()))
+	if err != nil {
+		return Entry{}, false
+	}
+	e, err := parseEntry(string(b))
+	return e, err == nil
+}
+
 // Put records that a was given out on bridge.
 func (s *State) Put(bridge string, a netip.Addr, e Entry) error {
 	return s.write(bridge, a.String(), fmt.Sprintf("%s %d\n", e.Veth, e.Pid))
