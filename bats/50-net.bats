@@ -101,8 +101,13 @@ teardown() {
 	run -0 net_container "$C2" -- sh -c 'ip -o -4 addr show eth0'
 	assert_output --regexp "eth0 +inet $NET\.3/24 "
 	stop_container "$C1" "$p1"
+	# Free once the kernel removed c1's veth with its namespace.
+	no_veths
 	run -0 net_container "$C2" -- sh -c 'ip -o -4 addr show eth0'
 	assert_output --regexp "eth0 +inet $NET\.2/24 "
+	# Asked for by --addr, an address is free as soon as its process ended.
+	run -0 net_container "$C2" -a "$NET.2" -- true
+	run -0 net_container "$C2" -a "$NET.2" -- true
 }
 
 @test "the address of a container that was killed is reclaimed" {

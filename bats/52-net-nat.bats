@@ -79,3 +79,14 @@ others() {
 	assert_equal "$(nft list ruleset)" "$before"
 	run -0 tw-net --down -b "$BR"
 }
+
+@test "a run that fails after --nat took effect takes its rules back" {
+	local before
+	before=$(nft list ruleset)
+	run -1 --separate-stderr tw-net -b "$BR" --subnet "$NET.0/24" --nat --resolv "$BATS_TEST_TMPDIR/nosuch" true
+	assert_equal "$stderr" "tw-net: open $BATS_TEST_TMPDIR/nosuch: no such file or directory"
+	assert_equal "$(nft list ruleset)" "$before"
+	assert_equal "$(cat /proc/sys/net/ipv4/ip_forward)" "$FORWARD_BEFORE"
+	run -1 ip link show "$BR"
+	[ ! -e "$NET_STATE/$BR" ]
+}

@@ -39,7 +39,8 @@ namespaces tw-unshare makes next are inside it (give tw-unshare no -n):
   tw-net -b tw0 -a 10.88.0.2/16 tw-unshare -muipf --hostname c1 \
       tw-pivot ROOT tw-mountproc /bin/sh
 
-When PROG ends, its veth and its address are released.
+The veth goes when the namespace goes (when the container's last process
+ends); tw-net makes no process of its own.
 
 With --pid, tw-net sets up the network namespace of the running process
 PID instead (one started with tw-unshare --net, which has no eth0 yet) and
@@ -49,9 +50,9 @@ its NAT rules.
 
 The subnet is --subnet, else the one of --addr IP/LEN, else the existing
 bridge's, else 10.88.0.0/16. Without --addr a container gets the lowest
-free address. The addresses in use are recorded in /run/tupperware/net;
-one whose veth is gone (its container ended) is free again. A veth
-disappears with its container's network namespace.
+free address. The addresses in use are recorded in /run/tupperware/net
+with the container's process (tw-net's own, which becomes PROG, or PID);
+one whose process ended or whose veth is gone is free again.
 
 --nat masquerades what the containers send out through other interfaces
 and turns IP forwarding on, for outbound access where the host has it:
@@ -277,8 +278,8 @@ func (s *session) bridge() (*Bridge, error) {
 }
 
 // address picks the container's address: --addr if free, else the lowest
-// free one. An entry whose veth is gone or whose process ended is stale:
-// its veth and the entry are removed.
+// free one. An entry whose veth is gone is stale and removed; one whose
+// process ended too, but its veth is removed first if --addr asks for it.
 func (s *session) address(b *Bridge) (netip.Addr, error) {
 	ents, err := s.st.Entries(s.o.bridge)
 	if err != nil {
@@ -286,13 +287,21 @@ func (s *session) address(b *Bridge) (netip.Addr, error) {
 	}
 	used := map[netip.Addr]bool{}
 	for a, e := range ents {
-		if HasLink(s.host, e.Veth) && Alive(e.Pid) {
+		veth := HasLink(s.host, e.Veth)
+		switch {
+		case veth && Alive(e.Pid):
 			used[a] = true
 			continue
-		}
-		// The container ended: its veth goes with its namespace, soon.
-		if err := DelLink(s.host, e.Veth); err != nil {
-			return netip.Addr{}, err
+		case veth && a != s.o.addr:
+			// The container ended and the kernel is still removing its
+			// namespace: the address is free once the veth is gone.
+			used[a] = true
+			continue
+		case veth:
+			// Asked for by --addr: remove the veth now.
+			if err := DelLink(s.host, e.Veth); err != nil {
+				return netip.Addr{}, err
+			}
 		}
 		if err := s.st.Remove(s.o.bridge, a); err != nil {
 			return netip.Addr{}, fmt.Errorf("state: %w", err)

@@ -84,3 +84,21 @@ nsenter -t $holder -n sh -c 'ip link set lo up && ip addr add $net.9/24 dev eth0
 nsenter -t $holder -n ip link del eth0
 SH
 compare "connect a running container: tw-net / ip(8)" "bash $work/tw.sh" "bash $work/ip.sh"
+
+# What the netlink library adds to every applet's start: the package
+# initialisation of net, net/netip and netlink (GODEBUG=inittrace=1, the
+# median of 11 runs of tw-mountproc --help).
+net_init_ms() {
+	for _ in $(seq 11); do
+		GODEBUG=inittrace=1 tw-mountproc --help 2>&1 >/dev/null |
+			awk '$1 == "init" && ($2 ~ /vishvananda/ || $2 == "net" || $2 == "net/netip") { s += $5 } END { printf "%.3f\n", s }'
+	done | sort -n | sed -n 6p
+}
+all_init_ms() {
+	for _ in $(seq 11); do
+		GODEBUG=inittrace=1 tw-mountproc --help 2>&1 >/dev/null | awk '$1 == "init" { s += $5 } END { printf "%.3f\n", s }'
+	done | sort -n | sed -n 6p
+}
+n=$(net_init_ms)
+a=$(all_init_ms)
+row "init: net+netlink pkgs / all of tw's" "${n}ms" "${a}ms" "$(ratio "$n" "$a")"
