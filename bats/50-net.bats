@@ -110,6 +110,24 @@ teardown() {
 	run -0 net_container "$C2" -a "$NET.2" -- true
 }
 
+@test "containers started at once get distinct addresses" {
+	local i pids=()
+	for i in 1 2 3 4 5 6; do
+		net_argv "$C1" -- sh -c 'ip -o -4 addr show eth0; sleep 1'
+		"${NET_ARGV[@]}" >"$BATS_TEST_TMPDIR/out$i" 2>&1 </dev/null 3>&- &
+		pids+=("$!")
+		echo "$!" >>"$BATS_FILE_TMPDIR/pids"
+	done
+	for i in "${pids[@]}"; do
+		wait "$i"
+	done
+	run -0 sh -c "cat $BATS_TEST_TMPDIR/out* | awk '{ print \$4 }' | sort -u"
+	assert_equal "${#lines[@]}" 6
+	for i in "${lines[@]}"; do
+		[[ "$i" == "$NET".*/24 ]]
+	done
+}
+
 @test "the address of a container that was killed is reclaimed" {
 	start_container "$C1" -a "$NET.2"
 	local p1=$CPID veth
