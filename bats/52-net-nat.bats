@@ -90,3 +90,17 @@ others() {
 	run -1 ip link show "$BR"
 	[ ! -e "$NET_STATE/$BR" ]
 }
+
+@test "a failed --nat run on a bridge in use keeps its containers' records" {
+	start_container "$C1" -a "$NET.2"
+	local entry
+	entry=$(cat "$NET_STATE/$BR/$NET.2")
+	run -1 --separate-stderr tw-net -b "$BR" --nat --resolv "$BATS_TEST_TMPDIR/nosuch" true
+	assert_equal "$stderr" "tw-net: open $BATS_TEST_TMPDIR/nosuch: no such file or directory"
+	run -1 nft list table ip "$BR"
+	[ ! -e "$NET_STATE/$BR/nat" ]
+	assert_equal "$(cat /proc/sys/net/ipv4/ip_forward)" "$FORWARD_BEFORE"
+	assert_equal "$(cat "$NET_STATE/$BR/$NET.2")" "$entry"
+	run -0 inside "$CINIT" ping -c1 -W2 "$NET.1"
+	stop_container "$C1" "$CPID"
+}

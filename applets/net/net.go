@@ -5,6 +5,7 @@ package net
 import (
 	"errors"
 	"fmt"
+	gonet "net"
 	"net/netip"
 	"os"
 	"runtime"
@@ -246,6 +247,10 @@ func (s *session) bridge() (*Bridge, error) {
 		}
 	case o.explicit && b.Subnet != o.subnet:
 		return nil, fmt.Errorf("bridge %s: has subnet %s, not %s", o.bridge, b.Subnet, o.subnet)
+	case b.Link.Attrs().Flags&gonet.FlagUp == 0:
+		if err := s.host.LinkSetUp(b.Link); err != nil {
+			return nil, fmt.Errorf("%s: up: %w", o.bridge, err)
+		}
 	}
 	if o.addr.IsValid() {
 		if err := CheckAddr(o.addr, b.Subnet); err != nil {
@@ -271,7 +276,7 @@ func (s *session) bridge() (*Bridge, error) {
 			return nil, err
 		}
 		if !had {
-			s.undo.push(func() { s.st.Drop(o.bridge) })
+			s.undo.push(func() { s.st.ClearNat(o.bridge) })
 		}
 	}
 	return b, nil

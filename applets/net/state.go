@@ -128,6 +128,11 @@ func (s *State) SetNat(bridge, forward string) error {
 	return s.write(bridge, "nat", forward+"\n")
 }
 
+// ClearNat forgets the NAT record of bridge.
+func (s *State) ClearNat(bridge string) error {
+	return ignoreNotExist(os.Remove(filepath.Join(s.dir, bridge, "nat")))
+}
+
 // Nat tells whether --nat installed rules on bridge, and the ip_forward
 // value found before.
 func (s *State) Nat(bridge string) (forward string, ok bool, err error) {

@@ -49,6 +49,15 @@ func TestState(t *testing.T) {
 	if st.OtherNat("twt0") || !st.OtherNat("twt1") {
 		t.Errorf("OtherNat wrong")
 	}
+	if err := st.ClearNat("twt0"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := st.Nat("twt0"); ok {
+		t.Errorf("nat record left after ClearNat")
+	}
+	if ents, _ := st.Entries("twt0"); len(ents) != 2 {
+		t.Errorf("ClearNat removed entries: %v", ents)
+	}
 	if err := st.Remove("twt0", a2); err != nil {
 		t.Fatal(err)
 	}
