@@ -415,6 +415,9 @@ func (s *session) newNamespace() (netip.Addr, string, error) {
 		return netip.Addr{}, "", &os.PathError{Op: "open", Path: "/proc/thread-self/ns/net", Err: err}
 	}
 	s.undo.push(func() { unix.Close(hostns) })
+	// Lock before unshare: the first lock starts the runtime's template
+	// thread, from which the threads made later are cloned, here in the
+	// host's namespace.
 	runtime.LockOSThread()
 	if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
 		return netip.Addr{}, "", fmt.Errorf("new network namespace: %w", err)
