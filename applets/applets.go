@@ -8,6 +8,7 @@ import (
 
 	"github.com/tupperware/tw/applets/commit"
 	"github.com/tupperware/tw/applets/mountproc"
+	"github.com/tupperware/tw/applets/net"
 	"github.com/tupperware/tw/applets/pivot"
 	"github.com/tupperware/tw/applets/pull"
 	"github.com/tupperware/tw/applets/snapshot"
@@ -38,6 +39,7 @@ var (
 var All = []Applet{
 	commit.Applet,
 	mountproc.Applet,
+	net.Applet,
 	pivot.Applet,
 	pull.Applet,
 	snapshot.Applet,

@@ -5,7 +5,7 @@ set -eu
 
 packages=(
 	make git ca-certificates curl jq shellcheck
-	btrfs-progs util-linux iproute2 procps psmisc
+	btrfs-progs util-linux iproute2 procps psmisc nftables
 	bats bats-support bats-assert
 	busybox-static
 	docker-registry skopeo umoci
