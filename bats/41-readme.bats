@@ -126,3 +126,29 @@ block() {
 	[ ! -e "$TW_HOME" ]
 	[ -z "$(demo_mounts)" ]
 }
+
+@test "README: the networking example runs" {
+	requires ip
+	cd "$BTRFS"
+	mkdir -p netex/containers && cd netex
+	for c in c1 c2; do
+		tw-subvol create "containers/$c" >/dev/null
+		busybox_rootfs "containers/$c"
+	done
+	# a bridge and subnet of this test's own
+	bridge=twr$$
+	out=''
+	while IFS= read -r line; do
+		cmd=${line%%   #*}
+		cmd=${cmd//-b tw0/-b $bridge}
+		cmd=${cmd//10.88.0.2\/16/10.202.0.2\/24}
+		[[ "$cmd" != *" sh" ]] || cmd="$cmd -c 'ip -4 addr show eth0'"
+		run bash -euc "$cmd"
+		[ "$status" -eq 0 ] || { tw-net --down -b "$bridge" || true; fail "README example failed ($status): $cmd: $output"; }
+		out+=$output$'\n'
+	done < <(block 'Networking: the walkthrough')
+	[[ "$out" == *"inet 10.202.0.2/24"* ]]
+	[[ "$out" == *"inet 10.202.0.3/24"* ]]
+	run ip link show "$bridge"
+	[ "$status" -ne 0 ]
+}
