@@ -41,10 +41,14 @@ start_registry() {
 		http:
 		  addr: $REGISTRY
 	CONF
-	/usr/bin/docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
+	/usr/bin/docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 3>&- &
 	REGISTRY_PID=$!
 	export REGISTRY REGISTRY_PORT REGISTRY_PID
-	wait_http "http://$REGISTRY/v2/"
+	wait_http "http://$REGISTRY/v2/" || {
+		cat "$dir/log" >&2
+		stop_registry
+		return 1
+	}
 }
 
 stop_registry() {
@@ -63,7 +67,7 @@ stop_registry() {
 start_fake_registry() {
 	FAKE_PORT=$(free_port)
 	FAKE=127.0.0.1:$FAKE_PORT
-	python3 - "$FAKE_PORT" "$@" <<-'PY' &
+	python3 - "$FAKE_PORT" "$@" >"${BATS_FILE_TMPDIR:-$BATS_TMPDIR}/fake.log" 2>&1 3>&- <<-'PY' &
 		import http.server, sys, time, urllib.request, urllib.error
 		port, mode = int(sys.argv[1]), sys.argv[2]
 		class H(http.server.BaseHTTPRequestHandler):
@@ -102,7 +106,10 @@ start_fake_registry() {
 	PY
 	FAKE_PID=$!
 	export FAKE FAKE_PORT FAKE_PID
-	wait_http "http://$FAKE/v2/"
+	wait_http "http://$FAKE/v2/" || {
+		stop_fake_registry
+		return 1
+	}
 }
 
 stop_fake_registry() {

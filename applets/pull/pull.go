@@ -403,8 +403,9 @@ func stage(arg string) (*staging, error) {
 // commit publishes the copied image.
 func (st *staging) commit() error {
 	if st.fresh {
-		if err := os.Rename(st.dir, st.final); err != nil {
-			return err
+		// rename(2) itself, not os.Rename: it replaces an empty directory
+		if err := syscall.Rename(st.dir, st.final); err != nil {
+			return &os.LinkError{Op: "rename", Old: st.dir, New: st.final, Err: err}
 		}
 		st.dir, st.created = "", ""
 		return nil
