@@ -9,6 +9,7 @@ require (
 	github.com/opencontainers/umoci v0.6.0
 	github.com/spf13/pflag v1.1.0
 	go.podman.io/image/v5 v5.42.1
+	go.podman.io/storage v1.65.1
 )
 
 require (
@@ -63,7 +64,6 @@ require (
 	github.com/vbauerster/cupwriter v0.0.5 // indirect
 	github.com/vbauerster/mpb/v8 v8.16.2 // indirect
 	github.com/youmark/pkcs8 v0.0.0-20240726163527-a2c0da244d78 // indirect
-	go.podman.io/storage v1.65.1 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/net v0.60.0 // indirect

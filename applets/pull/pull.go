@@ -24,6 +24,7 @@ import (
 	"go.podman.io/image/v5/signature"
 	"go.podman.io/image/v5/transports"
 	"go.podman.io/image/v5/types"
+	"go.podman.io/storage/pkg/configfile"
 
 	// The transports tw-pull speaks, and no others (no storage, no daemon).
 	_ "go.podman.io/image/v5/directory"
@@ -115,7 +116,7 @@ func Main(args []string, stdio cli.IO) error {
 	if err != nil {
 		return cli.Usagef("%s", err)
 	}
-	policy, err := loadPolicy(o.policy)
+	policy, err := loadPolicy(o.policy, nil)
 	if err != nil {
 		return err
 	}
@@ -278,9 +279,10 @@ func creds(flag, s string) (*types.DockerAuthConfig, error) {
 	return &types.DockerAuthConfig{Username: user, Password: pass}, nil
 }
 
-// loadPolicy reads --policy FILE, else the system's policy, else accepts
-// every image.
-func loadPolicy(file string) (*signature.Policy, error) {
+// loadPolicy reads --policy FILE, else the system's policy (sys may point
+// its files elsewhere), else accepts every image; a policy file named in
+// $CONTAINERS_POLICY_JSON must exist.
+func loadPolicy(file string, sys *types.SystemContext) (*signature.Policy, error) {
 	if file != "" {
 		p, err := signature.NewPolicyFromFile(file)
 		if err != nil {
@@ -288,8 +290,8 @@ func loadPolicy(file string) (*signature.Policy, error) {
 		}
 		return p, nil
 	}
-	p, err := signature.DefaultPolicy(nil)
-	if errors.Is(err, fs.ErrNotExist) {
+	p, err := signature.DefaultPolicy(sys)
+	if errors.Is(err, configfile.ErrConfigFileNotFound) {
 		return &signature.Policy{Default: signature.PolicyRequirements{signature.NewPRInsecureAcceptAnything()}}, nil
 	}
 	if err != nil {
