@@ -239,12 +239,14 @@ func checkSource(s string) error {
 // SystemContexts turns the flags into the source's and the destination's
 // settings.
 func SystemContexts(fs *pflag.FlagSet, o options) (src, dest *types.SystemContext, err error) {
+	// as in skopeo, --override-* and --authfile apply to both sides
 	src = &types.SystemContext{
 		AuthFilePath:       o.authfile,
 		OSChoice:           o.overrideOS,
 		ArchitectureChoice: o.overrideArch,
 	}
-	dest = &types.SystemContext{AuthFilePath: o.authfile}
+	copied := *src
+	dest = &copied
 	verify := func(own string, v bool) types.OptionalBool {
 		switch {
 		case fs.Changed(own):

@@ -84,7 +84,7 @@ func TestSystemContexts(t *testing.T) {
 	if src.DockerAuthConfig.Username != "u" || src.DockerAuthConfig.Password != "p:w" || dest.DockerAuthConfig.Username != "v" || dest.DockerAuthConfig.Password != "" {
 		t.Errorf("creds: %+v %+v", src.DockerAuthConfig, dest.DockerAuthConfig)
 	}
-	if src.OSChoice != "linux" || src.ArchitectureChoice != "arm64" || dest.OSChoice != "" || src.AuthFilePath != "/a" || dest.AuthFilePath != "/a" {
+	if src.OSChoice != "linux" || src.ArchitectureChoice != "arm64" || dest.OSChoice != "linux" || src.AuthFilePath != "/a" || dest.AuthFilePath != "/a" {
 		t.Errorf("src %+v dest %+v", src, dest)
 	}
 	if _, _, err := parse(t, "--src-creds", ":pw"); err == nil || err.Error() != "--src-creds: empty user name" {
