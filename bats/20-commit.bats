@@ -198,6 +198,32 @@ setfattr_py() {
 	[ -z "$(find . -maxdepth 1 -name '.child*')" ]
 }
 
+@test "tw-commit interrupted (SIGINT) leaves no layout, or the existing one as it was" {
+	mkdir big
+	head -c 300M /dev/urandom >big/random
+	tw-commit big oci:x 2>err &
+	pid=$!
+	sleep 0.5
+	kill -INT "$pid"
+	status=0
+	wait "$pid" || status=$?
+	[ "$status" = 130 ]
+	[ "$(cat err)" = "tw-commit: interrupted" ]
+	[ ! -e oci ] && [ -z "$(find . -maxdepth 1 -name '.oci*')" ]
+	tw-commit -q "$TREE" oci:old
+	before=$(cat oci/index.json)
+	tw-commit big oci:new 2>err &
+	pid=$!
+	sleep 0.5
+	kill -INT "$pid"
+	status=0
+	wait "$pid" || status=$?
+	[ "$status" = 130 ]
+	[ "$(cat oci/index.json)" = "$before" ]
+	layout_ok oci:old
+	[ -z "$(find oci -maxdepth 1 -name '.umoci-*')" ]
+}
+
 @test "tw-commit --help shows the usage" {
 	run tw-commit --help
 	assert_success

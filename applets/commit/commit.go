@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/apex/log"
@@ -108,7 +110,10 @@ func Main(args []string, stdio cli.IO) error {
 	// umoci's libraries log through apex/log; errors reach us anyway.
 	log.SetHandler(discard.Default)
 
-	ctx := context.Background()
+	// SIGINT or SIGTERM stops the layer on its way, and the deferred
+	// clean-ups run: a new layout is not left half-made.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	var parent *image
 	if o.from != "" {
 		fromLayout, fromTag, err := ParseImage(o.from)
@@ -145,7 +150,14 @@ func Main(args []string, stdio cli.IO) error {
 	}
 	tarball := layer.GenerateInsertLayer(src, "/", false, opt)
 	defer tarball.Close()
+	go func() {
+		<-ctx.Done()
+		tarball.Close()
+	}()
 	layerDesc, diffID, err := putLayer(ctx, engine, tarball)
+	if ctx.Err() != nil {
+		return cli.Exit(130, errors.New("interrupted"))
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", src, err)
 	}
