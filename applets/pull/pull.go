@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"os"
@@ -155,21 +156,7 @@ func Main(args []string, stdio cli.IO) error {
 	if o.all {
 		copyOpts.ImageListSelection = copy.CopyAllImages
 	}
-	var written []byte
-	for attempt := 0; ; attempt++ {
-		written, err = copy.Image(ctx, pc, destRef, srcRef, copyOpts)
-		if err == nil || attempt >= o.retryTimes || !retryable(err) || ctx.Err() != nil {
-			break
-		}
-		delay := time.Duration(1<<attempt) * time.Second
-		if !o.quiet {
-			fmt.Fprintf(stdio.Stderr, "tw-pull: attempt %d of %d failed: %v; retrying in %s\n", attempt+1, o.retryTimes+1, err, delay)
-		}
-		select {
-		case <-time.After(delay):
-		case <-ctx.Done():
-		}
-	}
+	written, err := copyImage(ctx, pc, destRef, srcRef, copyOpts, o, stdio.Stderr)
 	if ctx.Err() != nil {
 		return cli.Exit(130, fmt.Errorf("interrupted"))
 	}
@@ -192,6 +179,26 @@ func Main(args []string, stdio cli.IO) error {
 	}
 	fmt.Fprintln(stdio.Stdout, d)
 	return nil
+}
+
+// copyImage is copy.Image, tried again --retry-times times after network
+// errors, waiting 1s, 2s, 4s… in between, as skopeo's retry does.
+func copyImage(ctx context.Context, pc *signature.PolicyContext, dest, src types.ImageReference, opts *copy.Options, o options, stderr io.Writer) ([]byte, error) {
+	for attempt := 0; ; attempt++ {
+		written, err := copy.Image(ctx, pc, dest, src, opts)
+		if err == nil || attempt >= o.retryTimes || !retryable(err) || ctx.Err() != nil {
+			return written, err
+		}
+		delay := time.Duration(1<<attempt) * time.Second
+		if !o.quiet {
+			fmt.Fprintf(stderr, "tw-pull: attempt %d of %d failed: %v; retrying in %s\n", attempt+1, o.retryTimes+1, err, delay)
+		}
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 }
 
 // ParseReference parses TRANSPORT:REFERENCE for the transports tw knows.
