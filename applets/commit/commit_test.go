@@ -39,7 +39,7 @@ func TestParseImage(t *testing.T) {
 func TestBuildConfigNew(t *testing.T) {
 	now := time.Unix(1700000000, 0).UTC()
 	o := options{
-		cmd: []string{"/bin/sh", "-c", "true"}, clearCmd: true,
+		cmd: []string{"/bin/sh", "-c", "true"}, setCmd: true,
 		env:        []string{"A=1", "B=2", "A=3"},
 		workingdir: "/w", user: "1:2", author: "me", comment: "c", createdBy: "tw-commit",
 	}
@@ -87,8 +87,8 @@ func TestBuildConfigKeepsParent(t *testing.T) {
 	if len(parent.RootFS.DiffIDs) != 1 || len(parent.History) != 1 {
 		t.Errorf("parent modified: %+v", parent)
 	}
-	// --config.cmd given without values clears the parent's command
-	c = BuildConfig(parent, options{clearCmd: true, cmd: nil}, time.Now(), digest.FromString("top"))
+	// setCmd with no values (only from Go) clears the parent's command
+	c = BuildConfig(parent, options{setCmd: true, cmd: nil}, time.Now(), digest.FromString("top"))
 	if len(c.Config.Cmd) != 0 {
 		t.Errorf("cleared cmd = %q", c.Config.Cmd)
 	}
