@@ -19,12 +19,20 @@ wait_http() {
 	return 1
 }
 
-# start_registry: Debian's docker-registry on 127.0.0.1 and a free port,
-# with its own config and storage. Sets REGISTRY (host:port) and
+# start_registry [USER:PASSWORD]: Debian's docker-registry on 127.0.0.1
+# and a free port, with its own config and storage, and htpasswd
+# authentication when a user is given. Sets REGISTRY (host:port) and
 # REGISTRY_PID. Call from setup_file; stop_registry in teardown_file.
 start_registry() {
-	local dir=${BATS_FILE_TMPDIR:-$BATS_TMPDIR}/registry
+	local dir=${BATS_FILE_TMPDIR:-$BATS_TMPDIR}/registry auth=''
 	mkdir -p "$dir/storage"
+	if [ -n "${1:-}" ]; then
+		python3 -W ignore -c 'import crypt, sys; u, p = sys.argv[1].split(":", 1); print(u + ":" + crypt.crypt(p, crypt.mksalt(crypt.METHOD_BLOWFISH)))' "$1" >"$dir/htpasswd"
+		auth="auth:
+  htpasswd:
+    realm: tw-test
+    path: $dir/htpasswd"
+	fi
 	REGISTRY_PORT=$(free_port)
 	REGISTRY=127.0.0.1:$REGISTRY_PORT
 	cat >"$dir/config.yml" <<-CONF
@@ -40,6 +48,7 @@ start_registry() {
 		    enabled: true
 		http:
 		  addr: $REGISTRY
+		$auth
 	CONF
 	/usr/bin/docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 3>&- &
 	REGISTRY_PID=$!
