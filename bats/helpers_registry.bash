@@ -19,12 +19,20 @@ wait_http() {
 	return 1
 }
 
-# start_registry: Debian's docker-registry on 127.0.0.1 and a free port,
-# with its own config and storage. Sets REGISTRY (host:port) and
+# start_registry [USER:PASSWORD]: Debian's docker-registry on 127.0.0.1
+# and a free port, with its own config and storage, and htpasswd
+# authentication when a user is given. Sets REGISTRY (host:port) and
 # REGISTRY_PID. Call from setup_file; stop_registry in teardown_file.
 start_registry() {
-	local dir=${BATS_FILE_TMPDIR:-$BATS_TMPDIR}/registry
+	local dir=${BATS_FILE_TMPDIR:-$BATS_TMPDIR}/registry auth=''
 	mkdir -p "$dir/storage"
+	if [ -n "${1:-}" ]; then
+		python3 -W ignore -c 'import crypt, sys; u, p = sys.argv[1].split(":", 1); print(u + ":" + crypt.crypt(p, crypt.mksalt(crypt.METHOD_BLOWFISH)))' "$1" >"$dir/htpasswd"
+		auth="auth:
+  htpasswd:
+    realm: tw-test
+    path: $dir/htpasswd"
+	fi
 	REGISTRY_PORT=$(free_port)
 	REGISTRY=127.0.0.1:$REGISTRY_PORT
 	cat >"$dir/config.yml" <<-CONF
@@ -40,11 +48,16 @@ start_registry() {
 		    enabled: true
 		http:
 		  addr: $REGISTRY
+		$auth
 	CONF
-	/usr/bin/docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
+	/usr/bin/docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 3>&- &
 	REGISTRY_PID=$!
 	export REGISTRY REGISTRY_PORT REGISTRY_PID
-	wait_http "http://$REGISTRY/v2/"
+	wait_http "http://$REGISTRY/v2/" || {
+		cat "$dir/log" >&2
+		stop_registry
+		return 1
+	}
 }
 
 stop_registry() {
@@ -55,31 +68,57 @@ stop_registry() {
 	REGISTRY_PID=''
 }
 
-# start_fake_registry STATUS: a tiny HTTP server on 127.0.0.1 that answers
-# every request with STATUS. Sets FAKE (host:port) and FAKE_PID.
+# start_fake_registry STATUS | proxy UPSTREAM: a tiny HTTP server on
+# 127.0.0.1 that either answers /v2/ with 200 and everything else with
+# STATUS, or passes requests on to the registry UPSTREAM (host:port) and
+# trickles blobs back slowly (64 KiB every 0.2 s), so that a copy can be
+# interrupted in the middle. Sets FAKE (host:port) and FAKE_PID.
 start_fake_registry() {
 	FAKE_PORT=$(free_port)
 	FAKE=127.0.0.1:$FAKE_PORT
-	python3 - "$FAKE_PORT" "$1" <<-'PY' &
-		import http.server, sys
-		port, status = int(sys.argv[1]), int(sys.argv[2])
+	python3 - "$FAKE_PORT" "$@" >"${BATS_FILE_TMPDIR:-$BATS_TMPDIR}/fake.log" 2>&1 3>&- <<-'PY' &
+		import http.server, sys, time, urllib.request, urllib.error
+		port, mode = int(sys.argv[1]), sys.argv[2]
 		class H(http.server.BaseHTTPRequestHandler):
-		    def answer(self):
-		        body = b'{"errors":[{"code":"UNKNOWN","message":"boom"}]}'
+		    protocol_version = "HTTP/1.1"
+		    def send(self, status, headers, body, slow=False):
 		        self.send_response(status)
-		        self.send_header("Content-Type", "application/json")
-		        self.send_header("Content-Length", str(len(body)))
+		        for k, v in headers:
+		            if k.lower() not in ("connection", "transfer-encoding", "date", "server"):
+		                self.send_header(k, v)
 		        self.end_headers()
-		        if self.command != "HEAD":
-		            self.wfile.write(body)
-		    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = answer
+		        if self.command == "HEAD":
+		            return
+		        for i in range(0, len(body), 65536 if slow else len(body) or 1):
+		            self.wfile.write(body[i:i + 65536] if slow else body)
+		            self.wfile.flush()
+		            if slow:
+		                time.sleep(0.2)
+		    def answer(self):
+		        if mode != "proxy":
+		            if self.path.rstrip("/") == "/v2":
+		                return self.send(200, [("Content-Length", "2"), ("Content-Type", "application/json")], b"{}")
+		            body = b'{"errors":[{"code":"UNKNOWN","message":"boom"}]}'
+		            return self.send(int(mode), [("Content-Length", str(len(body))), ("Content-Type", "application/json")], body)
+		        req = urllib.request.Request("http://" + sys.argv[3] + self.path, method=self.command,
+		                                     headers={k: ", ".join(self.headers.get_all(k)) for k in set(self.headers.keys()) if k.lower() != "host"})
+		        try:
+		            r = urllib.request.urlopen(req)
+		        except urllib.error.HTTPError as e:
+		            r = e
+		        body = r.read()
+		        self.send(r.status if hasattr(r, "status") else r.code, r.headers.items(), body, "/blobs/" in self.path)
+		    do_GET = do_HEAD = answer
 		    def log_message(self, *a):
 		        pass
 		http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
 	PY
 	FAKE_PID=$!
 	export FAKE FAKE_PORT FAKE_PID
-	wait_http "http://$FAKE/v2/"
+	wait_http "http://$FAKE/v2/" || {
+		stop_fake_registry
+		return 1
+	}
 }
 
 stop_fake_registry() {
@@ -117,4 +156,65 @@ image_digests() {
 	m=$(jq -r --arg t "$2" '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == $t) | .digest' "$1/index.json")
 	echo "manifest $m"
 	jq -r '"config " + .config.digest, (.layers[] | "layer " + .digest)' "$1/blobs/${m%%:*}/${m#*:}"
+}
+
+# tree_state DIR: one line per path below DIR (sorted): type, mode with
+# setuid/setgid/sticky bits, uid, gid, size of regular files, symlink
+# target, device numbers, mtime in seconds, hardlink group (the first path
+# of the same inode) and xattrs: what an image must carry over.
+tree_state() {
+	python3 - "$1" <<-'PY'
+		import os, stat, sys
+		root = sys.argv[1]
+		seen = {}
+		paths = []
+		for d, dirs, files in os.walk(root):
+		    dirs.sort()
+		    for n in sorted(dirs + files):
+		        paths.append(os.path.join(d, n))
+		for p in sorted(paths):
+		    st = os.lstat(p)
+		    rel = os.path.relpath(p, root)
+		    kind = stat.S_IFMT(st.st_mode)
+		    f = [rel, "%o" % kind, "%04o" % stat.S_IMODE(st.st_mode), str(st.st_uid), str(st.st_gid)]
+		    f.append(str(st.st_size) if stat.S_ISREG(kind) else "-")
+		    f.append(os.readlink(p) if stat.S_ISLNK(kind) else "-")
+		    f.append("%d:%d" % (os.major(st.st_rdev), os.minor(st.st_rdev)) if stat.S_ISCHR(kind) or stat.S_ISBLK(kind) else "-")
+		    f.append(str(int(st.st_mtime)))
+		    link = "-"
+		    if not stat.S_ISDIR(kind) and st.st_nlink > 1:
+		        link = seen.setdefault((st.st_dev, st.st_ino), rel)
+		    f.append(link)
+		    xs = [] if stat.S_ISLNK(kind) else sorted(x for x in os.listxattr(p, follow_symlinks=False) if not x.startswith("security."))
+		    f.append(",".join("%s=%s" % (x, os.getxattr(p, x, follow_symlinks=False).decode(errors="replace")) for x in xs) or "-")
+		    print(" ".join(f))
+	PY
+}
+
+# special_tree DIR: a tree with everything a layer must keep: a setuid
+# and a setgid file, a hardlink pair, symlinks (relative, absolute,
+# dangling), character and block devices, a fifo, a sticky directory,
+# other owners, an xattr and an old mtime.
+special_tree() {
+	local d=$1
+	mkdir -p "$d/bin" "$d/dev" "$d/etc" "$d/tmp" "$d/home/user" "$d/empty"
+	cp /bin/busybox "$d/bin/busybox"
+	ln "$d/bin/busybox" "$d/bin/sh"
+	ln -s busybox "$d/bin/ls"
+	ln -s /bin/busybox "$d/bin/cat"
+	ln -s /nowhere "$d/bin/dangling"
+	echo secret >"$d/bin/suid"
+	chmod 4755 "$d/bin/suid"
+	echo group >"$d/bin/sgid"
+	chmod 2711 "$d/bin/sgid"
+	mknod "$d/dev/null" c 1 3
+	mknod "$d/dev/loop9" b 7 9
+	mkfifo "$d/dev/fifo"
+	chmod 1777 "$d/tmp"
+	echo hello >"$d/home/user/file"
+	chown -R 1000:1000 "$d/home/user"
+	chmod 0600 "$d/home/user/file"
+	echo 'root:x:0:0:root:/root:/bin/sh' >"$d/etc/passwd"
+	python3 -c 'import os, sys; os.setxattr(sys.argv[1], "user.tw", b"kept")' "$d/etc/passwd"
+	touch -h -d '2001-02-03 04:05:06' "$d/etc/passwd" "$d/bin/ls" "$d/empty" "$d/home/user"
 }

@@ -11,6 +11,7 @@ packages=(
 	docker-registry skopeo umoci
 	crun runc
 	hyperfine
+	debootstrap
 )
 
 missing=()

@@ -9,15 +9,18 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/apex/log"
 	"github.com/apex/log/handlers/discard"
 	"github.com/opencontainers/go-digest"
+	"github.com/opencontainers/image-spec/specs-go"
 	ispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/opencontainers/umoci/oci/cas"
 	"github.com/opencontainers/umoci/oci/cas/dir"
@@ -53,19 +56,19 @@ time, as in umoci.
 
 // options are tw-commit's flags.
 type options struct {
-	from        string
-	overlayfs   bool
-	cmd         []string
-	entrypoint  []string
-	env         []string
-	workingdir  string
-	user        string
-	author      string
-	comment     string
-	createdBy   string
-	quiet       bool
-	clearCmd    bool
-	clearEntryp bool
+	from          string
+	overlayfs     bool
+	cmd           []string
+	entrypoint    []string
+	env           []string
+	workingdir    string
+	user          string
+	author        string
+	comment       string
+	createdBy     string
+	quiet         bool
+	setCmd        bool // --config.cmd given: replace the parent's
+	setEntrypoint bool
 }
 
 // Main runs tw-commit.
@@ -89,8 +92,8 @@ func Main(args []string, stdio cli.IO) error {
 	if err := cli.Args(fs, 2, 2); err != nil {
 		return err
 	}
-	o.clearCmd = fs.Changed("config.cmd")
-	o.clearEntryp = fs.Changed("config.entrypoint")
+	o.setCmd = fs.Changed("config.cmd")
+	o.setEntrypoint = fs.Changed("config.entrypoint")
 	src := fs.Arg(0)
 	layout, tag, err := ParseImage(fs.Arg(1))
 	if err != nil {
@@ -108,7 +111,10 @@ func Main(args []string, stdio cli.IO) error {
 	// umoci's libraries log through apex/log; errors reach us anyway.
 	log.SetHandler(discard.Default)
 
-	ctx := context.Background()
+	// SIGINT or SIGTERM stops the layer on its way, and the deferred
+	// clean-ups run: a new layout is not left half-made.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	var parent *image
 	if o.from != "" {
 		fromLayout, fromTag, err := ParseImage(o.from)
@@ -136,7 +142,12 @@ func Main(args []string, stdio cli.IO) error {
 	if err != nil {
 		return err
 	}
-	defer engine.Close()
+	closed := false
+	defer func() {
+		if !closed {
+			engine.Close()
+		}
+	}()
 	ext := casext.NewEngine(engine)
 
 	opt := &layer.RepackOptions{SourceDateEpoch: epoch}
@@ -145,7 +156,14 @@ func Main(args []string, stdio cli.IO) error {
 	}
 	tarball := layer.GenerateInsertLayer(src, "/", false, opt)
 	defer tarball.Close()
+	go func() {
+		<-ctx.Done()
+		tarball.Close()
+	}()
 	layerDesc, diffID, err := putLayer(ctx, engine, tarball)
+	if ctx.Err() != nil {
+		return cli.Exit(130, errors.New("interrupted"))
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", src, err)
 	}
@@ -165,7 +183,7 @@ func Main(args []string, stdio cli.IO) error {
 		return err
 	}
 	manifest := ispec.Manifest{
-		Versioned: imageSpecVersion,
+		Versioned: specs.Versioned{SchemaVersion: 2},
 		MediaType: ispec.MediaTypeImageManifest,
 		Config:    configDesc,
 		Layers:    append(append([]ispec.Descriptor{}, layers...), layerDesc),
@@ -182,6 +200,7 @@ func Main(args []string, stdio cli.IO) error {
 	if err := ext.UpdateReference(ctx, tag, manifestDesc); err != nil {
 		return fmt.Errorf("%s: %w", displayLayout(layout, final), err)
 	}
+	closed = true
 	if err := engine.Close(); err != nil {
 		return fmt.Errorf("%s: %w", displayLayout(layout, final), err)
 	}
@@ -193,10 +212,6 @@ func Main(args []string, stdio cli.IO) error {
 	fmt.Fprintln(stdio.Stdout, manifestDesc.Digest)
 	return nil
 }
-
-var imageSpecVersion = ispec.Index{}.Versioned
-
-func init() { imageSpecVersion.SchemaVersion = 2 }
 
 // ParseImage splits LAYOUT[:TAG] as umoci's --image does: at the last colon
 // when what follows is a valid tag, and "latest" when there is none.
@@ -227,10 +242,10 @@ func BuildConfig(c ispec.Image, o options, created time.Time, diffID digest.Dige
 	if o.author != "" {
 		c.Author = o.author
 	}
-	if o.clearCmd {
+	if o.setCmd {
 		c.Config.Cmd = append([]string{}, o.cmd...)
 	}
-	if o.clearEntryp {
+	if o.setEntrypoint {
 		c.Config.Entrypoint = append([]string{}, o.entrypoint...)
 	}
 	for _, kv := range o.env {

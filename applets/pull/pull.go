@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"os"
@@ -24,6 +25,7 @@ import (
 	"go.podman.io/image/v5/signature"
 	"go.podman.io/image/v5/transports"
 	"go.podman.io/image/v5/types"
+	"go.podman.io/storage/pkg/configfile"
 
 	// The transports tw-pull speaks, and no others (no storage, no daemon).
 	_ "go.podman.io/image/v5/directory"
@@ -115,7 +117,7 @@ func Main(args []string, stdio cli.IO) error {
 	if err != nil {
 		return cli.Usagef("%s", err)
 	}
-	policy, err := loadPolicy(o.policy)
+	policy, err := loadPolicy(o.policy, nil)
 	if err != nil {
 		return err
 	}
@@ -154,21 +156,7 @@ func Main(args []string, stdio cli.IO) error {
 	if o.all {
 		copyOpts.ImageListSelection = copy.CopyAllImages
 	}
-	var written []byte
-	for attempt := 0; ; attempt++ {
-		written, err = copy.Image(ctx, pc, destRef, srcRef, copyOpts)
-		if err == nil || attempt >= o.retryTimes || !retryable(err) || ctx.Err() != nil {
-			break
-		}
-		delay := time.Duration(1<<attempt) * time.Second
-		if !o.quiet {
-			fmt.Fprintf(stdio.Stderr, "tw-pull: attempt %d of %d failed: %v; retrying in %s\n", attempt+1, o.retryTimes+1, err, delay)
-		}
-		select {
-		case <-time.After(delay):
-		case <-ctx.Done():
-		}
-	}
+	written, err := copyImage(ctx, pc, destRef, srcRef, copyOpts, o, stdio.Stderr)
 	if ctx.Err() != nil {
 		return cli.Exit(130, fmt.Errorf("interrupted"))
 	}
@@ -191,6 +179,26 @@ func Main(args []string, stdio cli.IO) error {
 	}
 	fmt.Fprintln(stdio.Stdout, d)
 	return nil
+}
+
+// copyImage is copy.Image, tried again --retry-times times after network
+// errors, waiting 1s, 2s, 4s… in between, as skopeo's retry does.
+func copyImage(ctx context.Context, pc *signature.PolicyContext, dest, src types.ImageReference, opts *copy.Options, o options, stderr io.Writer) ([]byte, error) {
+	for attempt := 0; ; attempt++ {
+		written, err := copy.Image(ctx, pc, dest, src, opts)
+		if err == nil || attempt >= o.retryTimes || !retryable(err) || ctx.Err() != nil {
+			return written, err
+		}
+		delay := time.Duration(1<<attempt) * time.Second
+		if !o.quiet {
+			fmt.Fprintf(stderr, "tw-pull: attempt %d of %d failed: %v; retrying in %s\n", attempt+1, o.retryTimes+1, err, delay)
+		}
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 }
 
 // ParseReference parses TRANSPORT:REFERENCE for the transports tw knows.
@@ -238,12 +246,14 @@ func checkSource(s string) error {
 // SystemContexts turns the flags into the source's and the destination's
 // settings.
 func SystemContexts(fs *pflag.FlagSet, o options) (src, dest *types.SystemContext, err error) {
+	// as in skopeo, --override-* and --authfile apply to both sides
 	src = &types.SystemContext{
 		AuthFilePath:       o.authfile,
 		OSChoice:           o.overrideOS,
 		ArchitectureChoice: o.overrideArch,
 	}
-	dest = &types.SystemContext{AuthFilePath: o.authfile}
+	copied := *src
+	dest = &copied
 	verify := func(own string, v bool) types.OptionalBool {
 		switch {
 		case fs.Changed(own):
@@ -278,9 +288,10 @@ func creds(flag, s string) (*types.DockerAuthConfig, error) {
 	return &types.DockerAuthConfig{Username: user, Password: pass}, nil
 }
 
-// loadPolicy reads --policy FILE, else the system's policy, else accepts
-// every image.
-func loadPolicy(file string) (*signature.Policy, error) {
+// loadPolicy reads --policy FILE, else the system's policy (sys may point
+// its files elsewhere), else accepts every image; a policy file named in
+// $CONTAINERS_POLICY_JSON must exist.
+func loadPolicy(file string, sys *types.SystemContext) (*signature.Policy, error) {
 	if file != "" {
 		p, err := signature.NewPolicyFromFile(file)
 		if err != nil {
@@ -288,8 +299,8 @@ func loadPolicy(file string) (*signature.Policy, error) {
 		}
 		return p, nil
 	}
-	p, err := signature.DefaultPolicy(nil)
-	if errors.Is(err, fs.ErrNotExist) {
+	p, err := signature.DefaultPolicy(sys)
+	if errors.Is(err, configfile.ErrConfigFileNotFound) {
 		return &signature.Policy{Default: signature.PolicyRequirements{signature.NewPRInsecureAcceptAnything()}}, nil
 	}
 	if err != nil {
@@ -403,8 +414,9 @@ func stage(arg string) (*staging, error) {
 // commit publishes the copied image.
 func (st *staging) commit() error {
 	if st.fresh {
-		if err := os.Rename(st.dir, st.final); err != nil {
-			return err
+		// rename(2) itself, not os.Rename: it replaces an empty directory
+		if err := syscall.Rename(st.dir, st.final); err != nil {
+			return &os.LinkError{Op: "rename", Old: st.dir, New: st.final, Err: err}
 		}
 		st.dir, st.created = "", ""
 		return nil

@@ -1,0 +1,3 @@
+module github.com/docker/distribution
+
+go 1.22
