@@ -207,9 +207,8 @@ func (o *options) child(argv []string, stdio cli.IO) error {
 		}
 	}
 	if o.hostname != "" {
-		self, err := ns.Read(0, "uts")
-		if err != nil || self == ns.Left(os.Getenv(ns.EnvLeft), "uts") {
-			return errors.New("refusing to set the hostname of the host's UTS namespace")
+		if err := ns.UTS(); err != nil {
+			return err
 		}
 		if err := unix.Sethostname([]byte(o.hostname)); err != nil {
 			return fmt.Errorf("sethostname %s: %w", o.hostname, err)
