@@ -58,8 +58,8 @@ container() {
 # wait_for FILE: until FILE exists (a container signals it is ready), at
 # most 5 seconds.
 wait_for() {
-	local i
-	for i in $(seq 50); do
+	local _
+	for _ in $(seq 50); do
 		[ -e "$1" ] && return 0
 		sleep 0.1
 	done
@@ -69,8 +69,8 @@ wait_for() {
 
 # child_of PID: the (first) child process of PID, waiting for it to appear.
 child_of() {
-	local i c
-	for i in $(seq 50); do
+	local _ c
+	for _ in $(seq 50); do
 		c=$(pgrep -P "$1" | head -1) && [ -n "$c" ] && echo "$c" && return 0
 		sleep 0.1
 	done
