@@ -145,6 +145,15 @@ teardown() {
 	rm -rf "$dir"
 }
 
+@test "nothing propagates out of tw-pivot, even when the mounts are shared" {
+	# The outer throwaway namespace has shared mounts that are peers of the
+	# container's (--propagation unchanged): the bind of ROOT must not show.
+	run -0 unshare -m --propagation shared sh -c '
+		tw-unshare -mpf --propagation unchanged tw-pivot "$1" true || exit
+		grep -c " $1 " /proc/self/mountinfo; :' sh "$ROOT"
+	assert_output 0
+}
+
 @test "without PROG the container runs /bin/sh, found inside the new root" {
 	run -0 container <<<'echo $$; readlink /proc/self/exe'
 	assert_output "$(printf '1\n/bin/busybox')"

@@ -59,8 +59,8 @@ func newOptions(fs *pflag.FlagSet) *options {
 	fs.BoolVarP(&o.fork, "fork", "f", false, "fork before PROG (always done)")
 	fs.StringVar(&o.mountProc, "mount-proc", "", "mount a fresh proc at `DIR` (default /proc); implies --mount")
 	fs.Lookup("mount-proc").NoOptDefVal = "/proc"
-	fs.StringVar(&o.propagation, "propagation", "private", "make every mount private|slave|shared|unchanged, in a new mount namespace")
-	fs.StringVar(&o.hostname, "hostname", "", "set the hostname of the new UTS namespace")
+	fs.StringVar(&o.propagation, "propagation", "private", "`MODE` of every mount in a new mount namespace: private, slave, shared or unchanged")
+	fs.StringVar(&o.hostname, "hostname", "", "set the hostname of the new UTS namespace to `NAME` (needs --uts)")
 	return o
 }
 
