@@ -23,11 +23,12 @@ const EnvLeft = "TW_UNSHARE_LEFT"
 // guarded like tw-pivot's.
 const EnvChild = "TW_UNSHARE_CHILD"
 
-// The inode numbers of the initial namespaces are fixed (linux
-// include/uapi/linux/nsfs.h); a namespace made later gets a dynamic number
-// from 0xF0000000 up. Kernels before 6.18 give the initial mount namespace
-// a dynamic number, so only "is initial" can be concluded from these, never
-// "is not the host's".
+// The inode numbers of the initial namespaces are fixed (enum init_ns_ino
+// in linux include/uapi/linux/nsfs.h); a namespace made later gets a
+// dynamic number from 0xF0000000 up. Older kernels give the initial mount
+// namespace a dynamic number too, and the host may itself be a container,
+// so only "is initial" can be concluded from these, never "is not the
+// host's".
 var initial = map[string]string{
 	"mnt": "mnt:[4026531832]", // MNT_NS_INIT_INO 0xEFFFFFF8
 	"uts": "uts:[4026531838]", // UTS_NS_INIT_INO 0xEFFFFFFE
@@ -92,16 +93,16 @@ func Gather(kind string) Facts {
 func (f Facts) Initial() bool { return f.Self != "" && f.Self == initial[f.Kind] }
 
 // Shown reports whether f shows that this process runs in another
-// namespace than the one tw-unshare left or, without a record, than its
-// parent's.
+// namespace than the host's: it differs from the one tw-unshare left and
+// from its parent's, and at least one of them is known. (tw applets see
+// the record only in the process tw-unshare forked, whose parent is
+// tw-unshare itself, outside; so a forged record does not pass where the
+// parent is visible.)
 func (f Facts) Shown() bool {
-	if f.Self == "" || f.Initial() {
+	if f.Self == "" || f.Initial() || f.Left == f.Self || f.Parent == f.Self {
 		return false
 	}
-	if f.Left != "" {
-		return f.Left != f.Self
-	}
-	return f.Parent != "" && f.Parent != f.Self
+	return f.Left != "" || f.Parent != ""
 }
 
 // ErrHostMount is wrapped by every refusal of CheckMount.

@@ -27,6 +27,8 @@ func TestCheckMount(t *testing.T) {
 		{what: "in the host, parent unreadable", f: Facts{Kind: "mnt", Self: host, PPid: 42},
 			msg: "cannot show that mnt:[4026532100] is another one"},
 		{what: "in the host, no parent", f: Facts{Kind: "mnt", Self: host}, msg: "cannot show that"},
+		{what: "in the host, forged record", f: Facts{Kind: "mnt", Self: host, Left: other, Parent: host, PPid: 42},
+			msg: "cannot show that mnt:[4026532100] is another one"},
 		{what: "in the host, forced", f: Facts{Kind: "mnt", Self: host, Parent: host, PPid: 42}, force: true},
 		{what: "initial namespace", f: Facts{Kind: "mnt", Self: initial["mnt"], Parent: other, PPid: 42}, force: true,
 			msg: "mnt:[4026531832] is the initial one"},
@@ -106,6 +108,7 @@ func TestCheckUTS(t *testing.T) {
 		{"under tw-unshare without --uts", Facts{Kind: "uts", Self: h, Left: h, Parent: o, PPid: 3}, false},
 		{"no record, same as the parent's", Facts{Kind: "uts", Self: h, Parent: h, PPid: 3}, false},
 		{"no record, no parent", Facts{Kind: "uts", Self: h}, false},
+		{"forged record, same as the parent's", Facts{Kind: "uts", Self: h, Left: o, Parent: h, PPid: 3}, false},
 		{"unreadable", Facts{Kind: "uts", Left: h}, false},
 		{"initial", Facts{Kind: "uts", Self: "uts:[4026531838]", Left: h}, false},
 	} {
