@@ -216,6 +216,11 @@ teardown() {
 	run -0 unshare -m --propagation private tw-pivot "$ROOT" /bin/true
 }
 
+@test "a forged record of tw-unshare does not get tw-pivot past the guard" {
+	run -1 unshare -m -f --propagation private env TW_UNSHARE_LEFT='mnt:[4026599999]' tw-pivot "$ROOT" /bin/true
+	assert_output --regexp "^tw-pivot: refusing to change mounts in the host's mount namespace: cannot show that mnt:\[[0-9]+\] is another one"
+}
+
 @test "tw-pivot refuses to run in the namespace tw-unshare was started in (no --mount)" {
 	run -1 unshare -m -f --propagation private tw-unshare -upf tw-pivot "$ROOT" /bin/true
 	assert_output --regexp "^tw-pivot: refusing to change mounts in the host's mount namespace: mnt:\[[0-9]+\] is the one tw-unshare was started in \(add --mount\)$"

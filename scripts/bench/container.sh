@@ -36,7 +36,13 @@ mount -t cgroup2 none /sys/fs/cgroup
 
 runs=${BENCH_RUNS:-30}
 work=$(mktemp -d /tmp/tw-bench-container.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+# State a killed run may have left in /run/crun, /run/runc.
+forget() {
+	if command -v crun >/dev/null; then crun delete -f tw-bench-crun 2>/dev/null || true; fi
+	if command -v runc >/dev/null; then runc delete -f tw-bench-runc 2>/dev/null || true; fi
+}
+forget
+trap 'forget; rm -rf "$work"' EXIT
 root=$work/rootfs
 
 # The rootfs of bats/helpers.bash busybox_rootfs: busybox and its links.
