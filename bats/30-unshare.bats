@@ -147,6 +147,11 @@ teardown() {
 	assert_output "$(printf '0\n1\n2\n3')"
 	run -0 tw-unshare -muinpf env 3>"$file"
 	refute_output --partial TW_UNSHARE
+	# the same through tw's work inside (--hostname)
+	run -0 tw-unshare -muinpf --hostname box ls /proc/self/fd 3>"$file" 4<"$file" 9>"$file"
+	assert_output "$(printf '0\n1\n2\n3')"
+	run -0 tw-unshare -muinpf --hostname box env 3>"$file"
+	refute_output --partial TW_UNSHARE
 }
 
 @test "PROG is looked up on PATH: 127 when not found, 126 when not executable" {
@@ -159,6 +164,15 @@ teardown() {
 	assert_output "tw-unshare: exec $BATS_TEST_TMPDIR/noexec: permission denied"
 	PATH=$BATS_TEST_TMPDIR:$PATH run -126 tw-unshare -m noexec
 	assert_output 'tw-unshare: exec noexec: permission denied'
+	printf 'garbage\n' >"$BATS_TEST_TMPDIR/garbage"
+	chmod +x "$BATS_TEST_TMPDIR/garbage"
+	run -126 tw-unshare -m "$BATS_TEST_TMPDIR/garbage"
+	assert_output "tw-unshare: exec $BATS_TEST_TMPDIR/garbage: exec format error"
+	# the same when tw has work to do inside first (here: the hostname)
+	run -127 tw-unshare -u --hostname box nosuch-program
+	assert_output 'tw-unshare: exec nosuch-program: command not found'
+	run -126 tw-unshare -u --hostname box "$BATS_TEST_TMPDIR/garbage"
+	assert_output "tw-unshare: exec $BATS_TEST_TMPDIR/garbage: exec format error"
 }
 
 @test "bad flags are usage errors (exit 2)" {

@@ -34,7 +34,9 @@ In a new mount namespace the propagation of every mount is made private
 first (--propagation), then proc is mounted (--mount-proc) and the hostname
 set (--hostname, needs --uts), then PROG is executed; a tw-* applet named as
 PROG runs in the same process, so tw-pivot works although the new root has
-no tw binary. PROG inherits no descriptor but 0, 1 and 2.
+no tw binary. When there is nothing to do inside but private propagation
+and PROG is not a tw applet, PROG itself is the child (no tw start in
+between). PROG inherits no descriptor but 0, 1 and 2.
 
 tw-unshare tells tw-pivot and tw-mountproc which namespaces it left (in the
 environment variable TW_UNSHARE_LEFT, removed before PROG runs): they refuse
@@ -126,7 +128,35 @@ func Main(args []string, stdio cli.IO) error {
 		os.Unsetenv(ns.EnvChild)
 		return o.child(argv, stdio)
 	}
-	return o.parent(args, stdio)
+	return o.parent(args, argv, stdio)
+}
+
+// direct reports whether the child can be PROG itself, with no tw in
+// between (one Go start less): PROG is not a tw applet and nothing is left
+// to do inside but private propagation, which Go does after
+// SysProcAttr.Unshareflags' CLONE_NEWNS (mount "/" MS_REC|MS_PRIVATE).
+func (o *options) direct(argv []string) bool {
+	_, applet := cli.Lookup(argv[0])
+	return !applet && o.hostname == "" && o.mountProc == "" &&
+		(o.propagation == "private" || o.propagation == "unchanged" || !o.mount)
+}
+
+// directCommand is PROG at path, started straight into the new namespaces.
+func (o *options) directCommand(path string, argv, env []string, stdio cli.IO) *exec.Cmd {
+	attr := &syscall.SysProcAttr{Cloneflags: o.cloneflags(), Pdeathsig: syscall.SIGKILL}
+	if o.mount && o.propagation == "private" {
+		attr.Cloneflags &^= unix.CLONE_NEWNS
+		attr.Unshareflags = unix.CLONE_NEWNS
+	}
+	return &exec.Cmd{
+		Path:        path,
+		Args:        argv,
+		Env:         chain.Environ(env),
+		Stdin:       stdio.Stdin,
+		Stdout:      stdio.Stdout,
+		Stderr:      stdio.Stderr,
+		SysProcAttr: attr,
+	}
 }
 
 // command is the child: this binary again, with the same arguments, in the
@@ -146,12 +176,32 @@ func (o *options) command(args, env []string, left string, stdio cli.IO) *exec.C
 	}
 }
 
-func (o *options) parent(args []string, stdio cli.IO) error {
-	left, err := ns.Record("mnt", "pid", "uts")
-	if err != nil {
-		return fmt.Errorf("record namespaces: %w", err)
+// newChild is the process to start: PROG itself when direct, else this
+// binary again.
+func (o *options) newChild(args, argv []string, stdio cli.IO) (cmd *exec.Cmd, direct bool, err error) {
+	if !o.direct(argv) {
+		left, err := ns.Record("mnt", "pid", "uts")
+		if err != nil {
+			return nil, false, fmt.Errorf("record namespaces: %w", err)
+		}
+		return o.command(args, os.Environ(), left, stdio), false, nil
 	}
-	cmd := o.command(args, os.Environ(), left, stdio)
+	path, err := chain.LookPath(argv[0], os.Getenv("PATH"))
+	if err != nil {
+		return nil, true, cli.Exit(chain.ExitCode(err), err)
+	}
+	// What is open here must not reach PROG either.
+	if err := chain.CloseExtraFiles(); err != nil {
+		return nil, true, err
+	}
+	return o.directCommand(path, argv, os.Environ(), stdio), true, nil
+}
+
+func (o *options) parent(args, argv []string, stdio cli.IO) error {
+	cmd, direct, err := o.newChild(args, argv, stdio)
+	if err != nil {
+		return err
+	}
 	// The container must not reach this process through /proc/PID/exe.
 	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 	// Pdeathsig follows the thread that forked the child: keep it.
@@ -161,6 +211,9 @@ func (o *options) parent(args []string, stdio cli.IO) error {
 	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
 	defer signal.Stop(sigs)
 	if err := cmd.Start(); err != nil {
+		if direct {
+			return startError(err, argv[0])
+		}
 		return fmt.Errorf("new namespaces: %w", err)
 	}
 	go func() {
@@ -176,6 +229,19 @@ func (o *options) parent(args []string, stdio cli.IO) error {
 		return cli.Status(ExitStatus(xe.Sys().(syscall.WaitStatus)))
 	}
 	return err
+}
+
+// startError names what failed when PROG, started directly, could not
+// start: PROG, with exit 126 or 127 as chain.Exec gives, when execve
+// refused it, else the new namespaces.
+func startError(err error, prog string) error {
+	for _, errno := range []unix.Errno{unix.ENOENT, unix.EACCES, unix.ENOEXEC, unix.ETXTBSY, unix.EISDIR, unix.ELOOP} {
+		if errors.Is(err, errno) {
+			err = &os.PathError{Op: "exec", Path: prog, Err: errno}
+			return cli.Exit(chain.ExitCode(err), err)
+		}
+	}
+	return fmt.Errorf("new namespaces: %w", err)
 }
 
 // ExitStatus is the exit code that passes a child's wait status on: its
