@@ -100,6 +100,39 @@ teardown() {
 	rm "$ROOT/$name"
 }
 
+@test "umount -a in the container touches neither the host's mounts nor its btrfs" {
+	# umount(2) of one's own root remounts its superblock read-only, the
+	# host's btrfs with it: tw-unshare holds a file open for writing on it
+	# (a nameless one tw-pivot made) while the container lives.
+	run -1 container sh -c 'umount -a'
+	assert_output "umount: can't unmount /: Device or resource busy"
+	assert_equal "$(findmnt -no OPTIONS "$BTRFS" | cut -d, -f1)" rw
+	run -255 container mount -o remount,ro /
+	assert_output --regexp '^mount: mounting /dev/loop[0-9]+ on / failed: Device or resource busy$'
+	assert_equal "$(findmnt -no OPTIONS "$BTRFS" | cut -d, -f1)" rw
+	run -0 container cat /proc/self/mountinfo
+	[ "${#lines[@]}" -eq 2 ]
+}
+
+@test "the pin is held by tw-unshare, not by the container, and goes with it" {
+	# not the function container: $! must be tw-unshare itself
+	tw-unshare -muinpf tw-pivot "$ROOT" tw-mountproc sh -c 'touch /ready; exec sleep 60' 3>&- &
+	pid=$!
+	wait_for "$ROOT/ready"
+	# a nameless file on the container's root: "/#INODE (deleted)"
+	run -0 find "/proc/$pid/fd" -lname '/#* (deleted)'
+	[ "${#lines[@]}" -eq 1 ]
+	child=$(child_of "$pid")
+	run -0 ls "/proc/$child/fd"
+	assert_output "$(printf '0\n1\n2')"
+	kill -KILL "$child"
+	wait "$pid" || true
+	rm "$ROOT/ready"
+	# the btrfs can be made read-only again: nothing holds it
+	mount -o remount,ro "$BTRFS"
+	mount -o remount,rw "$BTRFS"
+}
+
 @test "the exit status of the container's program comes out" {
 	run -7 container sh -c 'exit 7'
 	assert_output ''
@@ -107,7 +140,8 @@ teardown() {
 }
 
 @test "a container whose PID 1 is killed with SIGKILL reports 137" {
-	container sh -c 'exec sleep 60' 3>&- &
+	# not the function container: $! must be tw-unshare itself
+	tw-unshare -muinpf tw-pivot "$ROOT" tw-mountproc sh -c 'exec sleep 60' 3>&- &
 	pid=$!
 	kill -KILL "$(child_of "$pid")"
 	status=0

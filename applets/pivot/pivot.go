@@ -87,6 +87,11 @@ func Pivot(root string) error {
 	if err := unix.Mount(root, root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return &os.PathError{Op: "bind mount", Path: root, Err: err}
 	}
+	// umount -a in the container must not make the host's filesystem
+	// read-only (see ns.Pin).
+	if err := ns.Pin(root); err != nil {
+		return err
+	}
 	// Opened after the bind: the descriptor is the new mount's root.
 	newroot, err := unix.Open(root, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {

@@ -160,15 +160,17 @@ func (o *options) directCommand(path string, argv, env []string, stdio cli.IO) *
 }
 
 // command is the child: this binary again, with the same arguments, in the
-// new namespaces, told which ones it left.
-func (o *options) command(args, env []string, left string, stdio cli.IO) *exec.Cmd {
+// new namespaces, told which ones it left and where to send pins (its
+// descriptor 3, see ns.Pin).
+func (o *options) command(args, env []string, left string, pins *os.File, stdio cli.IO) *exec.Cmd {
 	return &exec.Cmd{
-		Path:   "/proc/self/exe",
-		Args:   append([]string{"tw-unshare"}, args...),
-		Env:    append(chain.Environ(env), ns.EnvLeft+"="+left, ns.EnvChild+"=1"),
-		Stdin:  stdio.Stdin,
-		Stdout: stdio.Stdout,
-		Stderr: stdio.Stderr,
+		Path:       "/proc/self/exe",
+		Args:       append([]string{"tw-unshare"}, args...),
+		Env:        append(chain.Environ(env), ns.EnvLeft+"="+left, ns.EnvChild+"=1", ns.EnvPin+"=3"),
+		ExtraFiles: []*os.File{pins},
+		Stdin:      stdio.Stdin,
+		Stdout:     stdio.Stdout,
+		Stderr:     stdio.Stderr,
 		SysProcAttr: &syscall.SysProcAttr{
 			Cloneflags: o.cloneflags(),
 			Pdeathsig:  syscall.SIGKILL,
@@ -177,31 +179,36 @@ func (o *options) command(args, env []string, left string, stdio cli.IO) *exec.C
 }
 
 // newChild is the process to start: PROG itself when direct, else this
-// binary again.
-func (o *options) newChild(args, argv []string, stdio cli.IO) (cmd *exec.Cmd, direct bool, err error) {
+// binary again, with the pins it will send (nil when direct).
+func (o *options) newChild(args, argv []string, stdio cli.IO) (cmd *exec.Cmd, pins *ns.Pins, err error) {
 	if !o.direct(argv) {
 		left, err := ns.Record("mnt", "pid", "uts")
 		if err != nil {
-			return nil, false, fmt.Errorf("record namespaces: %w", err)
+			return nil, nil, fmt.Errorf("record namespaces: %w", err)
 		}
-		return o.command(args, os.Environ(), left, stdio), false, nil
+		pins, end, err := ns.NewPins()
+		if err != nil {
+			return nil, nil, err
+		}
+		return o.command(args, os.Environ(), left, end, stdio), pins, nil
 	}
 	path, err := chain.LookPath(argv[0], os.Getenv("PATH"))
 	if err != nil {
-		return nil, true, cli.Exit(chain.ExitCode(err), err)
+		return nil, nil, cli.Exit(chain.ExitCode(err), err)
 	}
 	// What is open here must not reach PROG either.
 	if err := chain.CloseExtraFiles(); err != nil {
-		return nil, true, err
+		return nil, nil, err
 	}
-	return o.directCommand(path, argv, os.Environ(), stdio), true, nil
+	return o.directCommand(path, argv, os.Environ(), stdio), nil, nil
 }
 
 func (o *options) parent(args, argv []string, stdio cli.IO) error {
-	cmd, direct, err := o.newChild(args, argv, stdio)
+	cmd, pins, err := o.newChild(args, argv, stdio)
 	if err != nil {
 		return err
 	}
+	direct := pins == nil
 	// The container must not reach this process through /proc/PID/exe.
 	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 	// Pdeathsig follows the thread that forked the child: keep it.
@@ -215,6 +222,11 @@ func (o *options) parent(args, argv []string, stdio cli.IO) error {
 			return startError(err, argv[0])
 		}
 		return fmt.Errorf("new namespaces: %w", err)
+	}
+	if pins != nil {
+		cmd.ExtraFiles[0].Close()
+		pins.Receive()
+		defer pins.Release()
 	}
 	go func() {
 		for s := range sigs {

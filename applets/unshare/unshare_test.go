@@ -99,17 +99,21 @@ func TestBadOptions(t *testing.T) {
 
 func TestCommand(t *testing.T) {
 	o, _, _ := parse(t, "-mpf", "true")
-	env := []string{"PATH=/bin", ns.EnvLeft + "=stale", ns.EnvChild + "=stale", "HOME=/root"}
-	cmd := o.command([]string{"-mpf", "true"}, env, "mnt:[1] pid:[2] uts:[3]", cli.IO{})
+	env := []string{"PATH=/bin", ns.EnvLeft + "=stale", ns.EnvChild + "=stale", ns.EnvPin + "=7", "HOME=/root"}
+	pins := os.NewFile(^uintptr(0), "pins")
+	cmd := o.command([]string{"-mpf", "true"}, env, "mnt:[1] pid:[2] uts:[3]", pins, cli.IO{})
 	if cmd.Path != "/proc/self/exe" {
 		t.Errorf("path %q", cmd.Path)
 	}
 	if want := []string{"tw-unshare", "-mpf", "true"}; !slices.Equal(cmd.Args, want) {
 		t.Errorf("args %q, want %q", cmd.Args, want)
 	}
-	want := []string{"PATH=/bin", "HOME=/root", ns.EnvLeft + "=mnt:[1] pid:[2] uts:[3]", ns.EnvChild + "=1"}
+	want := []string{"PATH=/bin", "HOME=/root", ns.EnvLeft + "=mnt:[1] pid:[2] uts:[3]", ns.EnvChild + "=1", ns.EnvPin + "=3"}
 	if !slices.Equal(cmd.Env, want) {
 		t.Errorf("env %q, want %q", cmd.Env, want)
+	}
+	if len(cmd.ExtraFiles) != 1 || cmd.ExtraFiles[0] != pins {
+		t.Errorf("ExtraFiles %v: want the pins' end as descriptor 3", cmd.ExtraFiles)
 	}
 	if cmd.SysProcAttr.Cloneflags != unix.CLONE_NEWNS|unix.CLONE_NEWPID || cmd.SysProcAttr.Pdeathsig != syscall.SIGKILL {
 		t.Errorf("SysProcAttr %+v", cmd.SysProcAttr)
