@@ -126,6 +126,7 @@ func Main(args []string, stdio cli.IO) error {
 	}
 	if os.Getenv(ns.EnvChild) != "" {
 		os.Unsetenv(ns.EnvChild)
+		unix.CloseOnExec(3) // the pins' socket: for this process only
 		return o.child(argv, stdio)
 	}
 	return o.parent(args, argv, stdio)

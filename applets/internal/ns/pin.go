@@ -46,11 +46,11 @@ func (p *Pins) Receive() {
 		defer close(p.done)
 		oob := make([]byte, unix.CmsgSpace(4))
 		for {
-			_, oobn, _, _, err := unix.Recvmsg(p.conn, make([]byte, 1), oob, unix.MSG_CMSG_CLOEXEC)
+			n, oobn, _, _, err := unix.Recvmsg(p.conn, make([]byte, 1), oob, unix.MSG_CMSG_CLOEXEC)
 			if errors.Is(err, unix.EINTR) {
 				continue
 			}
-			if err != nil || oobn == 0 {
+			if err != nil || n == 0 {
 				return
 			}
 			msgs, _ := unix.ParseSocketControlMessage(oob[:oobn])
@@ -62,8 +62,10 @@ func (p *Pins) Receive() {
 	}()
 }
 
-// Release lets the pins go, once the container is gone.
+// Release lets the pins go, once the container is gone (whoever may still
+// hold the child's end).
 func (p *Pins) Release() {
+	unix.Shutdown(p.conn, unix.SHUT_RDWR)
 	<-p.done
 	for _, fd := range p.files {
 		unix.Close(fd)
