@@ -25,6 +25,11 @@ become a mount point, after every mount was made private, and the current
 directory does not matter. Afterwards the cwd is /, no "oldroot" directory
 is left and no mount of the host is visible.
 
+Under tw-unshare, a nameless file open for writing on NEWROOT's filesystem
+is held by tw-unshare while the container lives: the kernel then refuses
+to remount that filesystem read-only, which umount -a in the container
+would otherwise do to the host's btrfs too (umount of one's own root).
+
 tw-pivot refuses to act in the host's mount namespace: its own must differ
 from the one tw-unshare left, or from its parent's. Run it under
 tw-unshare --mount.

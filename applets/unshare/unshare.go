@@ -40,7 +40,9 @@ between). PROG inherits no descriptor but 0, 1 and 2.
 
 tw-unshare tells tw-pivot and tw-mountproc which namespaces it left (in the
 environment variable TW_UNSHARE_LEFT, removed before PROG runs): they refuse
-to act in the mount namespace of the host.
+to act in the mount namespace of the host. It also holds, while PROG runs,
+the file tw-pivot opens on the new root so that the host's filesystem
+cannot be remounted read-only from inside (see tw-pivot --help).
 `
 
 type options struct {
