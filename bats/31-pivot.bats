@@ -250,6 +250,14 @@ teardown() {
 	run -0 unshare -m --propagation private tw-pivot "$ROOT" /bin/true
 }
 
+@test "--force accepts a namespace that cannot be shown to be another one (here a throwaway one)" {
+	run -0 unshare -m -f --propagation private tw-pivot --force "$ROOT" ls /
+	assert_equal "$output" "$(ls "$ROOT")"
+	# but never the one tw-unshare was started in
+	run -1 unshare -m -f --propagation private tw-unshare -pf tw-pivot --force "$ROOT" true
+	assert_output --partial 'is the one tw-unshare was started in (add --mount)'
+}
+
 @test "a forged record of tw-unshare does not get tw-pivot past the guard" {
 	run -1 unshare -m -f --propagation private env TW_UNSHARE_LEFT='mnt:[4026599999]' tw-pivot "$ROOT" /bin/true
 	assert_output --regexp "^tw-pivot: refusing to change mounts in the host's mount namespace: cannot show that mnt:\[[0-9]+\] is another one"

@@ -82,4 +82,5 @@ teardown() {
 	run -1 unshare -m -f --propagation private tw-unshare -pf tw-mountproc true
 	assert_output --regexp "^tw-mountproc: refusing to change mounts in the host's mount namespace: mnt:\[[0-9]+\] is the one tw-unshare was started in \(add --mount\)$"
 	run -0 unshare -m --propagation private tw-mountproc --host-pids true
+	run -0 unshare -m -f --propagation private tw-mountproc --force --host-pids true
 }
