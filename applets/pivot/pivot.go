@@ -25,6 +25,11 @@ become a mount point, after every mount was made private, and the current
 directory does not matter. Afterwards the cwd is /, no "oldroot" directory
 is left and no mount of the host is visible.
 
+Under tw-unshare, a nameless file open for writing on NEWROOT's filesystem
+is held by tw-unshare while the container lives: the kernel then refuses
+to remount that filesystem read-only, which umount -a in the container
+would otherwise do to the host's btrfs too (umount of one's own root).
+
 tw-pivot refuses to act in the host's mount namespace: its own must differ
 from the one tw-unshare left, or from its parent's. Run it under
 tw-unshare --mount.
@@ -86,6 +91,11 @@ func Pivot(root string) error {
 	}
 	if err := unix.Mount(root, root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return &os.PathError{Op: "bind mount", Path: root, Err: err}
+	}
+	// umount -a in the container must not make the host's filesystem
+	// read-only (see ns.Pin).
+	if err := ns.Pin(root); err != nil {
+		return err
 	}
 	// Opened after the bind: the descriptor is the new mount's root.
 	newroot, err := unix.Open(root, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)

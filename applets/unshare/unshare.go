@@ -34,11 +34,15 @@ In a new mount namespace the propagation of every mount is made private
 first (--propagation), then proc is mounted (--mount-proc) and the hostname
 set (--hostname, needs --uts), then PROG is executed; a tw-* applet named as
 PROG runs in the same process, so tw-pivot works although the new root has
-no tw binary. PROG inherits no descriptor but 0, 1 and 2.
+no tw binary. When there is nothing to do inside but private propagation
+and PROG is not a tw applet, PROG itself is the child (no tw start in
+between). PROG inherits no descriptor but 0, 1 and 2.
 
 tw-unshare tells tw-pivot and tw-mountproc which namespaces it left (in the
 environment variable TW_UNSHARE_LEFT, removed before PROG runs): they refuse
-to act in the mount namespace of the host.
+to act in the mount namespace of the host. It also holds, while PROG runs,
+the file tw-pivot opens on the new root so that the host's filesystem
+cannot be remounted read-only from inside (see tw-pivot --help).
 `
 
 type options struct {
@@ -59,8 +63,8 @@ func newOptions(fs *pflag.FlagSet) *options {
 	fs.BoolVarP(&o.fork, "fork", "f", false, "fork before PROG (always done)")
 	fs.StringVar(&o.mountProc, "mount-proc", "", "mount a fresh proc at `DIR` (default /proc); implies --mount")
 	fs.Lookup("mount-proc").NoOptDefVal = "/proc"
-	fs.StringVar(&o.propagation, "propagation", "private", "make every mount private|slave|shared|unchanged, in a new mount namespace")
-	fs.StringVar(&o.hostname, "hostname", "", "set the hostname of the new UTS namespace")
+	fs.StringVar(&o.propagation, "propagation", "private", "`MODE` of every mount in a new mount namespace: private, slave, shared or unchanged")
+	fs.StringVar(&o.hostname, "hostname", "", "set the hostname of the new UTS namespace to `NAME` (needs --uts)")
 	return o
 }
 
@@ -124,21 +128,52 @@ func Main(args []string, stdio cli.IO) error {
 	}
 	if os.Getenv(ns.EnvChild) != "" {
 		os.Unsetenv(ns.EnvChild)
+		unix.CloseOnExec(3) // the pins' socket: for this process only
 		return o.child(argv, stdio)
 	}
-	return o.parent(args, stdio)
+	return o.parent(args, argv, stdio)
+}
+
+// direct reports whether the child can be PROG itself, with no tw in
+// between (one Go start less): PROG is not a tw applet and nothing is left
+// to do inside but private propagation, which Go does after
+// SysProcAttr.Unshareflags' CLONE_NEWNS (mount "/" MS_REC|MS_PRIVATE).
+func (o *options) direct(argv []string) bool {
+	_, applet := cli.Lookup(argv[0])
+	return !applet && o.hostname == "" && o.mountProc == "" &&
+		(o.propagation == "private" || o.propagation == "unchanged" || !o.mount)
+}
+
+// directCommand is PROG at path, started straight into the new namespaces.
+func (o *options) directCommand(path string, argv, env []string, stdio cli.IO) *exec.Cmd {
+	attr := &syscall.SysProcAttr{Cloneflags: o.cloneflags(), Pdeathsig: syscall.SIGKILL}
+	if o.mount && o.propagation == "private" {
+		attr.Cloneflags &^= unix.CLONE_NEWNS
+		attr.Unshareflags = unix.CLONE_NEWNS
+	}
+	return &exec.Cmd{
+		Path:        path,
+		Args:        argv,
+		Env:         chain.Environ(env),
+		Stdin:       stdio.Stdin,
+		Stdout:      stdio.Stdout,
+		Stderr:      stdio.Stderr,
+		SysProcAttr: attr,
+	}
 }
 
 // command is the child: this binary again, with the same arguments, in the
-// new namespaces, told which ones it left.
-func (o *options) command(args, env []string, left string, stdio cli.IO) *exec.Cmd {
+// new namespaces, told which ones it left and where to send pins (its
+// descriptor 3, see ns.Pin).
+func (o *options) command(args, env []string, left string, pins *os.File, stdio cli.IO) *exec.Cmd {
 	return &exec.Cmd{
-		Path:   "/proc/self/exe",
-		Args:   append([]string{"tw-unshare"}, args...),
-		Env:    append(chain.Environ(env), ns.EnvLeft+"="+left, ns.EnvChild+"=1"),
-		Stdin:  stdio.Stdin,
-		Stdout: stdio.Stdout,
-		Stderr: stdio.Stderr,
+		Path:       "/proc/self/exe",
+		Args:       append([]string{"tw-unshare"}, args...),
+		Env:        append(chain.Environ(env), ns.EnvLeft+"="+left, ns.EnvChild+"=1", ns.EnvPin+"=3"),
+		ExtraFiles: []*os.File{pins},
+		Stdin:      stdio.Stdin,
+		Stdout:     stdio.Stdout,
+		Stderr:     stdio.Stderr,
 		SysProcAttr: &syscall.SysProcAttr{
 			Cloneflags: o.cloneflags(),
 			Pdeathsig:  syscall.SIGKILL,
@@ -146,12 +181,37 @@ func (o *options) command(args, env []string, left string, stdio cli.IO) *exec.C
 	}
 }
 
-func (o *options) parent(args []string, stdio cli.IO) error {
-	left, err := ns.Record("mnt", "pid", "uts")
-	if err != nil {
-		return fmt.Errorf("record namespaces: %w", err)
+// newChild is the process to start: PROG itself when direct, else this
+// binary again, with the pins it will send (nil when direct).
+func (o *options) newChild(args, argv []string, stdio cli.IO) (cmd *exec.Cmd, pins *ns.Pins, err error) {
+	if !o.direct(argv) {
+		left, err := ns.Record("mnt", "pid", "uts")
+		if err != nil {
+			return nil, nil, fmt.Errorf("record namespaces: %w", err)
+		}
+		pins, end, err := ns.NewPins()
+		if err != nil {
+			return nil, nil, err
+		}
+		return o.command(args, os.Environ(), left, end, stdio), pins, nil
 	}
-	cmd := o.command(args, os.Environ(), left, stdio)
+	path, err := chain.LookPath(argv[0], os.Getenv("PATH"))
+	if err != nil {
+		return nil, nil, cli.Exit(chain.ExitCode(err), err)
+	}
+	// What is open here must not reach PROG either.
+	if err := chain.CloseExtraFiles(); err != nil {
+		return nil, nil, err
+	}
+	return o.directCommand(path, argv, os.Environ(), stdio), nil, nil
+}
+
+func (o *options) parent(args, argv []string, stdio cli.IO) error {
+	cmd, pins, err := o.newChild(args, argv, stdio)
+	if err != nil {
+		return err
+	}
+	direct := pins == nil
 	// The container must not reach this process through /proc/PID/exe.
 	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 	// Pdeathsig follows the thread that forked the child: keep it.
@@ -161,7 +221,15 @@ func (o *options) parent(args []string, stdio cli.IO) error {
 	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
 	defer signal.Stop(sigs)
 	if err := cmd.Start(); err != nil {
+		if direct {
+			return startError(err, argv[0])
+		}
 		return fmt.Errorf("new namespaces: %w", err)
+	}
+	if pins != nil {
+		cmd.ExtraFiles[0].Close()
+		pins.Receive()
+		defer pins.Release()
 	}
 	go func() {
 		for s := range sigs {
@@ -176,6 +244,19 @@ func (o *options) parent(args []string, stdio cli.IO) error {
 		return cli.Status(ExitStatus(xe.Sys().(syscall.WaitStatus)))
 	}
 	return err
+}
+
+// startError names what failed when PROG, started directly, could not
+// start: PROG, with exit 126 or 127 as chain.Exec gives, when execve
+// refused it, else the new namespaces.
+func startError(err error, prog string) error {
+	for _, errno := range []unix.Errno{unix.ENOENT, unix.EACCES, unix.ENOEXEC, unix.ETXTBSY, unix.EISDIR, unix.ELOOP} {
+		if errors.Is(err, errno) {
+			err = &os.PathError{Op: "exec", Path: prog, Err: errno}
+			return cli.Exit(chain.ExitCode(err), err)
+		}
+	}
+	return fmt.Errorf("new namespaces: %w", err)
 }
 
 // ExitStatus is the exit code that passes a child's wait status on: its
@@ -207,9 +288,8 @@ func (o *options) child(argv []string, stdio cli.IO) error {
 		}
 	}
 	if o.hostname != "" {
-		self, err := ns.Read(0, "uts")
-		if err != nil || self == ns.Left(os.Getenv(ns.EnvLeft), "uts") {
-			return errors.New("refusing to set the hostname of the host's UTS namespace")
+		if err := ns.UTS(); err != nil {
+			return err
 		}
 		if err := unix.Sethostname([]byte(o.hostname)); err != nil {
 			return fmt.Errorf("sethostname %s: %w", o.hostname, err)

@@ -3,6 +3,7 @@ package unshare
 import (
 	"bytes"
 	"errors"
+	"os"
 	"slices"
 	"strings"
 	"syscall"
@@ -98,20 +99,81 @@ func TestBadOptions(t *testing.T) {
 
 func TestCommand(t *testing.T) {
 	o, _, _ := parse(t, "-mpf", "true")
-	env := []string{"PATH=/bin", ns.EnvLeft + "=stale", ns.EnvChild + "=stale", "HOME=/root"}
-	cmd := o.command([]string{"-mpf", "true"}, env, "mnt:[1] pid:[2] uts:[3]", cli.IO{})
+	env := []string{"PATH=/bin", ns.EnvLeft + "=stale", ns.EnvChild + "=stale", ns.EnvPin + "=7", "HOME=/root"}
+	pins := os.NewFile(^uintptr(0), "pins")
+	cmd := o.command([]string{"-mpf", "true"}, env, "mnt:[1] pid:[2] uts:[3]", pins, cli.IO{})
 	if cmd.Path != "/proc/self/exe" {
 		t.Errorf("path %q", cmd.Path)
 	}
 	if want := []string{"tw-unshare", "-mpf", "true"}; !slices.Equal(cmd.Args, want) {
 		t.Errorf("args %q, want %q", cmd.Args, want)
 	}
-	want := []string{"PATH=/bin", "HOME=/root", ns.EnvLeft + "=mnt:[1] pid:[2] uts:[3]", ns.EnvChild + "=1"}
+	want := []string{"PATH=/bin", "HOME=/root", ns.EnvLeft + "=mnt:[1] pid:[2] uts:[3]", ns.EnvChild + "=1", ns.EnvPin + "=3"}
 	if !slices.Equal(cmd.Env, want) {
 		t.Errorf("env %q, want %q", cmd.Env, want)
 	}
+	if len(cmd.ExtraFiles) != 1 || cmd.ExtraFiles[0] != pins {
+		t.Errorf("ExtraFiles %v: want the pins' end as descriptor 3", cmd.ExtraFiles)
+	}
 	if cmd.SysProcAttr.Cloneflags != unix.CLONE_NEWNS|unix.CLONE_NEWPID || cmd.SysProcAttr.Pdeathsig != syscall.SIGKILL {
 		t.Errorf("SysProcAttr %+v", cmd.SysProcAttr)
+	}
+}
+
+func TestDirect(t *testing.T) {
+	cli.Register(cli.Applet{Name: "unshare-test", Main: func([]string, cli.IO) error { return nil }})
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{
+		{[]string{"-muinpf", "true"}, true},
+		{[]string{"-m", "--propagation", "unchanged", "true"}, true},
+		{[]string{"-m", "--propagation", "slave", "true"}, false},
+		{[]string{"--propagation", "slave", "true"}, true}, // ignored without --mount
+		{[]string{"-pf", "--mount-proc", "true"}, false},
+		{[]string{"-u", "--hostname", "box", "true"}, false},
+		{[]string{"-m", "tw-unshare-test"}, false},
+	} {
+		o, argv, err := parse(t, tc.args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := o.direct(argv); got != tc.want {
+			t.Errorf("%q: direct %v, want %v", tc.args, got, tc.want)
+		}
+	}
+}
+
+func TestDirectCommand(t *testing.T) {
+	o, argv, _ := parse(t, "-mpf", "true", "-x")
+	cmd := o.directCommand("/bin/true", argv, []string{"A=1", ns.EnvLeft + "=x"}, cli.IO{})
+	if cmd.Path != "/bin/true" || !slices.Equal(cmd.Args, []string{"true", "-x"}) || !slices.Equal(cmd.Env, []string{"A=1"}) {
+		t.Errorf("cmd %q %q env %q", cmd.Path, cmd.Args, cmd.Env)
+	}
+	// Private propagation: Go makes / MS_REC|MS_PRIVATE after unshare(CLONE_NEWNS).
+	if a := cmd.SysProcAttr; a.Cloneflags != unix.CLONE_NEWPID || a.Unshareflags != unix.CLONE_NEWNS || a.Pdeathsig != syscall.SIGKILL {
+		t.Errorf("SysProcAttr %+v", a)
+	}
+	o, argv, _ = parse(t, "-mpf", "--propagation", "unchanged", "true")
+	if a := o.directCommand("/bin/true", argv, nil, cli.IO{}).SysProcAttr; a.Cloneflags != unix.CLONE_NEWNS|unix.CLONE_NEWPID || a.Unshareflags != 0 {
+		t.Errorf("unchanged: SysProcAttr %+v", a)
+	}
+}
+
+func TestStartError(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		code int
+		msg  string
+	}{
+		{&os.PathError{Op: "fork/exec", Path: "/x", Err: unix.ENOEXEC}, 126, "exec x: exec format error"},
+		{&os.PathError{Op: "fork/exec", Path: "/x", Err: unix.ENOENT}, 127, "exec x: no such file or directory"},
+		{&os.PathError{Op: "fork/exec", Path: "/x", Err: unix.EPERM}, 1, "new namespaces: fork/exec /x: operation not permitted"},
+	} {
+		err := startError(tc.err, "x")
+		if cli.ExitCode(err) != tc.code || err.Error() != tc.msg {
+			t.Errorf("%v: %v (exit %d), want %q (exit %d)", tc.err, err, cli.ExitCode(err), tc.msg, tc.code)
+		}
 	}
 }
 

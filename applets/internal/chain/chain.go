@@ -131,7 +131,8 @@ func executable(p string) error {
 func Environ(env []string) []string {
 	out := env[:0:0]
 	for _, kv := range env {
-		if !strings.HasPrefix(kv, ns.EnvLeft+"=") && !strings.HasPrefix(kv, ns.EnvChild+"=") {
+		name, _, _ := strings.Cut(kv, "=")
+		if name != ns.EnvLeft && name != ns.EnvChild && name != ns.EnvPin {
 			out = append(out, kv)
 		}
 	}

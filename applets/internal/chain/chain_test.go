@@ -115,7 +115,7 @@ func TestExecNotFound(t *testing.T) {
 }
 
 func TestEnviron(t *testing.T) {
-	env := []string{"A=1", ns.EnvLeft + "=mnt:[1]", "B=" + ns.EnvLeft, ns.EnvChild + "=1", ns.EnvLeft + "X=keep"}
+	env := []string{"A=1", ns.EnvLeft + "=mnt:[1]", "B=" + ns.EnvLeft, ns.EnvChild + "=1", ns.EnvPin + "=3", ns.EnvLeft + "X=keep"}
 	want := []string{"A=1", "B=" + ns.EnvLeft, ns.EnvLeft + "X=keep"}
 	if got := Environ(env); !slices.Equal(got, want) {
 		t.Errorf("Environ = %q, want %q", got, want)

@@ -23,15 +23,17 @@ const EnvLeft = "TW_UNSHARE_LEFT"
 // guarded like tw-pivot's.
 const EnvChild = "TW_UNSHARE_CHILD"
 
-// The inode numbers of the initial namespaces are fixed (linux
-// include/uapi/linux/nsfs.h); a namespace made later gets a dynamic number
-// from 0xF0000000 up. Kernels before 6.18 give the initial mount namespace
-// a dynamic number, so only "is initial" can be concluded from these, never
-// "is not the host's".
-const (
-	initPid = "pid:[4026531836]" // PROC_PID_INIT_INO 0xEFFFFFFC
-	initMnt = "mnt:[4026531832]" // MNT_NS_INIT_INO 0xEFFFFFF8
-)
+// The inode numbers of the initial namespaces are fixed (enum init_ns_ino
+// in linux include/uapi/linux/nsfs.h); a namespace made later gets a
+// dynamic number from 0xF0000000 up. Older kernels give the initial mount
+// namespace a dynamic number too, and the host may itself be a container,
+// so only "is initial" can be concluded from these, never "is not the
+// host's".
+var initial = map[string]string{
+	"mnt": "mnt:[4026531832]", // MNT_NS_INIT_INO 0xEFFFFFF8
+	"uts": "uts:[4026531838]", // UTS_NS_INIT_INO 0xEFFFFFFE
+	"pid": "pid:[4026531836]", // PID_NS_INIT_INO 0xEFFFFFFC
+}
 
 // Read returns the namespace of kind ("mnt", "pid", "uts"…) of process pid
 // (0 for this process) as the kernel names it, "mnt:[4026531832]".
@@ -87,6 +89,22 @@ func Gather(kind string) Facts {
 	return f
 }
 
+// Initial reports whether f.Self is the initial namespace of its kind.
+func (f Facts) Initial() bool { return f.Self != "" && f.Self == initial[f.Kind] }
+
+// Shown reports whether f shows that this process runs in another
+// namespace than the host's: it differs from the one tw-unshare left and
+// from its parent's, and at least one of them is known. (tw applets see
+// the record only in the process tw-unshare forked, whose parent is
+// tw-unshare itself, outside; so a forged record does not pass where the
+// parent is visible.)
+func (f Facts) Shown() bool {
+	if f.Self == "" || f.Initial() || f.Left == f.Self || f.Parent == f.Self {
+		return false
+	}
+	return f.Left != "" || f.Parent != ""
+}
+
 // ErrHostMount is wrapped by every refusal of CheckMount.
 var ErrHostMount = errors.New("refusing to change mounts in the host's mount namespace")
 
@@ -105,11 +123,11 @@ func CheckMount(f Facts, force bool) error {
 		return nil
 	case f.Self == "":
 		return fmt.Errorf("%w: cannot read /proc/self/ns/mnt", ErrHostMount)
-	case f.Self == initMnt:
+	case f.Initial():
 		return fmt.Errorf("%w: %s is the initial one", ErrHostMount, f.Self)
 	case f.Left == f.Self:
 		return fmt.Errorf("%w: %s is the one tw-unshare was started in (add --mount)", ErrHostMount, f.Self)
-	case f.Left != "", f.Parent != "" && f.Parent != f.Self, force:
+	case f.Shown(), force:
 		verified = true
 		return nil
 	}
@@ -126,15 +144,11 @@ var ErrHostPid = errors.New("not in a new pid namespace: a fresh proc would list
 // namespace other than the one it was started from.
 func CheckPid(f Facts) error {
 	switch {
-	case f.Self == initPid:
 	case f.Self == "" && f.Pid == 1: // no /proc yet: only the init of a new one
 		return nil
-	case f.Self == "":
-	case f.Left != "":
-		if f.Left != f.Self {
-			return nil
-		}
-	case f.PPid == 0, f.Parent != "" && f.Parent != f.Self:
+	case f.Shown():
+		return nil
+	case f.Self != "" && !f.Initial() && f.Left == "" && f.PPid == 0: // the parent is outside
 		return nil
 	}
 	return ErrHostPid
@@ -142,3 +156,18 @@ func CheckPid(f Facts) error {
 
 // Pid is CheckPid on this process.
 func Pid() error { return CheckPid(Gather("pid")) }
+
+// ErrHostUTS is returned by CheckUTS.
+var ErrHostUTS = errors.New("refusing to set the hostname of the host's UTS namespace")
+
+// CheckUTS decides from f (kind "uts") whether this process may set the
+// hostname: only in a UTS namespace shown to be another one.
+func CheckUTS(f Facts) error {
+	if !f.Shown() {
+		return ErrHostUTS
+	}
+	return nil
+}
+
+// UTS is CheckUTS on this process.
+func UTS() error { return CheckUTS(Gather("uts")) }

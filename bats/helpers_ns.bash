@@ -1,0 +1,79 @@
+# Helpers for the namespace applets' tests (3x): a busybox image on a loop
+# btrfs, a snapshot of it as the container's root, and the checks that the
+# host was left alone. Load with `load helpers_ns` after `load helpers`.
+# shellcheck shell=bash
+
+# ns_setup_file: $BTRFS with the subvolume images/busybox and its snapshot
+# containers/tupperware ($ROOT), which holds no tw binary. The host's mount
+# table is saved for ns_check_host.
+ns_setup_file() {
+	requires root btrfs unshare /bin/busybox
+	setup_btrfs
+	mkdir "$BTRFS/images" "$BTRFS/containers"
+	# btrfs-progs until tw-subvol and tw-snapshot land.
+	btrfs subvolume create "$BTRFS/images/busybox" >/dev/null
+	busybox_rootfs "$BTRFS/images/busybox"
+	btrfs subvolume snapshot "$BTRFS/images/busybox" "$BTRFS/containers/tupperware" >/dev/null
+	IMAGE=$BTRFS/images/busybox
+	ROOT=$BTRFS/containers/tupperware
+	export IMAGE ROOT
+	ns_save_host
+}
+
+# ns_save_host: what ns_check_host compares with.
+ns_save_host() {
+	HOST_HOSTNAME=$(hostname)
+	export HOST_HOSTNAME
+	ns_host_mounts >"$BATS_FILE_TMPDIR/mounts.before"
+}
+
+ns_teardown_file() {
+	teardown_btrfs
+}
+
+# ns_host_mounts: the host's mount table (host_mounts) without the mounts
+# of other test runs under /tmp, which may come and go in parallel.
+ns_host_mounts() {
+	awk -v mine="${BATS_RUN_TMPDIR:-/nonexistent}" \
+		'$5 !~ "^/tmp/" || index($5, mine) == 1 { $1 = ""; $2 = ""; print }' /proc/self/mountinfo | sort
+}
+
+# ns_check_host: after every test, the host's mounts are as before, the
+# hostname is unchanged, the btrfs (if any) is mounted read-write and takes
+# writes.
+ns_check_host() {
+	assert_equal "$(ns_host_mounts)" "$(cat "$BATS_FILE_TMPDIR/mounts.before")"
+	assert_equal "$(hostname)" "$HOST_HOSTNAME"
+	if [ -n "${BTRFS:-}" ]; then
+		assert_equal "$(findmnt -no OPTIONS "$BTRFS" | cut -d, -f1)" rw
+		touch "$BTRFS/.rw" && rm "$BTRFS/.rw"
+	fi
+}
+
+# container PROG [ARGS…]: the whole container in one line, on $ROOT.
+container() {
+	tw-unshare -muinpf --hostname tupperware tw-pivot "$ROOT" tw-mountproc "$@"
+}
+
+# wait_for FILE: until FILE exists (a container signals it is ready), at
+# most 5 seconds.
+wait_for() {
+	local _
+	for _ in $(seq 50); do
+		[ -e "$1" ] && return 0
+		sleep 0.1
+	done
+	echo "wait_for: $1 did not appear" >&2
+	return 1
+}
+
+# child_of PID: the (first) child process of PID, waiting for it to appear.
+child_of() {
+	local _ c
+	for _ in $(seq 50); do
+		c=$(pgrep -P "$1" | head -1) && [ -n "$c" ] && echo "$c" && return 0
+		sleep 0.1
+	done
+	echo "child_of: $1 has no child" >&2
+	return 1
+}
