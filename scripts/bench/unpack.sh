@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# make bench, unpack: tw-unpack against umoci unpack (walkthrough step 4),
+# and image → ready rootfs in a fresh btrfs subvolume: tw-unpack
+# --rootfs-only against umoci unpack + cp -a (steps 4-6), on a loop-file
+# btrfs made here and removed on exit. Times are medians of runs
+# interleaved tw/baseline; page cache warm for both.
+#
+# The image: $UNPACK_IMAGE (LAYOUT:TAG) when set, else a generated one,
+# cached in /var/cache/tupperware-bench/unpack-image (tag "bench"): one
+# gzip layer made by umoci repack, 8,000 files in 400 directories (text
+# and binary, 1 KiB-64 KiB), 12 files of 4 MiB, 400 symlinks, 100
+# hardlinks: about 100 MB unpacked.
+set -eu
+
+runs=${BENCH_RUNS:-3}
+cache=/var/cache/tupperware-bench/unpack-image
+
+row() { printf '%-44s %12s %12s %8s\n' "$@"; }
+
+for c in umoci mkfs.btrfs btrfs python3; do
+	if ! command -v "$c" >/dev/null; then
+		echo "bench/unpack: skipped (needs $c)" >&2
+		exit 0
+	fi
+done
+if [ "$(id -u)" -ne 0 ] || ! grep -qw btrfs /proc/filesystems; then
+	echo "bench/unpack: skipped (needs root and btrfs)" >&2
+	exit 0
+fi
+
+work=$(mktemp -d /tmp/tw-bench-unpack.XXXXXX)
+loop=''
+cleanup() {
+	cd /
+	if mountpoint -q "$work/mnt"; then umount "$work/mnt"; fi
+	if [ -n "$loop" ]; then losetup -d "$loop"; fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+# generate DIR: the bench image's tree, the same every time.
+generate() {
+	python3 - "$1" <<'PY'
+import os, random, sys
+root = sys.argv[1]
+rnd = random.Random(4)
+words = [bytes(rnd.choice(b"abcdefghijklmnopqrstuvwxyz") for _ in range(rnd.randint(2, 9))) for _ in range(2000)]
+files = []
+for d in range(400):
+    dd = os.path.join(root, "usr/lib/pkg%03d" % (d // 20), "d%03d" % d)
+    os.makedirs(dd)
+    for f in range(20):
+        p = os.path.join(dd, "f%02d" % f)
+        n = int(rnd.lognormvariate(8.3, 1.0)) % 65536 + 1024
+        if f % 4 == 0:
+            data = rnd.randbytes(n)
+        else:
+            data = b" ".join(rnd.choice(words) for _ in range(n // 6))[:n]
+        with open(p, "wb") as fh:
+            fh.write(data)
+        os.chmod(p, 0o755 if f % 4 == 0 else 0o644)
+        files.append(p)
+os.makedirs(os.path.join(root, "usr/share/big"))
+for i in range(12):
+    with open(os.path.join(root, "usr/share/big/blob%02d" % i), "wb") as fh:
+        fh.write(rnd.randbytes(2 << 20) + b"\0" * (2 << 20))
+for i in range(400):
+    os.symlink(os.path.relpath(files[i * 7], os.path.join(root, "usr")), os.path.join(root, "usr/link%03d" % i))
+for i in range(100):
+    os.link(files[i * 11], files[i * 11] + ".hard")
+PY
+}
+
+image=${UNPACK_IMAGE:-}
+if [ -z "$image" ]; then
+	image=$cache:bench
+	if [ ! -e "$cache/index.json" ]; then
+		echo "bench/unpack: building the bench image in $cache" >&2
+		rm -rf "$cache" "$work/gen"
+		mkdir -p "$(dirname "$cache")"
+		umoci init --layout "$work/gen"
+		umoci new --image "$work/gen:bench"
+		umoci unpack --image "$work/gen:bench" "$work/gen-bundle" >/dev/null
+		generate "$work/gen-bundle/rootfs"
+		umoci repack --image "$work/gen:bench" "$work/gen-bundle" >/dev/null
+		rm -rf "$work/gen-bundle"
+		mv "$work/gen" "$cache"
+	fi
+fi
+
+truncate -s 4G "$work/disk.img"
+mkfs.btrfs -q -f "$work/disk.img" >/dev/null
+loop=$(losetup --find --show "$work/disk.img")
+mkdir "$work/mnt"
+mount -t btrfs "$loop" "$work/mnt"
+cd "$work/mnt"
+
+# us: the wall clock in microseconds, into variable $1.
+us() { printf -v "$1" '%s' "${EPOCHREALTIME/./}"; }
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+ms() { awk -v u="$1" 'BEGIN { printf "%.0fms", u / 1000 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+# bench NAME TWCMD BASECMD: each $runs times, interleaved, cleaning up
+# (untimed) after each; {} in a command becomes the run number.
+bench() {
+	local name=$1 twcmd=$2 bcmd=$3 i t0 t1 tw='' bt=''
+	for i in $(seq 1 "$runs"); do
+		sync
+		us t0
+		eval "${twcmd//\{\}/$i}" >/dev/null || { echo "bench/unpack: failed: $twcmd" >&2; exit 1; }
+		us t1
+		tw+="$((t1 - t0))"$'\n'
+		sync
+		us t0
+		eval "${bcmd//\{\}/$i}" >/dev/null 2>&1 || { echo "bench/unpack: failed: $bcmd" >&2; exit 1; }
+		us t1
+		bt+="$((t1 - t0))"$'\n'
+		eval "$clean"
+	done
+	tw=$(median <<<"$tw")
+	bt=$(median <<<"$bt")
+	row "$name" "$(ms "$tw")" "$(ms "$bt")" "$(ratio "$tw" "$bt")"
+}
+
+files=$(umoci unpack --image "$image" check >/dev/null 2>&1 && find check/rootfs | wc -l)
+rm -rf check
+
+clean='rm -rf tw umoci'
+bench "unpack, $files files (vs umoci unpack)" \
+	"tw-unpack --image $image tw" \
+	"umoci unpack --image $image umoci"
+
+clean='btrfs subvolume delete tw-sub umoci-sub >/dev/null; rm -rf umoci'
+bench "image → rootfs in a subvolume (vs umoci+cp)" \
+	"btrfs subvolume create tw-sub && tw-unpack --image $image --rootfs-only tw-sub" \
+	"umoci unpack --image $image umoci && btrfs subvolume create umoci-sub && cp -a umoci/rootfs/. umoci-sub/"
