@@ -25,6 +25,7 @@ setup() {
 	[ ! -e bundle/rootfs/etc/deleted ] && [ ! -e bundle/rootfs/gone-dir ]
 	[ ! -e bundle/rootfs/bin/hello ] && [ ! -e bundle/rootfs/opq/a ] && [ ! -e bundle/rootfs/opq/sub ]
 	[ "$(cat bundle/rootfs/opq/new)" = fresh ] && [ -f bundle/rootfs/was-dir ]
+	[ "$(cat bundle/rootfs/etc/l3)" = kept ] && [ "$(ls -A bundle/rootfs/opq2)" = l3 ]
 	[ "$(stat -c %i bundle/rootfs/bin/sh)" = "$(stat -c %i bundle/rootfs/bin/busybox)" ]
 	[ "$(stat -c %i bundle/rootfs/home/hard)" = "$(stat -c %i bundle/rootfs/etc/added)" ]
 	[ -u bundle/rootfs/bin/busybox ] && [ -k bundle/rootfs/tmp ] && [ -g bundle/rootfs/srv ]
