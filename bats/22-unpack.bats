@@ -110,7 +110,9 @@ setup() {
 
 @test "tw-unpack: a write through a symlink pointing outside lands inside the rootfs" {
 	mkdir outside
-	tar_layer evil.tar "sym:abs:$BATS_TEST_TMPDIR/outside" "sym:rel:../../../../../../..$BATS_TEST_TMPDIR/outside" \
+	echo orig >outside/target
+	tar_layer evil.tar "sym:victim:$BATS_TEST_TMPDIR/outside/target" file:victim:clobbered \
+		"sym:abs:$BATS_TEST_TMPDIR/outside" "sym:rel:../../../../../../..$BATS_TEST_TMPDIR/outside" \
 		"sym:up:.." file:abs/pwned-abs:1 file:rel/pwned-rel:2 file:up/pwned-up:3 \
 		"sym:abs/deeper:../../../../" file:abs/deeper/pwned-deep:4
 	layer_image img t evil.tar
@@ -118,7 +120,8 @@ setup() {
 	umoci unpack --image img:t ref >/dev/null
 	# directories made for the symlinks' targets get the time of the unpack
 	assert_same_tree_but_new_times ref/rootfs bundle/rootfs
-	[ -z "$(ls -A outside)" ]
+	[ "$(ls -A outside)" = target ] && [ "$(cat outside/target)" = orig ]
+	[ "$(cat bundle/rootfs/victim)" = clobbered ]
 	[ "$(ls "$BATS_TEST_TMPDIR" | sort | tr '\n' ' ')" = "bundle evil.tar img outside ref " ]
 	[ "$(cat "bundle/rootfs/$BATS_TEST_TMPDIR/outside/pwned-abs")" = 1 ]
 	[ "$(cat bundle/rootfs/pwned-up)" = 3 ]

@@ -3,7 +3,7 @@
 # and image → ready rootfs in a fresh btrfs subvolume: tw-unpack
 # --rootfs-only against umoci unpack + cp -a (steps 4-6), on a loop-file
 # btrfs made here and removed on exit. Times are medians of runs
-# interleaved tw/baseline; page cache warm for both.
+# interleaved tw/baseline (wall clock, then cpu time); page cache warm.
 #
 # The image: $UNPACK_IMAGE (LAYOUT:TAG) when set, else a generated one,
 # cached in /var/cache/tupperware-bench/unpack-image (tag "bench"): one
@@ -12,7 +12,7 @@
 # hardlinks: about 100 MB unpacked.
 set -eu
 
-runs=${BENCH_RUNS:-3}
+runs=${BENCH_RUNS:-5}
 cache=/var/cache/tupperware-bench/unpack-image
 
 row() { printf '%-44s %12s %12s %8s\n' "$@"; }
@@ -95,32 +95,41 @@ mkdir "$work/mnt"
 mount -t btrfs "$loop" "$work/mnt"
 cd "$work/mnt"
 
-# us: the wall clock in microseconds, into variable $1.
-us() { printf -v "$1" '%s' "${EPOCHREALTIME/./}"; }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-ms() { awk -v u="$1" 'BEGIN { printf "%.0fms", u / 1000 }'; }
+ms() { awk -v s="$1" 'BEGIN { printf "%.0fms", s * 1000 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
+# timed CMD: run CMD, adding its wall and cpu (user+sys) seconds to the
+# lists $wall and $cpu.
+timed() {
+	/usr/bin/time -f '%e %U %S' -o "$work/time" bash -c "$1" >/dev/null 2>&1 ||
+		{ echo "bench/unpack: failed: $1" >&2; exit 1; }
+	read -r e u s <"$work/time"
+	wall+="$e"$'\n'
+	cpu+="$(awk -v u="$u" -v s="$s" 'BEGIN { print u + s }')"$'\n'
+}
+
 # bench NAME TWCMD BASECMD: each $runs times, interleaved, cleaning up
-# (untimed) after each; {} in a command becomes the run number.
+# (untimed) after each. Rows: wall-clock medians, then cpu-time medians
+# (the machine may be shared; cpu time is what others cannot inflate).
 bench() {
-	local name=$1 twcmd=$2 bcmd=$3 i t0 t1 tw='' bt=''
-	for i in $(seq 1 "$runs"); do
+	local name=$1 twcmd=$2 bcmd=$3 n wall cpu tw_wall tw_cpu b_wall b_cpu
+	local tws='' twc='' bs='' bc=''
+	for ((n = 0; n < runs; n++)); do
 		sync
-		us t0
-		eval "${twcmd//\{\}/$i}" >/dev/null || { echo "bench/unpack: failed: $twcmd" >&2; exit 1; }
-		us t1
-		tw+="$((t1 - t0))"$'\n'
+		wall='' cpu=''
+		timed "$twcmd"
+		tws+=$wall twc+=$cpu
 		sync
-		us t0
-		eval "${bcmd//\{\}/$i}" >/dev/null 2>&1 || { echo "bench/unpack: failed: $bcmd" >&2; exit 1; }
-		us t1
-		bt+="$((t1 - t0))"$'\n'
+		wall='' cpu=''
+		timed "$bcmd"
+		bs+=$wall bc+=$cpu
 		eval "$clean"
 	done
-	tw=$(median <<<"$tw")
-	bt=$(median <<<"$bt")
-	row "$name" "$(ms "$tw")" "$(ms "$bt")" "$(ratio "$tw" "$bt")"
+	tw_wall=$(median <<<"$tws") tw_cpu=$(median <<<"$twc")
+	b_wall=$(median <<<"$bs") b_cpu=$(median <<<"$bc")
+	row "$name" "$(ms "$tw_wall")" "$(ms "$b_wall")" "$(ratio "$tw_wall" "$b_wall")"
+	row "  the same, cpu time (user+sys)" "$(ms "$tw_cpu")" "$(ms "$b_cpu")" "$(ratio "$tw_cpu" "$b_cpu")"
 }
 
 files=$(umoci unpack --image "$image" check >/dev/null 2>&1 && find check/rootfs | wc -l)
@@ -132,6 +141,6 @@ bench "unpack, $files files (vs umoci unpack)" \
 	"umoci unpack --image $image umoci"
 
 clean='btrfs subvolume delete tw-sub umoci-sub >/dev/null; rm -rf umoci'
-bench "image → rootfs in a subvolume (vs umoci+cp)" \
+bench "image → rootfs in a subvolume (vs umoci+cp -a)" \
 	"btrfs subvolume create tw-sub && tw-unpack --image $image --rootfs-only tw-sub" \
 	"umoci unpack --image $image umoci && btrfs subvolume create umoci-sub && cp -a umoci/rootfs/. umoci-sub/"
