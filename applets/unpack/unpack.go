@@ -241,6 +241,10 @@ func unpack(engine casext.Engine, layout, tag, bundle string, o options, maps la
 
 	rootfs := o.rootfsOnly
 	if bundle != "" {
+		// 0700, as umoci makes it: the rootfs may hold setuid files.
+		if err := os.MkdirAll(filepath.Dir(bundle), 0o755); err != nil {
+			return err
+		}
 		if err := os.Mkdir(bundle, 0o700); err != nil {
 			return err
 		}
