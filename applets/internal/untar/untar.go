@@ -150,7 +150,7 @@ func (e *Extractor) entry(hdr *tar.Header, r io.Reader) error {
 	// Create first; only when something is in the way look at it: a
 	// directory stays for a directory, anything else is clobbered.
 	name = filepath.Join(d.name, file)
-	mk := func() error { return nil }
+	var mk func() error
 	switch hdr.Typeflag {
 	case tar.TypeReg, tar.TypeRegA: //nolint:staticcheck // old archives use TypeRegA
 		return e.regular(d, file, hdr, r)
@@ -279,7 +279,7 @@ func (e *Extractor) hardlink(d *dirHandle, file, target string) error {
 // chown before chmod (chown clears setuid bits), times last.
 //
 // A new inode has no xattrs to clear unless its directory passes on a
-// default ACL; listed is false then, and the listing is skipped.
+// default ACL: with list false the listing is skipped.
 func (e *Extractor) metadata(dirfd int, file string, hdr *tar.Header, name string, list bool) error {
 	uid, err := ToHost(hdr.Uid, e.UIDMappings)
 	if err != nil {
