@@ -14,7 +14,7 @@ setup_file() {
 
 setup() {
 	requires root umoci python3 jq
-	cd "$BATS_TEST_TMPDIR"
+	cd "$BATS_TEST_TMPDIR" || return
 }
 
 teardown() {
@@ -241,4 +241,28 @@ d = open("full.tar", "rb").read(); open("short.tar", "wb").write(d[:50000])'
 	run -0 tw-unpack --help
 	assert_output --partial "Usage: tw-unpack"
 	[ ! -e bundle ]
+}
+
+@test "tw-unpack: an interrupted unpack leaves no bundle and an empty --rootfs-only dir" {
+	python3 -c 'import io, tarfile
+with tarfile.open("many.tar", "w") as t:
+    for d in range(50):
+        ti = tarfile.TarInfo("d%03d" % d); ti.type = tarfile.DIRTYPE; t.addfile(ti)
+        for f in range(200):
+            ti = tarfile.TarInfo("d%03d/f%03d" % (d, f)); ti.size = 5; t.addfile(ti, io.BytesIO(b"hello"))'
+	layer_image img t many.tar
+	before=$(find img -type f -exec sha256sum {} + | sort)
+	mkdir dir
+	for dest in bundle "--rootfs-only dir"; do
+		# shellcheck disable=SC2086 # $dest is two words for --rootfs-only
+		tw-unpack --image img:t $dest 2>err &
+		pid=$!
+		until [ -e bundle/rootfs/d001 ] || [ -e dir/d001 ]; do sleep 0.01; done
+		kill -INT "$pid"
+		status=0
+		wait "$pid" || status=$?
+		[ "$status" -eq 1 ] && [ "$(cat err)" = "tw-unpack: interrupted" ]
+		[ ! -e bundle ] && [ -z "$(ls -A dir)" ]
+	done
+	[ "$(find img -type f -exec sha256sum {} + | sort)" = "$before" ]
 }

@@ -234,16 +234,12 @@ func (e *Extractor) regular(d *dirHandle, file string, hdr *tar.Header, r io.Rea
 		return e.pathErr(err, d, file)
 	}
 	name := filepath.Join(d.name, file)
-	f := os.NewFile(uintptr(fd), name)
-	n, err := io.CopyBuffer(fileWriter{f}, r, e.buf)
-	if err == nil && n != hdr.Size {
-		err = io.ErrShortWrite
-	}
+	err = e.copyTo(fd, name, r, hdr.Size)
 	if err == nil {
 		err = e.metadata(fd, "", hdr, name, existed || d.inherits)
 	}
-	if cerr := f.Close(); err == nil && cerr != nil {
-		err = cerr
+	if cerr := unix.Close(fd); err == nil && cerr != nil {
+		err = &os.PathError{Op: "close", Path: name, Err: cerr}
 	}
 	if err == nil {
 		e.made(d, file)
@@ -251,11 +247,34 @@ func (e *Extractor) regular(d *dirHandle, file string, hdr *tar.Header, r io.Rea
 	return err
 }
 
-// fileWriter hides *os.File's ReadFrom, so that io.CopyBuffer uses our
-// large buffer instead of a small one or a splice through a pipe.
-type fileWriter struct{ f *os.File }
-
-func (w fileWriter) Write(p []byte) (int, error) { return w.f.Write(p) }
+// copyTo writes the entry's data to fd through our large buffer.
+func (e *Extractor) copyTo(fd int, name string, r io.Reader, size int64) error {
+	var n int64
+	for {
+		m, rerr := r.Read(e.buf)
+		for w := e.buf[:m]; len(w) > 0; {
+			k, err := unix.Write(fd, w)
+			if err == unix.EINTR {
+				continue
+			}
+			if err != nil {
+				return &os.PathError{Op: "write", Path: name, Err: err}
+			}
+			w = w[k:]
+		}
+		n += int64(m)
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
+	if n != size {
+		return io.ErrShortWrite
+	}
+	return nil
+}
 
 func (e *Extractor) hardlink(d *dirHandle, file, target string) error {
 	tdir, tfile := filepath.Split(CleanPath(target))
