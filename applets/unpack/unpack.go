@@ -4,6 +4,7 @@
 package unpack
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -438,7 +439,8 @@ func unpackLayer(ctx context.Context, engine casext.Engine, desc ispec.Descripto
 		}
 	}()
 
-	in := ctxReader{ctx, blob}
+	// Large reads of the blob: the decompressor asks for a few KiB at a time.
+	in := ctxReader{ctx, bufio.NewReaderSize(blob, 1<<20)}
 	var raw io.Reader = in
 	switch compression {
 	case "":
