@@ -132,8 +132,13 @@ bench() {
 	row "  the same, cpu time (user+sys)" "$(ms "$tw_cpu")" "$(ms "$b_cpu")" "$(ratio "$tw_cpu" "$b_cpu")"
 }
 
-files=$(umoci unpack --image "$image" check >/dev/null 2>&1 && find check/rootfs | wc -l)
-rm -rf check
+# One untimed round first: a fresh btrfs allocates its first block groups,
+# and the image's blobs get into the page cache, for both tools alike.
+tw-unpack --image "$image" warm-tw
+umoci unpack --image "$image" warm-umoci >/dev/null 2>&1
+files=$(find warm-umoci/rootfs | wc -l)
+rm -rf warm-tw warm-umoci
+sync
 
 clean='rm -rf tw umoci'
 bench "unpack, $files files (vs umoci unpack)" \
