@@ -103,6 +103,23 @@ teardown() {
 	[ "$(stat -c %i "$BTRFS/alpine")" = 256 ]
 }
 
+@test "tw-unpack: odd layers come out as umoci makes them" {
+	# duplicate entries, long and non-ASCII names, a hardlink to a symlink,
+	# a directory replaced by a symlink and written through, a whiteout of
+	# a directory this layer wrote into, implicit parents, whiteouts of
+	# missing paths
+	tar_layer l1.tar dir:a/ dir:a/b/ file:a/b/f:1 sym:a/s:b file:dup:one file:dup:two \
+		"file:ünïcødé/$(printf 'x%.0s' {1..150})/long:L" link:a/hl-to-sym:a/s dir:c/ file:c/x:1
+	tar_layer l2.tar sym:a/b:/c file:a/b/through:T wh:.wh.c dir:c/ file:c/new:N \
+		file:deep/implicit/dirs/f:I wh:nosuchdir/.wh.x wh:a/.wh.nosuch
+	layer_image img t l1.tar l2.tar
+	run -0 tw-unpack --image img:t bundle
+	umoci unpack --image img:t ref >/dev/null
+	# directories made without an entry get the time of the unpack
+	assert_same_tree_but_new_times ref/rootfs bundle/rootfs
+	[ "$(cat bundle/rootfs/c/through)" = T ] && [ ! -e bundle/rootfs/c/x ] && [ "$(cat bundle/rootfs/dup)" = two ]
+}
+
 @test "tw-unpack: layer entries with ../ and absolute paths stay inside the rootfs" {
 	local tag=esc$$
 	tar_layer evil.tar dir:a/ "file:../../../../escape-$tag:x" "file:/escape-abs-$tag:y" "file:a/../../../b-$tag:z"
