@@ -59,6 +59,12 @@ teardown() {
 	ls bundle/sha256_*.mtree
 	run -0 jq -r .umoci_version bundle/umoci.json
 	assert_output 2
+	# so that umoci repack takes the bundle
+	cp -a "$IMG" img
+	echo more >bundle/rootfs/etc/more
+	umoci repack --image img:rich bundle >/dev/null
+	umoci unpack --image img:rich again >/dev/null
+	[ "$(cat again/rootfs/etc/more)" = more ]
 }
 
 @test "tw-unpack takes :latest when no tag is given" {
