@@ -207,8 +207,12 @@ func (e *Extractor) create(d *dirHandle, file string, hdr *tar.Header, mk func()
 }
 
 // made records that this layer made the path and its ancestors.
+// A path's ancestors are in the set whenever the path is.
 func (e *Extractor) made(d *dirHandle, file string) {
 	for p := filepath.Join(d.rel, file); p != "." && p != "/"; p = filepath.Dir(p) {
+		if _, ok := e.upper[p]; ok {
+			return
+		}
 		e.upper[p] = struct{}{}
 	}
 }
