@@ -5,15 +5,23 @@
 # btrfs made here and removed on exit. Times are medians of runs
 # interleaved tw/baseline (wall clock, then cpu time); page cache warm.
 #
-# The image: $UNPACK_IMAGE (LAYOUT:TAG) when set, else a generated one,
-# cached in /var/cache/tupperware-bench/unpack-image (tag "bench"): one
-# gzip layer made by umoci repack, 8,000 files in 400 directories (text
-# and binary, 1 KiB-64 KiB), 12 files of 4 MiB, 400 symlinks, 100
-# hardlinks: about 100 MB unpacked.
+# The images, each one gzip layer made by umoci repack, cached in
+# /var/cache/tupperware-bench (tag "bench"), or $UNPACK_IMAGE (LAYOUT:TAG)
+# alone when set:
+# - unpack-image: generated, 8,000 files in 400 directories (text and
+#   binary, 1 KiB-64 KiB), 12 files of 4 MiB, 400 symlinks, 100 hardlinks;
+#   117 MB unpacked, 62 MB packed. Many small files: umoci's cost per file
+#   shows.
+# - unpack-debian: `debootstrap --variant=minbase bookworm` from Debian's
+#   archive ($DEBIAN_MIRROR), when debootstrap is installed and the archive
+#   answers; 6,800 files, 206 MB unpacked, 91 MB packed. Here inflating
+#   the one gzip stream, which no tool can spread over cores, is most of
+#   tw's time.
 set -eu
 
-runs=${BENCH_RUNS:-5}
-cache=/var/cache/tupperware-bench/unpack-image
+runs=${BENCH_RUNS:-3}
+cache=/var/cache/tupperware-bench
+mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
 row() { printf '%-44s %12s %12s %8s\n' "$@"; }
 
@@ -71,20 +79,35 @@ for i in range(100):
 PY
 }
 
-image=${UNPACK_IMAGE:-}
-if [ -z "$image" ]; then
-	image=$cache:bench
-	if [ ! -e "$cache/index.json" ]; then
-		echo "bench/unpack: building the bench image in $cache" >&2
-		rm -rf "$cache" "$work/gen"
-		mkdir -p "$(dirname "$cache")"
-		umoci init --layout "$work/gen"
-		umoci new --image "$work/gen:bench"
-		umoci unpack --image "$work/gen:bench" "$work/gen-bundle" >/dev/null
-		generate "$work/gen-bundle/rootfs"
-		umoci repack --image "$work/gen:bench" "$work/gen-bundle" >/dev/null
-		rm -rf "$work/gen-bundle"
-		mv "$work/gen" "$cache"
+# pack NAME: the tree made by "fill DIR" becomes the image $cache/NAME.
+pack() {
+	local name=$1
+	echo "bench/unpack: building the bench image $cache/$name" >&2
+	rm -rf "${cache:?}/$name" "$work/gen" "$work/gen-bundle"
+	mkdir -p "$cache"
+	umoci init --layout "$work/gen"
+	umoci new --image "$work/gen:bench"
+	umoci unpack --image "$work/gen:bench" "$work/gen-bundle" >/dev/null
+	fill "$work/gen-bundle/rootfs" || { rm -rf "$work/gen" "$work/gen-bundle"; return 1; }
+	umoci repack --image "$work/gen:bench" "$work/gen-bundle" >/dev/null
+	rm -rf "$work/gen-bundle"
+	mv "$work/gen" "$cache/$name"
+}
+
+images=()
+if [ -n "${UNPACK_IMAGE:-}" ]; then
+	images=("$UNPACK_IMAGE")
+else
+	fill() { generate "$1"; }
+	[ -e "$cache/unpack-image/index.json" ] || pack unpack-image
+	images=("$cache/unpack-image:bench")
+	if command -v debootstrap >/dev/null; then
+		fill() { debootstrap --variant=minbase bookworm "$1" "$mirror" >/dev/null 2>&1; }
+		if [ -e "$cache/unpack-debian/index.json" ] || pack unpack-debian; then
+			images+=("$cache/unpack-debian:bench")
+		else
+			echo "bench/unpack: no Debian image (debootstrap from $mirror failed)" >&2
+		fi
 	fi
 fi
 
@@ -129,23 +152,25 @@ bench() {
 	tw_wall=$(median <<<"$tws") tw_cpu=$(median <<<"$twc")
 	b_wall=$(median <<<"$bs") b_cpu=$(median <<<"$bc")
 	row "$name" "$(ms "$tw_wall")" "$(ms "$b_wall")" "$(ratio "$tw_wall" "$b_wall")"
-	row "  the same, cpu time (user+sys)" "$(ms "$tw_cpu")" "$(ms "$b_cpu")" "$(ratio "$tw_cpu" "$b_cpu")"
+	row "    the same, cpu time (user+sys)" "$(ms "$tw_cpu")" "$(ms "$b_cpu")" "$(ratio "$tw_cpu" "$b_cpu")"
 }
 
-# One untimed round first: a fresh btrfs allocates its first block groups,
-# and the image's blobs get into the page cache, for both tools alike.
-tw-unpack --image "$image" warm-tw
-umoci unpack --image "$image" warm-umoci >/dev/null 2>&1
-files=$(find warm-umoci/rootfs | wc -l)
-rm -rf warm-tw warm-umoci
-sync
+for image in "${images[@]}"; do
+	# One untimed round first: a fresh btrfs allocates its first block
+	# groups, and the image's blobs get into the page cache, for both tools.
+	tw-unpack --image "$image" warm-tw
+	umoci unpack --image "$image" warm-umoci >/dev/null 2>&1
+	what="$(find warm-umoci/rootfs | wc -l) files, $(du -sm warm-umoci/rootfs | cut -f1) MB"
+	rm -rf warm-tw warm-umoci
+	sync
 
-clean='rm -rf tw umoci'
-bench "unpack, $files files (vs umoci unpack)" \
-	"tw-unpack --image $image tw" \
-	"umoci unpack --image $image umoci"
+	clean='rm -rf tw umoci'
+	bench "unpack $what (vs umoci)" \
+		"tw-unpack --image $image tw" \
+		"umoci unpack --image $image umoci"
 
-clean='btrfs subvolume delete tw-sub umoci-sub >/dev/null; rm -rf umoci'
-bench "image → rootfs in a subvolume (vs umoci+cp -a)" \
-	"btrfs subvolume create tw-sub && tw-unpack --image $image --rootfs-only tw-sub" \
-	"umoci unpack --image $image umoci && btrfs subvolume create umoci-sub && cp -a umoci/rootfs/. umoci-sub/"
+	clean='btrfs subvolume delete tw-sub umoci-sub >/dev/null; rm -rf umoci'
+	bench "  --rootfs-only into a subvolume (vs +cp -a)" \
+		"btrfs subvolume create tw-sub && tw-unpack --image $image --rootfs-only tw-sub" \
+		"umoci unpack --image $image umoci && btrfs subvolume create umoci-sub && cp -a umoci/rootfs/. umoci-sub/"
+done
