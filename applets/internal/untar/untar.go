@@ -381,6 +381,9 @@ func xattrsOf(fd int, path string) xattrOps {
 // xattrs makes the file's xattrs exactly the layer's: first all are
 // cleared (a directory may exist from a lower layer), then the layer's set.
 func (e *Extractor) xattrs(fd int, path string, hdr *tar.Header, list bool) error {
+	if !list && len(hdr.PAXRecords) == 0 {
+		return nil // most entries: nothing to clear, nothing to set
+	}
 	ops := xattrsOf(fd, path)
 	var names []string
 	if list {
