@@ -71,11 +71,11 @@ type options struct {
 func Main(args []string, stdio cli.IO) error {
 	var o options
 	fs := cli.NewFlagSet("unpack", true)
-	fs.StringVar(&o.image, "image", "", "the image, `LAYOUT[:TAG]`")
-	fs.StringVar(&o.rootfsOnly, "rootfs-only", "", "write only the root filesystem, into the empty directory `DIR`")
+	fs.StringVar(&o.image, "image", "", "the image: `LAYOUT[:TAG]`, TAG \"latest\" when left out")
+	fs.StringVar(&o.rootfsOnly, "rootfs-only", "", "write only the root filesystem, into `DIR`, an existing empty directory")
 	fs.BoolVar(&o.rootless, "rootless", false, "unpack as an unprivileged user (owners kept in the user.rootlesscontainers xattr)")
-	fs.StringArrayVar(&o.uidMaps, "uid-map", nil, "map uids, `CONTAINER:HOST[:SIZE]` (repeatable)")
-	fs.StringArrayVar(&o.gidMaps, "gid-map", nil, "map gids, `CONTAINER:HOST[:SIZE]` (repeatable)")
+	fs.StringArrayVar(&o.uidMaps, "uid-map", nil, "map container uids to host uids: `CONTAINER:HOST[:SIZE]` (repeatable)")
+	fs.StringArrayVar(&o.gidMaps, "gid-map", nil, "map container gids to host gids: `CONTAINER:HOST[:SIZE]` (repeatable)")
 	fs.BoolVar(&o.mtree, "mtree", false, "also write umoci's mtree manifest and umoci.json (for 'umoci repack')")
 	if done, err := cli.Parse(fs, args, usage, stdio.Stdout); done || err != nil {
 		return err
