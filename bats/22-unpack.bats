@@ -14,7 +14,12 @@ setup_file() {
 
 setup() {
 	requires root umoci python3 jq
-	cd "$BATS_TEST_TMPDIR"
+	cd "$BATS_TEST_TMPDIR" || return
+}
+
+teardown() {
+	cd /
+	teardown_btrfs
 }
 
 @test "tw-unpack gives the same tree as umoci unpack" {
@@ -25,6 +30,7 @@ setup() {
 	[ ! -e bundle/rootfs/etc/deleted ] && [ ! -e bundle/rootfs/gone-dir ]
 	[ ! -e bundle/rootfs/bin/hello ] && [ ! -e bundle/rootfs/opq/a ] && [ ! -e bundle/rootfs/opq/sub ]
 	[ "$(cat bundle/rootfs/opq/new)" = fresh ] && [ -f bundle/rootfs/was-dir ]
+	[ "$(cat bundle/rootfs/etc/l3)" = kept ] && [ "$(ls -A bundle/rootfs/opq2)" = l3 ]
 	[ "$(stat -c %i bundle/rootfs/bin/sh)" = "$(stat -c %i bundle/rootfs/bin/busybox)" ]
 	[ "$(stat -c %i bundle/rootfs/home/hard)" = "$(stat -c %i bundle/rootfs/etc/added)" ]
 	[ -u bundle/rootfs/bin/busybox ] && [ -k bundle/rootfs/tmp ] && [ -g bundle/rootfs/srv ]
@@ -43,6 +49,9 @@ setup() {
 		<(jq -S '{process, root, mounts, hostname}' bundle/config.json)
 	# no mtree and no umoci.json unless asked
 	[ "$(ls bundle)" = "$(printf 'config.json\nrootfs')" ]
+	# missing parents are made
+	run -0 tw-unpack --image "$IMG:rich" new/parent/bundle
+	[ "$(stat -c %a new/parent/bundle)" = 700 ] && [ -f new/parent/bundle/config.json ]
 }
 
 @test "tw-unpack --mtree also writes umoci's mtree manifest and umoci.json" {
@@ -50,6 +59,12 @@ setup() {
 	ls bundle/sha256_*.mtree
 	run -0 jq -r .umoci_version bundle/umoci.json
 	assert_output 2
+	# so that umoci repack takes the bundle
+	cp -a "$IMG" img
+	echo more >bundle/rootfs/etc/more
+	umoci repack --image img:rich bundle >/dev/null
+	umoci unpack --image img:rich again >/dev/null
+	[ "$(cat again/rootfs/etc/more)" = more ]
 }
 
 @test "tw-unpack takes :latest when no tag is given" {
@@ -87,12 +102,28 @@ setup() {
 	requires btrfs
 	setup_btrfs 256M
 	btrfs subvolume create "$BTRFS/alpine" >/dev/null
-	run tw-unpack --image "$IMG:rich" --rootfs-only "$BTRFS/alpine"
-	local status_=$status out=$output
+	run -0 tw-unpack --image "$IMG:rich" --rootfs-only "$BTRFS/alpine"
+	assert_output ""
+	assert_same_tree "$BATS_FILE_TMPDIR/ref/rootfs" "$BTRFS/alpine"
 	run -0 btrfs subvolume show "$BTRFS/alpine"
-	run -0 assert_same_tree "$BATS_FILE_TMPDIR/ref/rootfs" "$BTRFS/alpine"
-	teardown_btrfs
-	[ "$status_" -eq 0 ] && [ -z "$out" ]
+	[ "$(stat -c %i "$BTRFS/alpine")" = 256 ]
+}
+
+@test "tw-unpack: odd layers come out as umoci makes them" {
+	# duplicate entries, long and non-ASCII names, a hardlink to a symlink,
+	# a directory replaced by a symlink and written through, a whiteout of
+	# a directory this layer wrote into, implicit parents, whiteouts of
+	# missing paths
+	tar_layer l1.tar dir:a/ dir:a/b/ file:a/b/f:1 sym:a/s:b file:dup:one file:dup:two \
+		"file:ünïcødé/$(printf 'x%.0s' {1..150})/long:L" link:a/hl-to-sym:a/s dir:c/ file:c/x:1
+	tar_layer l2.tar sym:a/b:/c file:a/b/through:T wh:.wh.c dir:c/ file:c/new:N \
+		file:deep/implicit/dirs/f:I wh:nosuchdir/.wh.x wh:a/.wh.nosuch
+	layer_image img t l1.tar l2.tar
+	run -0 tw-unpack --image img:t bundle
+	umoci unpack --image img:t ref >/dev/null
+	# directories made without an entry get the time of the unpack
+	assert_same_tree_but_new_times ref/rootfs bundle/rootfs
+	[ "$(cat bundle/rootfs/c/through)" = T ] && [ ! -e bundle/rootfs/c/x ] && [ "$(cat bundle/rootfs/dup)" = two ]
 }
 
 @test "tw-unpack: layer entries with ../ and absolute paths stay inside the rootfs" {
@@ -109,7 +140,9 @@ setup() {
 
 @test "tw-unpack: a write through a symlink pointing outside lands inside the rootfs" {
 	mkdir outside
-	tar_layer evil.tar "sym:abs:$BATS_TEST_TMPDIR/outside" "sym:rel:../../../../../../..$BATS_TEST_TMPDIR/outside" \
+	echo orig >outside/target
+	tar_layer evil.tar "sym:victim:$BATS_TEST_TMPDIR/outside/target" file:victim:clobbered \
+		"sym:abs:$BATS_TEST_TMPDIR/outside" "sym:rel:../../../../../../..$BATS_TEST_TMPDIR/outside" \
 		"sym:up:.." file:abs/pwned-abs:1 file:rel/pwned-rel:2 file:up/pwned-up:3 \
 		"sym:abs/deeper:../../../../" file:abs/deeper/pwned-deep:4
 	layer_image img t evil.tar
@@ -117,7 +150,8 @@ setup() {
 	umoci unpack --image img:t ref >/dev/null
 	# directories made for the symlinks' targets get the time of the unpack
 	assert_same_tree_but_new_times ref/rootfs bundle/rootfs
-	[ -z "$(ls -A outside)" ]
+	[ "$(ls -A outside)" = target ] && [ "$(cat outside/target)" = orig ]
+	[ "$(cat bundle/rootfs/victim)" = clobbered ]
 	[ "$(ls "$BATS_TEST_TMPDIR" | sort | tr '\n' ' ')" = "bundle evil.tar img outside ref " ]
 	[ "$(cat "bundle/rootfs/$BATS_TEST_TMPDIR/outside/pwned-abs")" = 1 ]
 	[ "$(cat bundle/rootfs/pwned-up)" = 3 ]
@@ -230,4 +264,28 @@ d = open("full.tar", "rb").read(); open("short.tar", "wb").write(d[:50000])'
 	run -0 tw-unpack --help
 	assert_output --partial "Usage: tw-unpack"
 	[ ! -e bundle ]
+}
+
+@test "tw-unpack: an interrupted unpack leaves no bundle and an empty --rootfs-only dir" {
+	python3 -c 'import io, tarfile
+with tarfile.open("many.tar", "w") as t:
+    for d in range(50):
+        ti = tarfile.TarInfo("d%03d" % d); ti.type = tarfile.DIRTYPE; t.addfile(ti)
+        for f in range(200):
+            ti = tarfile.TarInfo("d%03d/f%03d" % (d, f)); ti.size = 5; t.addfile(ti, io.BytesIO(b"hello"))'
+	layer_image img t many.tar
+	before=$(find img -type f -exec sha256sum {} + | sort)
+	mkdir dir
+	for dest in bundle "--rootfs-only dir"; do
+		# shellcheck disable=SC2086 # $dest is two words for --rootfs-only
+		tw-unpack --image img:t $dest 2>err &
+		pid=$!
+		until [ -e bundle/rootfs/d001 ] || [ -e dir/d001 ]; do sleep 0.01; done
+		kill -INT "$pid"
+		status=0
+		wait "$pid" || status=$?
+		[ "$status" -eq 1 ] && [ "$(cat err)" = "tw-unpack: interrupted" ]
+		[ ! -e bundle ] && [ -z "$(ls -A dir)" ]
+	done
+	[ "$(find img -type f -exec sha256sum {} + | sort)" = "$before" ]
 }

@@ -98,7 +98,8 @@ EOF
 # fifo, xattrs, set mtimes. Layer 2 (umoci repack): a deleted file and a
 # replaced directory, which umoci writes as whiteouts. Layer 3 (by hand): a
 # whiteout, an opaque directory with a new file, a file that replaces a
-# directory, a hardlink to a lower file.
+# directory, a hardlink to a lower file, whiteouts that must spare what the
+# same layer made before them, a default ACL that new files inherit.
 rich_image() {
 	local layout=$1 tag=$2 work
 	work=$(mktemp -d "$BATS_FILE_TMPDIR/rich.XXXXXX")
@@ -124,6 +125,8 @@ rich_image() {
 	chown -R 1000:1000 "$r/home/user"
 	chown 12345:54321 "$r/etc/conf.d"
 	chmod 0600 "$r/home/user/file"
+	mkdir -p "$r/opq2/old-dir"
+	echo old >"$r/opq2/old"
 	echo a >"$r/opq/a"
 	echo b >"$r/opq/sub/b"
 	echo deleted >"$r/etc/deleted"
@@ -131,6 +134,12 @@ rich_image() {
 	echo f >"$r/was-dir-file"
 	setfattr_py "$r/bin/hello" user.greeting 6869207468657265
 	setfattr_py "$r/etc/conf.d" user.dir 31
+	# a default ACL (u::rwx,u:1000:r-x,g::r-x,m::rwx,o::r-x): what is made
+	# in acl/ inherits it, also when unpacking
+	mkdir "$r/acl"
+	setfattr_py "$r/acl" system.posix_acl_default 0200000001000700ffffffff02000500e803000004000500ffffffff10000700ffffffff20000500ffffffff
+	echo inherited >"$r/acl/file"
+	mkdir "$r/acl/sub"
 	# cap_net_bind_service=ep, a v2 file capability
 	setfattr_py "$r/bin/busybox" security.capability 0100000200040000000000000000000000000000
 	touch -h -d '2001-02-03 04:05:06.789' "$r/bin/hello" "$r/bin/ls" "$r/etc/conf.d" "$r/home/user/file"
@@ -149,7 +158,10 @@ rich_image() {
 		dir:opq/ wh:opq/.wh..wh..opq file:opq/new:fresh \
 		wh:bin/.wh.hello \
 		file:was-dir:now-a-file \
-		link:home/hard:etc/added
+		link:home/hard:etc/added \
+		file:acl/plain:no-acl-in-the-layer dir:acl/plaindir/ \
+		file:opq2/l3:kept wh:opq2/.wh..wh..opq \
+		file:etc/l3:kept wh:etc/.wh.l3
 	umoci raw add-layer --image "$layout:$tag" "$work/l3.tar" >/dev/null
 	rm -rf "$work"
 }

@@ -4,16 +4,19 @@
 package unpack
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/apex/log"
 	"github.com/klauspost/compress/zstd"
 	"github.com/klauspost/pgzip"
 	"github.com/moby/sys/userns"
@@ -68,11 +71,11 @@ type options struct {
 func Main(args []string, stdio cli.IO) error {
 	var o options
 	fs := cli.NewFlagSet("unpack", true)
-	fs.StringVar(&o.image, "image", "", "the image, `LAYOUT[:TAG]`")
-	fs.StringVar(&o.rootfsOnly, "rootfs-only", "", "write only the root filesystem, into the empty directory `DIR`")
+	fs.StringVar(&o.image, "image", "", "the image: `LAYOUT[:TAG]`, TAG \"latest\" when left out")
+	fs.StringVar(&o.rootfsOnly, "rootfs-only", "", "write only the root filesystem, into `DIR`, an existing empty directory")
 	fs.BoolVar(&o.rootless, "rootless", false, "unpack as an unprivileged user (owners kept in the user.rootlesscontainers xattr)")
-	fs.StringArrayVar(&o.uidMaps, "uid-map", nil, "map uids, `CONTAINER:HOST[:SIZE]` (repeatable)")
-	fs.StringArrayVar(&o.gidMaps, "gid-map", nil, "map gids, `CONTAINER:HOST[:SIZE]` (repeatable)")
+	fs.StringArrayVar(&o.uidMaps, "uid-map", nil, "map container uids to host uids: `CONTAINER:HOST[:SIZE]` (repeatable)")
+	fs.StringArrayVar(&o.gidMaps, "gid-map", nil, "map container gids to host gids: `CONTAINER:HOST[:SIZE]` (repeatable)")
 	fs.BoolVar(&o.mtree, "mtree", false, "also write umoci's mtree manifest and umoci.json (for 'umoci repack')")
 	if done, err := cli.Parse(fs, args, usage, stdio.Stdout); done || err != nil {
 		return err
@@ -118,6 +121,13 @@ func Main(args []string, stdio cli.IO) error {
 		return err
 	}
 
+	// umoci's library logs through apex/log: only its warnings, as ours.
+	log.SetHandler(log.HandlerFunc(func(e *log.Entry) error {
+		_, err := fmt.Fprintf(stdio.Stderr, "tw-unpack: warning: %s\n", e.Message)
+		return err
+	}))
+	log.SetLevel(log.WarnLevel)
+
 	engine, err := dir.Open(layout)
 	if err != nil {
 		if errors.Is(err, cas.ErrInvalid) || errors.Is(err, os.ErrNotExist) {
@@ -126,7 +136,14 @@ func Main(args []string, stdio cli.IO) error {
 		return fmt.Errorf("open %s: %w", layout, err)
 	}
 	ext := casext.NewEngine(engine)
-	err = unpack(ext, layout, tag, bundle, o, maps)
+	// Ctrl-C or a TERM stops the unpack between reads; what was made is
+	// removed as after any failure.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, unix.SIGTERM)
+	defer stop()
+	err = unpack(ctx, ext, layout, tag, bundle, o, maps)
+	if err != nil && ctx.Err() != nil {
+		err = errors.New("interrupted")
+	}
 	if cerr := engine.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("close %s: %w", layout, cerr)
 	}
@@ -216,8 +233,7 @@ func checkEmptyDir(path string) error {
 
 // unpack resolves the tag to a manifest and makes the bundle (or fills the
 // directory), removing what it made when it fails.
-func unpack(engine casext.Engine, layout, tag, bundle string, o options, maps layer.MapOptions) (err error) {
-	ctx := context.Background()
+func unpack(ctx context.Context, engine casext.Engine, layout, tag, bundle string, o options, maps layer.MapOptions) (err error) {
 	paths, err := engine.ResolveReference(ctx, tag)
 	if err != nil {
 		return fmt.Errorf("%s: resolve tag %s: %w", layout, tag, err)
@@ -241,7 +257,8 @@ func unpack(engine casext.Engine, layout, tag, bundle string, o options, maps la
 
 	rootfs := o.rootfsOnly
 	if bundle != "" {
-		// as umoci does, the bundle's parents are made when missing
+		// As umoci does: the bundle's parents are made when missing, and
+		// the bundle is 0700, since the rootfs may hold setuid files.
 		if err := os.MkdirAll(filepath.Dir(bundle), 0o755); err != nil {
 			return err
 		}
@@ -423,18 +440,20 @@ func unpackLayer(ctx context.Context, engine casext.Engine, desc ispec.Descripto
 		}
 	}()
 
-	var raw io.Reader = blob
+	// Large reads of the blob: the decompressor asks for a few KiB at a time.
+	in := ctxReader{ctx, bufio.NewReaderSize(blob, 1<<20)}
+	var raw io.Reader = in
 	switch compression {
 	case "":
 	case "gzip":
-		gz, err := pgzip.NewReader(blob)
+		gz, err := pgzip.NewReader(in)
 		if err != nil {
 			return fmt.Errorf("gzip: %w", err)
 		}
 		defer gz.Close() //nolint:errcheck // a reader; errors come from Read
 		raw = gz
 	case "zstd":
-		zr, err := zstd.NewReader(blob)
+		zr, err := zstd.NewReader(in)
 		if err != nil {
 			return fmt.Errorf("zstd: %w", err)
 		}
@@ -461,6 +480,19 @@ func unpackLayer(ctx context.Context, engine casext.Engine, desc ispec.Descripto
 		return fmt.Errorf("diff id mismatch: got %s, want %s", got, diffID)
 	}
 	return nil
+}
+
+// ctxReader stops reading once ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if c.ctx.Err() != nil {
+		return 0, errors.New("interrupted")
+	}
+	return c.r.Read(p)
 }
 
 // writeConfig makes BUNDLE/config.json from the image configuration.

@@ -54,11 +54,12 @@ type Extractor struct {
 // before we added to it, restored when we move on (as umoci restores a
 // parent's metadata after each entry).
 type dirHandle struct {
-	name  string // as the entries spell it, cleaned
-	rel   string // symlinks resolved, relative to the root
-	fd    int
-	saved bool
-	times [2]unix.Timespec
+	name     string // as the entries spell it, cleaned
+	rel      string // symlinks resolved, relative to the root
+	fd       int
+	saved    bool
+	inherits bool // has a default ACL, which new inodes in it inherit
+	times    [2]unix.Timespec
 }
 
 // Open opens the root for Apply. Close it when done.
@@ -127,7 +128,7 @@ func (e *Extractor) entry(hdr *tar.Header, r io.Reader) error {
 		if err := e.leave(); err != nil {
 			return err
 		}
-		return e.metadata(e.root, ".", hdr, "")
+		return e.metadata(e.root, ".", hdr, ".", true)
 	}
 
 	if strings.HasPrefix(file, whPrefix) {
@@ -146,33 +147,19 @@ func (e *Extractor) entry(hdr *tar.Header, r io.Reader) error {
 		return err
 	}
 
-	var st unix.Stat_t
-	exists := unix.Fstatat(d.fd, file, &st, unix.AT_SYMLINK_NOFOLLOW) == nil
-	isDir := exists && st.Mode&unix.S_IFMT == unix.S_IFDIR
-	if exists && !(isDir && hdr.Typeflag == tar.TypeDir) {
-		if err := e.removeAll(d, file); err != nil {
-			return fmt.Errorf("clobber old path: %w", err)
-		}
-		exists = false
-	}
-
+	// Create first; only when something is in the way look at it: a
+	// directory stays for a directory, anything else is clobbered.
+	name = filepath.Join(d.name, file)
+	var mk func() error
 	switch hdr.Typeflag {
 	case tar.TypeReg, tar.TypeRegA: //nolint:staticcheck // old archives use TypeRegA
-		err = e.regular(d, file, hdr, r)
+		return e.regular(d, file, hdr, r)
 	case tar.TypeDir:
-		if !exists {
-			err = unix.Mkdirat(d.fd, file, 0o777)
-		}
-		if err == nil {
-			err = e.metadata(d.fd, file, hdr, filepath.Join(d.name, file))
-		}
+		mk = func() error { return unix.Mkdirat(d.fd, file, 0o777) }
 	case tar.TypeSymlink:
-		err = unix.Symlinkat(hdr.Linkname, d.fd, file)
-		if err == nil {
-			err = e.metadata(d.fd, file, hdr, filepath.Join(d.name, file))
-		}
+		mk = func() error { return unix.Symlinkat(hdr.Linkname, d.fd, file) }
 	case tar.TypeLink:
-		err = e.hardlink(d, file, hdr.Linkname)
+		mk = func() error { return e.hardlink(d, file, hdr.Linkname) }
 	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
 		mode := uint32(hdr.Mode & 0o7777)
 		switch hdr.Typeflag {
@@ -184,26 +171,57 @@ func (e *Extractor) entry(hdr *tar.Header, r io.Reader) error {
 			mode |= unix.S_IFIFO
 		}
 		dev := unix.Mkdev(uint32(hdr.Devmajor), uint32(hdr.Devminor))
-		err = unix.Mknodat(d.fd, file, mode, int(dev))
-		if err == nil {
-			err = e.metadata(d.fd, file, hdr, filepath.Join(d.name, file))
-		}
+		mk = func() error { return unix.Mknodat(d.fd, file, mode, int(dev)) }
 	default:
 		return fmt.Errorf("unknown typeflag '\\x%x'", hdr.Typeflag)
 	}
-	if err != nil {
-		return e.pathErr(err, d, file)
+	existed, err := e.create(d, file, hdr, mk)
+	if err == nil && hdr.Typeflag != tar.TypeLink {
+		// Hardlinks share their target's metadata; the header has none.
+		err = e.metadata(d.fd, file, hdr, name, existed || d.inherits)
 	}
+	if err == nil {
+		e.made(d, file)
+	}
+	return e.pathErr(err, d, file)
+}
 
-	// The path and its ancestors now belong to this layer.
+// create runs mk, and when something is in the way, clobbers it and runs mk
+// again — unless both are directories: then existed is true.
+func (e *Extractor) create(d *dirHandle, file string, hdr *tar.Header, mk func() error) (existed bool, err error) {
+	err = mk()
+	if !errors.Is(err, unix.EEXIST) {
+		return false, err
+	}
+	var st unix.Stat_t
+	if err := unix.Fstatat(d.fd, file, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return false, err
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR && hdr.Typeflag == tar.TypeDir {
+		return true, nil
+	}
+	if err := e.removeAll(d, file); err != nil {
+		return false, fmt.Errorf("clobber old path: %w", err)
+	}
+	return false, mk()
+}
+
+// made records that this layer made the path and its ancestors.
+// A path's ancestors are in the set whenever the path is.
+func (e *Extractor) made(d *dirHandle, file string) {
 	for p := filepath.Join(d.rel, file); p != "." && p != "/"; p = filepath.Dir(p) {
+		if _, ok := e.upper[p]; ok {
+			return
+		}
 		e.upper[p] = struct{}{}
 	}
-	return nil
 }
 
 // pathErr keeps a syscall's errno as an *os.PathError naming the entry.
 func (e *Extractor) pathErr(err error, d *dirHandle, file string) error {
+	if err == nil {
+		return nil
+	}
 	if errno, ok := err.(unix.Errno); ok {
 		return &os.PathError{Op: "create", Path: filepath.Join(d.name, file), Err: errno}
 	}
@@ -211,29 +229,56 @@ func (e *Extractor) pathErr(err error, d *dirHandle, file string) error {
 }
 
 func (e *Extractor) regular(d *dirHandle, file string, hdr *tar.Header, r io.Reader) error {
-	fd, err := unix.Openat(d.fd, file, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o666)
-	if err != nil {
+	fd := -1
+	existed, err := e.create(d, file, hdr, func() (err error) {
+		fd, err = unix.Openat(d.fd, file, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o666)
 		return err
+	})
+	if err != nil {
+		return e.pathErr(err, d, file)
 	}
-	f := os.NewFile(uintptr(fd), filepath.Join(e.Root, d.rel, file))
-	n, err := io.CopyBuffer(fileWriter{f}, r, e.buf)
-	if err == nil && n != hdr.Size {
-		err = io.ErrShortWrite
+	name := filepath.Join(d.name, file)
+	err = e.copyTo(fd, name, r, hdr.Size)
+	if err == nil {
+		err = e.metadata(fd, "", hdr, name, existed || d.inherits)
+	}
+	if cerr := unix.Close(fd); err == nil && cerr != nil {
+		err = &os.PathError{Op: "close", Path: name, Err: cerr}
 	}
 	if err == nil {
-		err = e.metadata(fd, "", hdr, filepath.Join(d.name, file))
-	}
-	if cerr := f.Close(); err == nil && cerr != nil {
-		err = cerr
+		e.made(d, file)
 	}
 	return err
 }
 
-// fileWriter hides *os.File's ReadFrom, so that io.CopyBuffer uses our
-// large buffer instead of a small one or a splice through a pipe.
-type fileWriter struct{ f *os.File }
-
-func (w fileWriter) Write(p []byte) (int, error) { return w.f.Write(p) }
+// copyTo writes the entry's data to fd through our large buffer.
+func (e *Extractor) copyTo(fd int, name string, r io.Reader, size int64) error {
+	var n int64
+	for {
+		m, rerr := r.Read(e.buf)
+		for w := e.buf[:m]; len(w) > 0; {
+			k, err := unix.Write(fd, w)
+			if err == unix.EINTR {
+				continue
+			}
+			if err != nil {
+				return &os.PathError{Op: "write", Path: name, Err: err}
+			}
+			w = w[k:]
+		}
+		n += int64(m)
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
+	if n != size {
+		return io.ErrShortWrite
+	}
+	return nil
+}
 
 func (e *Extractor) hardlink(d *dirHandle, file, target string) error {
 	tdir, tfile := filepath.Split(CleanPath(target))
@@ -255,7 +300,10 @@ func (e *Extractor) hardlink(d *dirHandle, file, target string) error {
 // metadata applies owner, mode, xattrs and times from hdr to (dirfd, file),
 // or to the file open at dirfd itself when file is "". The order is umoci's:
 // chown before chmod (chown clears setuid bits), times last.
-func (e *Extractor) metadata(dirfd int, file string, hdr *tar.Header, name string) error {
+//
+// A new inode has no xattrs to clear unless its directory passes on a
+// default ACL: with list false the listing is skipped.
+func (e *Extractor) metadata(dirfd int, file string, hdr *tar.Header, name string, list bool) error {
 	uid, err := ToHost(hdr.Uid, e.UIDMappings)
 	if err != nil {
 		return fmt.Errorf("map uid to host: %w", err)
@@ -284,7 +332,7 @@ func (e *Extractor) metadata(dirfd int, file string, hdr *tar.Header, name strin
 			return err
 		}
 	}
-	if err := at("xattr", e.xattrs(fd, path, hdr, symlink)); err != nil {
+	if err := at("xattr", e.xattrs(fd, path, hdr, list)); err != nil {
 		return err
 	}
 	mtime := hdr.ModTime
@@ -332,11 +380,18 @@ func xattrsOf(fd int, path string) xattrOps {
 
 // xattrs makes the file's xattrs exactly the layer's: first all are
 // cleared (a directory may exist from a lower layer), then the layer's set.
-func (e *Extractor) xattrs(fd int, path string, hdr *tar.Header, symlink bool) error {
+func (e *Extractor) xattrs(fd int, path string, hdr *tar.Header, list bool) error {
+	if !list && len(hdr.PAXRecords) == 0 {
+		return nil // most entries: nothing to clear, nothing to set
+	}
 	ops := xattrsOf(fd, path)
-	names, err := listxattr(ops.list)
-	if err != nil && !errors.Is(err, unix.ENOTSUP) {
-		return err
+	var names []string
+	if list {
+		var err error
+		names, err = listxattr(ops.list)
+		if err != nil && !errors.Is(err, unix.ENOTSUP) {
+			return err
+		}
 	}
 	for _, x := range names {
 		if forbidden[x] {
@@ -431,6 +486,9 @@ func (e *Extractor) enter(dir string, create bool) (*dirHandle, error) {
 			return nil, &os.PathError{Op: "stat", Path: dir, Err: err}
 		}
 		d.times = [2]unix.Timespec{st.Atim, st.Mtim}
+	}
+	if n, err := unix.Fgetxattr(fd, "system.posix_acl_default", nil); err == nil && n > 0 {
+		d.inherits = true
 	}
 	e.cur = d
 	return d, nil
