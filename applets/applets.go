@@ -4,8 +4,11 @@
 package applets
 
 import (
+	"github.com/tupperware/tw/applets/harden"
 	"github.com/tupperware/tw/applets/internal/cli"
+	"github.com/tupperware/tw/applets/mountdev"
 	"github.com/tupperware/tw/applets/mountproc"
+	"github.com/tupperware/tw/applets/mountsys"
 	"github.com/tupperware/tw/applets/pivot"
 	"github.com/tupperware/tw/applets/unshare"
 )
@@ -30,7 +33,10 @@ var (
 
 // All are the applets of this binary.
 var All = []Applet{
+	harden.Applet,
+	mountdev.Applet,
 	mountproc.Applet,
+	mountsys.Applet,
 	pivot.Applet,
 	unshare.Applet,
 }
