@@ -6,6 +6,7 @@ package applets
 import (
 	"github.com/tupperware/tw/applets/harden"
 	"github.com/tupperware/tw/applets/internal/cli"
+	"github.com/tupperware/tw/applets/limit"
 	"github.com/tupperware/tw/applets/mountdev"
 	"github.com/tupperware/tw/applets/mountproc"
 	"github.com/tupperware/tw/applets/mountsys"
@@ -34,6 +35,7 @@ var (
 // All are the applets of this binary.
 var All = []Applet{
 	harden.Applet,
+	limit.Applet,
 	mountdev.Applet,
 	mountproc.Applet,
 	mountsys.Applet,

@@ -1,0 +1,253 @@
+// Package limit is tw-limit: bound the memory, process count and CPU of
+// the rest of the chain with a cgroup that lives as long as it does.
+package limit
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
+
+	"github.com/tupperware/tw/applets/internal/cgroup"
+	"github.com/tupperware/tw/applets/internal/chain"
+	"github.com/tupperware/tw/applets/internal/cli"
+	"github.com/tupperware/tw/applets/internal/ns"
+)
+
+var Applet = cli.Applet{Name: "limit", Summary: "run a program in a new cgroup with limits", Main: Main}
+
+const usage = `Usage: tw-limit [--memory SIZE] [--pids N] [--cpus N] [--cpu-weight N] [--name NAME] [--] PROG [ARGS…]
+
+Make a cgroup with the given limits, run PROG (a tw-* applet runs in the
+child process itself) in it as a child, wait for it, and exit with its
+status (128+N for signal N: a program the memory limit killed gives 137).
+Then every process left in the cgroup is killed and the cgroup removed —
+also when PROG crashed or was killed. tw-limit forwards SIGINT, SIGTERM,
+SIGHUP and SIGQUIT to PROG, reaps orphans (it is their subreaper, or PID 1
+of the container), and PROG dies with it.
+
+  --memory SIZE    memory.max / memory.limit_in_bytes (K, M, G, T binary);
+                   swap is not allowed beyond it where swap is accounted
+  --pids N         pids.max: at most N tasks (threads count)
+  --cpus N         CPU time per 100ms period, 0.01 at least (cpu.max or
+                   cpu.cfs_quota_us)
+  --cpu-weight N   relative CPU share 1…10000 (cpu.weight; v1 cpu.shares
+                   2…262144 as runc converts it)
+
+The cgroup is NAME (default tw-RANDOM) below the cgroup tw-limit runs in:
+cgroup v2 when it is mounted with all the needed controllers, otherwise
+one directory in each cgroup v1 hierarchy that has one of them. A missing
+controller is an error; nothing is created.
+
+tw-limit needs the host's cgroup filesystems, so it comes before tw-pivot:
+  tw-unshare -muinpf tw-limit --memory 32M --pids 20 tw-pivot ROOT
+  tw-mountproc tw-mountsys tw-mountdev tw-harden PROG…
+There it is PID 1 of the container and PROG is PID 2; tw-limit itself is
+outside the cgroup, so neither the memory nor the pids limit can kill it.
+`
+
+// envJoin tells the child how many cgroup.procs descriptors (from fd 3)
+// it must join before it runs PROG.
+const envJoin = "TW_LIMIT_JOIN"
+
+type options struct {
+	memory, cpus, name string
+	pids               int64
+	weight             uint64
+}
+
+func newOptions(fs *pflag.FlagSet) *options {
+	o := &options{}
+	fs.StringVar(&o.memory, "memory", "", "memory limit, `SIZE` (32M)")
+	fs.Int64Var(&o.pids, "pids", 0, "at most `N` tasks")
+	fs.StringVar(&o.cpus, "cpus", "", "`N` CPUs of time (0.5)")
+	fs.Uint64Var(&o.weight, "cpu-weight", 0, "relative CPU weight `N`, 1…10000")
+	fs.StringVar(&o.name, "name", "", "name of the cgroup (default tw-RANDOM)")
+	return o
+}
+
+// Limits checks the options and turns them into limits.
+func (o *options) Limits() (cgroup.Limits, error) {
+	var l cgroup.Limits
+	var err error
+	if o.memory != "" {
+		if l.Memory, err = cgroup.ParseSize(o.memory); err != nil {
+			return l, cli.Usagef("--memory %v", err)
+		}
+	}
+	if o.pids < 0 {
+		return l, cli.Usagef("--pids %d: not a positive number", o.pids)
+	}
+	l.Pids = o.pids
+	if o.cpus != "" {
+		if l.CPUQuota, err = cgroup.ParseCPUs(o.cpus); err != nil {
+			return l, cli.Usagef("--cpus %v", err)
+		}
+	}
+	if o.weight > 10000 {
+		return l, cli.Usagef("--cpu-weight %d: out of range 1…10000", o.weight)
+	}
+	l.CPUWeight = o.weight
+	if l == (cgroup.Limits{}) {
+		return l, cli.Usagef("no limit given: --memory, --pids, --cpus or --cpu-weight")
+	}
+	if o.name != "" && (strings.Contains(o.name, "/") || o.name == "." || o.name == "..") {
+		return l, cli.Usagef("--name %s: not a single path component", o.name)
+	}
+	return l, nil
+}
+
+func Main(args []string, stdio cli.IO) error {
+	fs := cli.NewFlagSet("limit", false)
+	o := newOptions(fs)
+	if done, err := cli.Parse(fs, args, usage, stdio.Stdout); done || err != nil {
+		return err
+	}
+	if err := cli.Args(fs, 1, -1); err != nil {
+		return err
+	}
+	argv := fs.Args()
+	if n := os.Getenv(envJoin); n != "" {
+		os.Unsetenv(envJoin)
+		count, err := strconv.Atoi(n)
+		if err != nil {
+			return fmt.Errorf("%s=%s: %w", envJoin, n, err)
+		}
+		if err := cgroup.Join(3, count); err != nil {
+			return err
+		}
+		// While the host's /proc is still there, let the guards of
+		// tw-mountproc & co. note that this is a new pid namespace:
+		// after tw-pivot this process (PID 2) could not show it.
+		ns.Pid()
+		return chain.Exec(argv, stdio)
+	}
+	l, err := o.Limits()
+	if err != nil {
+		return err
+	}
+	mounts, self, err := cgroup.Self()
+	if err != nil {
+		return err
+	}
+	v2, places, err := cgroup.Locate(mounts, self, l.Controllers(), cgroup.Controllers)
+	if err != nil {
+		return err
+	}
+	name := o.name
+	if name == "" {
+		name = randomName()
+	}
+	g, err := cgroup.Create(v2, places, name, l)
+	if err != nil {
+		return err
+	}
+	status, err := supervise(g, args, stdio)
+	if kerr := g.Kill(reapAll, 5*time.Second); kerr != nil && err == nil {
+		err = kerr
+	}
+	if rerr := g.Remove(); rerr != nil && err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return err
+	}
+	return cli.Status(status)
+}
+
+func randomName() string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return "tw-" + hex.EncodeToString(b)
+}
+
+// supervise starts this binary again as the child that joins g and runs
+// PROG, forwards signals to it, reaps every child until it is gone and
+// returns its exit status.
+func supervise(g *cgroup.Group, args []string, stdio cli.IO) (int, error) {
+	procs, err := g.Procs()
+	if err != nil {
+		return 0, err
+	}
+	// Nothing in the container may reach this process through
+	// /proc/PID/exe or its memory; orphans come to it to be reaped.
+	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+	if os.Getpid() != 1 {
+		unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+	}
+	// Pdeathsig follows the thread that forked the child: keep it.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
+	defer signal.Stop(sigs)
+	attr := &os.ProcAttr{
+		Env:   append(os.Environ(), envJoin+"="+strconv.Itoa(len(procs))),
+		Files: append([]*os.File{file(stdio.Stdin, os.Stdin), file(stdio.Stdout, os.Stdout), file(stdio.Stderr, os.Stderr)}, procs...),
+		Sys:   &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
+	}
+	p, err := os.StartProcess("/proc/self/exe", append([]string{"tw-limit"}, args...), attr)
+	for _, f := range procs {
+		f.Close()
+	}
+	if err != nil {
+		return 0, fmt.Errorf("start: %w", err)
+	}
+	// The child has its own cwd: this one need not pin a host directory.
+	unix.Chdir("/")
+	go func() {
+		for s := range sigs {
+			p.Signal(s)
+		}
+	}()
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, 0, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("wait: %w", err)
+		}
+		if pid == p.Pid {
+			return exitStatus(ws), nil
+		}
+	}
+}
+
+// reapAll reaps every child that has exited, without blocking.
+func reapAll() {
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		if pid <= 0 || (err != nil && !errors.Is(err, unix.EINTR)) {
+			return
+		}
+	}
+}
+
+// exitStatus passes a wait status on: the exit code, or 128+N for
+// signal N.
+func exitStatus(ws unix.WaitStatus) int {
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}
+
+func file(x any, def *os.File) *os.File {
+	if f, ok := x.(*os.File); ok {
+		return f
+	}
+	return def
+}
