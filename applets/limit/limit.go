@@ -44,7 +44,7 @@ of the container), and PROG dies with it.
   --cpu-weight N   relative CPU share 1…10000 (cpu.weight; v1 cpu.shares
                    2…262144 as runc converts it)
 
-The cgroup is NAME (default tw-RANDOM) below the cgroup tw-limit runs in:
+The cgroup is NAME (default tw-limit-RANDOM) below the cgroup tw-limit runs in:
 cgroup v2 when it is mounted with all the needed controllers, otherwise
 one directory in each cgroup v1 hierarchy that has one of them. A missing
 controller is an error; nothing is created.
@@ -72,7 +72,7 @@ func newOptions(fs *pflag.FlagSet) *options {
 	fs.Int64Var(&o.pids, "pids", 0, "at most `N` tasks")
 	fs.StringVar(&o.cpus, "cpus", "", "`N` CPUs of time (0.5)")
 	fs.Uint64Var(&o.weight, "cpu-weight", 0, "relative CPU weight `N`, 1…10000")
-	fs.StringVar(&o.name, "name", "", "name of the cgroup (default tw-RANDOM)")
+	fs.StringVar(&o.name, "name", "", "name of the cgroup (default tw-limit-RANDOM)")
 	return o
 }
 
@@ -168,7 +168,7 @@ func Main(args []string, stdio cli.IO) error {
 func randomName() string {
 	b := make([]byte, 6)
 	rand.Read(b)
-	return "tw-" + hex.EncodeToString(b)
+	return "tw-limit-" + hex.EncodeToString(b)
 }
 
 // supervise starts this binary again as the child that joins g and runs
