@@ -140,7 +140,7 @@ func Main(args []string, stdio cli.IO) error {
 	if err != nil {
 		return err
 	}
-	v2, places, err := cgroup.Locate(mounts, self, l.Controllers(), cgroup.Controllers)
+	v2, places, err := cgroup.Locate(mounts, self, l.Controllers(), cgroup.Controllers, cgroup.IsCgroup)
 	if err != nil {
 		return err
 	}
@@ -225,13 +225,18 @@ func supervise(g *cgroup.Group, args []string, stdio cli.IO) (int, error) {
 	}
 }
 
-// reapAll reaps every child that has exited, without blocking.
-func reapAll() {
+// reapAll reaps every child that has exited, without blocking, and
+// reports whether none is left.
+func reapAll() bool {
 	for {
 		var ws unix.WaitStatus
 		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
-		if pid <= 0 || (err != nil && !errors.Is(err, unix.EINTR)) {
-			return
+		switch {
+		case errors.Is(err, unix.EINTR):
+		case err != nil: // ECHILD
+			return true
+		case pid == 0:
+			return false
 		}
 	}
 }

@@ -126,8 +126,9 @@ var ErrNoController = errors.New("controller not mounted: neither in cgroup v2 n
 // distinct): v2 when a cgroup2 mount offers all of them to our cgroup
 // (v2controllers reads cgroup.controllers of a directory), else one place
 // per v1 hierarchy that carries some of them. The parents are the
-// cgroups this process is in.
-func Locate(mounts []Mount, self map[string]string, want []string, v2controllers func(dir string) []string) (v2 bool, places []Place, err error) {
+// cgroups this process is in; a v1 directory that isCgroup denies (a
+// mount hidden under a later one) is passed over.
+func Locate(mounts []Mount, self map[string]string, want []string, v2controllers func(dir string) []string, isCgroup func(dir string) bool) (v2 bool, places []Place, err error) {
 	for _, m := range mounts {
 		if !m.V2 {
 			continue
@@ -155,6 +156,9 @@ func Locate(mounts []Mount, self map[string]string, want []string, v2controllers
 				continue
 			}
 			dir := m.Dir(cg)
+			if !isCgroup(dir) {
+				continue
+			}
 			if p, ok := byDir[dir]; ok {
 				p.Controllers = append(p.Controllers, c)
 			} else {

@@ -60,6 +60,12 @@ func Controllers(dir string) []string {
 	return strings.Fields(string(b))
 }
 
+// IsCgroup reports whether dir is a directory of a cgroup v1 filesystem.
+func IsCgroup(dir string) bool {
+	var st unix.Statfs_t
+	return unix.Statfs(dir, &st) == nil && st.Type == unix.CGROUP_SUPER_MAGIC
+}
+
 // Create makes cgroup name below each place and writes the limits. On
 // failure nothing is left behind.
 func Create(v2 bool, places []Place, name string, l Limits) (g *Group, err error) {
@@ -199,22 +205,22 @@ func (g *Group) pids() []int {
 	return out
 }
 
-// Kill kills every process left in the group and waits, reaping what
-// reap reaps (our orphans), until the group is empty or timeout passes.
-func (g *Group) Kill(reap func(), timeout time.Duration) error {
+// Kill kills every process left in the group and waits until the group
+// is empty and reap (which reaps our exited children without blocking)
+// reports that none is left, or timeout passes.
+func (g *Group) Kill(reap func() (done bool), timeout time.Duration) error {
 	if g.V2 && len(g.dirs) > 0 {
 		g.write(g.dirs[0], "cgroup.kill", "1") // Linux 5.14 and later
 	}
 	deadline := time.Now().Add(timeout)
 	for {
 		left := g.pids()
-		if len(left) == 0 {
-			return nil
-		}
 		for _, pid := range left {
 			unix.Kill(pid, unix.SIGKILL)
 		}
-		reap()
+		if done := reap(); done && len(left) == 0 {
+			return nil
+		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("cgroup %s: %d processes would not die", g.Name, len(left))
 		}
