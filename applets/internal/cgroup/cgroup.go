@@ -299,7 +299,7 @@ func ParseSize(s string) (int64, error) {
 // ParseCPUs turns a number of CPUs (1.5) into a quota per Period.
 func ParseCPUs(s string) (int64, error) {
 	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f <= 0 || f > 1<<20 {
+	if err != nil || !(f > 0) || f > 1<<20 {
 		return 0, fmt.Errorf("not a positive number of CPUs: %q", s)
 	}
 	q := int64(f*Period + 0.5)
