@@ -20,7 +20,7 @@ teardown() {
 	run -0 --separate-stderr tw-harden --help
 	assert_line --index 0 --partial 'Usage: tw-harden [--cap-add CAPS]'
 	assert_output --partial 'AUDIT_WRITE, KILL, NET_BIND_SERVICE (CapEff 0000000020000420)'
-	assert_output --partial 'tw-mountsys tw-mountdev tw-harden [OPTIONS] PROG'
+	assert_output --partial 'tw-mountproc tw-mountsys tw-mountdev tw-harden [OPTIONS] PROG'
 	[ -z "$stderr" ]
 }
 

@@ -23,7 +23,7 @@ teardown() {
 @test "tw-limit --help documents the limits and where it goes in the chain" {
 	run -0 --separate-stderr tw-limit --help
 	assert_line --index 0 --partial 'Usage: tw-limit [--memory SIZE] [--pids N]'
-	assert_output --partial 'tw-unshare -muinpf tw-limit --memory 32M --pids 20 tw-pivot ROOT'
+	assert_output --partial 'tw-limit --memory 32M --pids 20 tw-unshare -muinpf tw-pivot ROOT'
 	[ -z "$stderr" ]
 }
 
@@ -54,7 +54,8 @@ teardown() {
 @test "the cgroup is gone after the container ends: normally, killed, or with processes left" {
 	LIMIT='--pids 50' run -0 container true
 	LIMIT='--pids 50' run -7 container sh -c 'exit 7'
-	LIMIT='--pids 50' run -137 container sh -c 'kill -KILL $$'
+	# PID 1 cannot kill itself: a child of it is killed.
+	LIMIT='--pids 50' run -137 container sh -c 'sh -c "kill -KILL \$\$"; exit $?'
 	# Without a pid namespace a daemon would outlive the program: it is killed.
 	run -0 tw-limit --pids 50 sh -c 'sleep 300 & echo $!'
 	! kill -0 "$output" 2>/dev/null
@@ -77,17 +78,42 @@ teardown() {
 	rm -f "$ROOT/ready"
 }
 
-@test "SIGTERM to the container reaches the program through tw-limit" {
+@test "SIGTERM to the container reaches the program, tw-limit first or after tw-unshare" {
+	local cmd
+	for cmd in "tw-limit --pids 50 tw-unshare -muinpf" "tw-unshare -muinpf tw-limit --pids 50"; do
+		rm -f "$ROOT/ready"
+		# shellcheck disable=SC2086
+		$cmd tw-pivot "$ROOT" tw-mountproc tw-mountsys tw-mountdev tw-harden \
+			sh -c 'trap "exit 42" TERM; touch /ready; while :; do sleep 0.05; done' 3>&- &
+		pid=$!
+		for _ in $(seq 50); do [ -e "$ROOT/ready" ] && break; sleep 0.1; done
+		kill -TERM "$pid"
+		status=0
+		wait "$pid" || status=$?
+		[ "$status" -eq 42 ]
+	done
 	rm -f "$ROOT/ready"
-	tw-unshare -muinpf tw-limit --pids 50 tw-pivot "$ROOT" tw-mountproc tw-mountsys tw-mountdev tw-harden \
-		sh -c 'trap "exit 42" TERM; touch /ready; while :; do sleep 0.05; done' 3>&- &
+}
+
+@test "first in the chain, tw-limit puts the container alone in the cgroup, its program PID 1" {
+	name=tw-limit-test-$BATS_TEST_NUMBER
+	rm -f "$ROOT/ready"
+	tw-limit --pids 20 --name "$name" tw-unshare -muinpf tw-pivot "$ROOT" tw-mountproc \
+		sh -c 'echo $$ >/ready; exec sleep 60' 3>&- &
 	pid=$!
-	for _ in $(seq 50); do [ -e "$ROOT/ready" ] && break; sleep 0.1; done
+	for _ in $(seq 50); do [ -s "$ROOT/ready" ] && break; sleep 0.1; done
+	assert_equal "$(cat "$ROOT/ready")" 1
+	assert_equal "$(cat "$PIDSCG/$name/pids.current")" 1
+	procs=$(cat "$PIDSCG/$name/cgroup.procs")
+	assert_equal "$(cat "/proc/$procs/comm")" sleep
 	kill -TERM "$pid"
-	status=0
-	wait "$pid" || status=$?
-	[ "$status" -eq 42 ]
+	wait "$pid" || true
+	[ ! -e "$PIDSCG/$name" ]
 	rm -f "$ROOT/ready"
+	# After tw-unshare, tw-limit is PID 1 and the program a child of it.
+	run -0 tw-unshare -muinpf tw-limit --pids 20 tw-pivot "$ROOT" tw-mountproc sh -c 'echo $$; cat /proc/1/comm'
+	refute_line --index 0 1
+	assert_line --index 1 exe
 }
 
 @test "bad limits are one line, exit 2, and no cgroup is made" {

@@ -64,7 +64,7 @@ harden_check_host() {
 # $ROOT; options for tw-harden go in $HARDEN, for tw-limit in $LIMIT.
 container() {
 	# shellcheck disable=SC2086
-	tw-unshare -muinpf --hostname tupperware ${LIMIT:+tw-limit $LIMIT} tw-pivot "$ROOT" \
+	${LIMIT:+tw-limit $LIMIT} tw-unshare -muinpf --hostname tupperware tw-pivot "$ROOT" \
 		tw-mountproc tw-mountsys tw-mountdev tw-harden ${HARDEN:-} "$@"
 }
 

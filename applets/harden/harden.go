@@ -58,8 +58,8 @@ container, then execute PROG (default /bin/sh). In this order:
 
 tw-harden must come last in the chain: what follows runs without the
 capabilities to mount. The order of a whole container is
-  tw-unshare -muinpf [--hostname H] [tw-limit …] tw-pivot ROOT tw-mountproc
-  tw-mountsys tw-mountdev tw-harden [OPTIONS] PROG…
+  [tw-limit LIMITS] tw-unshare -muinpf [--hostname H] tw-pivot ROOT
+  tw-mountproc tw-mountsys tw-mountdev tw-harden [OPTIONS] PROG…
 `
 
 // Masked and ReadOnly are runc's default maskedPaths and readonlyPaths.

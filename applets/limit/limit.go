@@ -28,13 +28,10 @@ var Applet = cli.Applet{Name: "limit", Summary: "run a program in a new cgroup w
 
 const usage = `Usage: tw-limit [--memory SIZE] [--pids N] [--cpus N] [--cpu-weight N] [--name NAME] [--] PROG [ARGS…]
 
-Make a cgroup with the given limits, run PROG (a tw-* applet runs in the
-child process itself) in it as a child, wait for it, and exit with its
-status (128+N for signal N: a program the memory limit killed gives 137).
-Then every process left in the cgroup is killed and the cgroup removed —
-also when PROG crashed or was killed. tw-limit forwards SIGINT, SIGTERM,
-SIGHUP and SIGQUIT to PROG, reaps orphans (it is their subreaper, or PID 1
-of the container), and PROG dies with it.
+Make a cgroup with the given limits, run PROG in it, wait for it, and exit
+with its status (128+N for signal N: a program the memory limit killed
+gives 137). Then every process left in the cgroup is killed and the cgroup
+removed — also when PROG crashed or was killed.
 
   --memory SIZE    memory.max / memory.limit_in_bytes (K, M, G, T binary);
                    swap is not allowed beyond it where swap is accounted
@@ -44,16 +41,25 @@ of the container), and PROG dies with it.
   --cpu-weight N   relative CPU share 1…10000 (cpu.weight; v1 cpu.shares
                    2…262144 as runc converts it)
 
-The cgroup is NAME (default tw-limit-RANDOM) below the cgroup tw-limit runs in:
-cgroup v2 when it is mounted with all the needed controllers, otherwise
-one directory in each cgroup v1 hierarchy that has one of them. A missing
-controller is an error; nothing is created.
+The cgroup is NAME (default tw-limit-RANDOM) below the cgroup tw-limit runs
+in: cgroup v2 when it is mounted with all the needed controllers,
+otherwise one directory in each cgroup v1 hierarchy that has one of them.
+A missing controller is an error; nothing is created.
 
-tw-limit needs the host's cgroup filesystems, so it comes before tw-pivot:
-  tw-unshare -muinpf tw-limit --memory 32M --pids 20 tw-pivot ROOT
+tw-limit wraps the whole container, first in the chain:
+  tw-limit --memory 32M --pids 20 tw-unshare -muinpf tw-pivot ROOT
   tw-mountproc tw-mountsys tw-mountdev tw-harden PROG…
-There it is PID 1 of the container and PROG is PID 2; tw-limit itself is
-outside the cgroup, so neither the memory nor the pids limit can kill it.
+There tw-unshare runs in tw-limit's process: the container it forks starts
+in the cgroup, tw-limit steps out of it at once (the limits count the
+container only, whose program stays PID 1), and tw-unshare returns when
+the container has ended. No process is started for tw-limit.
+
+Before any other PROG (after tw-unshare, for instance, as long as it comes
+before tw-pivot: it needs the host's cgroup filesystems) tw-limit starts
+PROG as its child in the cgroup — a tw-* applet runs in that child —,
+forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT to it, dies with it, and is
+the subreaper of its orphans (or PID 1 of the container, PROG then being
+the next PID).
 `
 
 // envJoin tells the child how many cgroup.procs descriptors (from fd 3)
@@ -152,17 +158,71 @@ func Main(args []string, stdio cli.IO) error {
 	if err != nil {
 		return err
 	}
-	status, err := supervise(g, args, stdio)
-	if kerr := g.Kill(reapAll, 5*time.Second); kerr != nil && err == nil {
+	// Orphans of the container come to this process to be reaped (a
+	// PID 1 reaps them anyway).
+	unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+	if a, ok := cli.Lookup(argv[0]); ok && a.Name == "unshare" {
+		err = around(g, argv, stdio)
+	} else {
+		var status int
+		if status, err = supervise(g, args, stdio); err == nil {
+			err = cli.Status(status)
+		}
+	}
+	if kerr := g.Kill(reapAll, 5*time.Second); kerr != nil && cli.ExitCode(err) == 0 {
 		err = kerr
 	}
-	if rerr := g.Remove(); rerr != nil && err == nil {
+	if rerr := g.Remove(); rerr != nil && cli.ExitCode(err) == 0 {
 		err = rerr
 	}
-	if err != nil {
+	if cli.ExitCode(err) == 0 {
+		return nil
+	}
+	return err
+}
+
+// around runs tw-unshare in this process, inside the group, so that the
+// container it forks starts there; as soon as that process is in, this
+// one steps out again, so that the container's limits count the
+// container only. tw-unshare waits for the container: when it returns,
+// the container has ended. No process is started for tw-limit.
+func around(g *cgroup.Group, argv []string, stdio cli.IO) error {
+	// The first process start of a Go program forks a short-lived probe
+	// (os.checkPidfd): let it happen now, outside the group, so that the
+	// first other process in the group is the container.
+	if p, err := os.FindProcess(os.Getpid()); err == nil {
+		p.Release()
+	}
+	if err := g.Enter(); err != nil {
 		return err
 	}
-	return cli.Status(status)
+	done := make(chan struct{})
+	left := make(chan error, 1)
+	go func() {
+		for {
+			select {
+			case <-done:
+				left <- nil
+				return
+			default:
+			}
+			if g.HasOther(os.Getpid()) {
+				left <- g.Leave()
+				return
+			}
+			time.Sleep(50 * time.Microsecond)
+		}
+	}()
+	err := chain.Exec(argv, stdio)
+	close(done)
+	lerr := <-left
+	if lerr == nil {
+		lerr = g.Leave()
+	}
+	if lerr != nil && cli.ExitCode(err) == 0 {
+		return lerr
+	}
+	return err
 }
 
 func randomName() string {
@@ -180,11 +240,8 @@ func supervise(g *cgroup.Group, args []string, stdio cli.IO) (int, error) {
 		return 0, err
 	}
 	// Nothing in the container may reach this process through
-	// /proc/PID/exe or its memory; orphans come to it to be reaped.
+	// /proc/PID/exe or its memory.
 	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
-	if os.Getpid() != 1 {
-		unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-	}
 	// Pdeathsig follows the thread that forked the child: keep it.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()

@@ -184,6 +184,42 @@ func Join(first, n int) error {
 	return nil
 }
 
+// Enter moves this process into the group.
+func (g *Group) Enter() error {
+	for _, d := range g.dirs {
+		if err := g.write(d, "cgroup.procs", "0"); err != nil {
+			return fmt.Errorf("join cgroup: %w", err)
+		}
+	}
+	return nil
+}
+
+// Leave moves this process back into the parents of the group's
+// directories, where it came from.
+func (g *Group) Leave() error {
+	for _, d := range g.dirs {
+		fd, err := unix.Openat(d.parent, "cgroup.procs", unix.O_WRONLY|unix.O_CLOEXEC, 0)
+		if err == nil {
+			_, err = unix.Write(fd, []byte("0"))
+			unix.Close(fd)
+		}
+		if err != nil {
+			return fmt.Errorf("leave cgroup %s: %w", d.path, err)
+		}
+	}
+	return nil
+}
+
+// HasOther reports whether a process other than pid is in the group.
+func (g *Group) HasOther(pid int) bool {
+	for _, p := range g.pids() {
+		if p != pid {
+			return true
+		}
+	}
+	return false
+}
+
 // pids lists the processes left in the group.
 func (g *Group) pids() []int {
 	var out []int
