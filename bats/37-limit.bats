@@ -106,8 +106,10 @@ teardown() {
 	assert_equal "$(cat "$PIDSCG/$name/pids.current")" 1
 	procs=$(cat "$PIDSCG/$name/cgroup.procs")
 	assert_equal "$(cat "/proc/$procs/comm")" sleep
-	kill -TERM "$pid"
-	wait "$pid" || true
+	kill -KILL "$procs" # PID 1 of the container ignores SIGTERM
+	status=0
+	wait "$pid" || status=$?
+	[ "$status" -eq 137 ]
 	[ ! -e "$PIDSCG/$name" ]
 	rm -f "$ROOT/ready"
 	# After tw-unshare, tw-limit is PID 1 and the program a child of it.
