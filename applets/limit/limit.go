@@ -31,7 +31,9 @@ const usage = `Usage: tw-limit [--memory SIZE] [--pids N] [--cpus N] [--cpu-weig
 Make a cgroup with the given limits, run PROG in it, wait for it, and exit
 with its status (128+N for signal N: a program the memory limit killed
 gives 137). Then every process left in the cgroup is killed and the cgroup
-removed — also when PROG crashed or was killed.
+removed — also when PROG crashed or was killed. (Only when tw-limit itself
+is killed with SIGKILL does the container die without it, leaving its
+empty cgroup behind.)
 
   --memory SIZE    memory.max / memory.limit_in_bytes (K, M, G, T binary);
                    swap is not allowed beyond it where swap is accounted
