@@ -189,12 +189,6 @@ func Main(args []string, stdio cli.IO) error {
 // container only. tw-unshare waits for the container: when it returns,
 // the container has ended. No process is started for tw-limit.
 func around(g *cgroup.Group, argv []string, stdio cli.IO) error {
-	// The first process start of a Go program forks a short-lived probe
-	// (os.checkPidfd): let it happen now, outside the group, so that the
-	// first other process in the group is the container.
-	if p, err := os.FindProcess(os.Getpid()); err == nil {
-		p.Release()
-	}
 	if err := g.Enter(); err != nil {
 		return err
 	}
@@ -208,9 +202,14 @@ func around(g *cgroup.Group, argv []string, stdio cli.IO) error {
 				return
 			default:
 			}
-			if g.HasOther(os.Getpid()) {
-				left <- g.Leave()
-				return
+			// The container is tw-unshare's child once it has executed
+			// tw again; anything else (Go forks a probe before its first
+			// process start) does not count.
+			for _, pid := range g.Others(os.Getpid()) {
+				if isUnshareChild(pid) {
+					left <- g.Leave()
+					return
+				}
 			}
 			time.Sleep(50 * time.Microsecond)
 		}
@@ -225,6 +224,13 @@ func around(g *cgroup.Group, argv []string, stdio cli.IO) error {
 		return lerr
 	}
 	return err
+}
+
+// isUnshareChild reports whether process pid runs tw-unshare (the child
+// that tw-unshare starts names itself so).
+func isUnshareChild(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	return err == nil && strings.HasPrefix(string(b), "tw-unshare\x00")
 }
 
 func randomName() string {

@@ -210,14 +210,15 @@ func (g *Group) Leave() error {
 	return nil
 }
 
-// HasOther reports whether a process other than pid is in the group.
-func (g *Group) HasOther(pid int) bool {
+// Others lists the processes in the group other than pid.
+func (g *Group) Others(pid int) []int {
+	var out []int
 	for _, p := range g.pids() {
 		if p != pid {
-			return true
+			out = append(out, p)
 		}
 	}
-	return false
+	return out
 }
 
 // pids lists the processes left in the group.
