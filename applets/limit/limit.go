@@ -43,10 +43,11 @@ empty cgroup behind.)
   --cpu-weight N   relative CPU share 1…10000 (cpu.weight; v1 cpu.shares
                    2…262144 as runc converts it)
 
-The cgroup is NAME (default tw-limit-RANDOM) below the cgroup tw-limit runs
-in: cgroup v2 when it is mounted with all the needed controllers,
-otherwise one directory in each cgroup v1 hierarchy that has one of them.
-A missing controller is an error; nothing is created.
+The cgroup is NAME (default tw-limit-RANDOM): in cgroup v2 when its root
+has all the needed controllers, as ROOT/tw/NAME (v2 lets only cgroups
+without processes hand controllers down); otherwise one directory in each
+cgroup v1 hierarchy that has one of them, below the cgroup tw-limit runs
+in. A missing controller is an error; nothing is created.
 
 tw-limit wraps the whole container, first in the chain:
   tw-limit --memory 32M --pids 20 tw-unshare -muinpf tw-pivot ROOT

@@ -26,6 +26,7 @@ type dir struct {
 	path   string // for messages
 	parent int    // descriptor of the parent directory
 	fd     int    // descriptor of the cgroup directory
+	origin string // the cgroup this process came from
 }
 
 // Self reads where this process is: the cgroup mounts and its cgroups.
@@ -78,11 +79,11 @@ func Create(v2 bool, places []Place, name string, l Limits) (g *Group, err error
 	}()
 	for _, p := range places {
 		if v2 {
-			if err := enable(p.Parent, p.Controllers); err != nil {
+			if err := v2Parent(p.Parent, p.Controllers); err != nil {
 				return g, err
 			}
 		}
-		d := dir{path: path.Join(p.Parent, name), parent: -1, fd: -1}
+		d := dir{path: path.Join(p.Parent, name), parent: -1, fd: -1, origin: p.Origin}
 		if d.parent, err = unix.Open(p.Parent, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0); err != nil {
 			return g, &os.PathError{Op: "open", Path: p.Parent, Err: err}
 		}
@@ -117,6 +118,18 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// v2Parent makes the shared parent of tw's v2 cgroups, below the root,
+// and lets the controllers down to it and from it.
+func v2Parent(parent string, controllers []string) error {
+	if err := enable(path.Dir(parent), controllers); err != nil {
+		return err
+	}
+	if err := os.Mkdir(parent, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		return err
+	}
+	return enable(parent, controllers)
 }
 
 // enable adds the controllers to the parent's cgroup.subtree_control
@@ -194,16 +207,11 @@ func (g *Group) Enter() error {
 	return nil
 }
 
-// Leave moves this process back into the parents of the group's
-// directories, where it came from.
+// Leave moves this process back into the cgroups it came from.
 func (g *Group) Leave() error {
 	for _, d := range g.dirs {
-		fd, err := unix.Openat(d.parent, "cgroup.procs", unix.O_WRONLY|unix.O_CLOEXEC, 0)
-		if err == nil {
-			_, err = unix.Write(fd, []byte("0"))
-			unix.Close(fd)
-		}
-		if err != nil {
+		p := path.Join(d.origin, "cgroup.procs")
+		if err := os.WriteFile(p, []byte("0"), 0); err != nil {
 			return fmt.Errorf("leave cgroup %s: %w", d.path, err)
 		}
 	}
