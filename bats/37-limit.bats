@@ -118,6 +118,13 @@ teardown() {
 	assert_line --index 1 exe
 }
 
+@test "the program inherits no descriptor of tw-limit's cgroups, in either position" {
+	LIMIT='--pids 50' run -0 container ls /proc/self/fd
+	assert_output "$(printf '0\n1\n2\n3')" # 3: ls's own directory
+	run -0 tw-unshare -muinpf tw-limit --pids 50 tw-pivot "$ROOT" tw-mountproc ls /proc/self/fd
+	assert_output "$(printf '0\n1\n2\n3')"
+}
+
 @test "bad limits are one line, exit 2, and no cgroup is made" {
 	run -2 tw-limit --cpus 0.001 true
 	assert_output "$(printf '%s\n' "tw-limit: --cpus 0.001: below the kernel's minimum of 0.01 CPU (a quota of 1ms per 100ms)" \
