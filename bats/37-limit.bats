@@ -80,11 +80,11 @@ teardown() {
 
 @test "SIGTERM to the container reaches the program, tw-limit first or after tw-unshare" {
 	local cmd
-	for cmd in "tw-limit --pids 50 tw-unshare -muinpf" "tw-unshare -muinpf tw-limit --pids 50"; do
+	for cmd in "tw-limit --pids 50 tw-unshare -muinpf tw-pivot $ROOT tw-mountproc tw-mountsys tw-mountdev tw-harden" \
+		"tw-unshare -muinpf tw-limit --pids 50 tw-pivot $ROOT"; do
 		rm -f "$ROOT/ready"
 		# shellcheck disable=SC2086
-		$cmd tw-pivot "$ROOT" tw-mountproc tw-mountsys tw-mountdev tw-harden \
-			sh -c 'trap "exit 42" TERM; touch /ready; while :; do sleep 0.05; done' 3>&- &
+		$cmd sh -c 'trap "exit 42" TERM; touch /ready; while :; do sleep 0.05; done' 3>&- &
 		pid=$!
 		for _ in $(seq 50); do [ -e "$ROOT/ready" ] && break; sleep 0.1; done
 		kill -TERM "$pid"
@@ -112,16 +112,19 @@ teardown() {
 	[ "$status" -eq 137 ]
 	[ ! -e "$PIDSCG/$name" ]
 	rm -f "$ROOT/ready"
-	# After tw-unshare, tw-limit is PID 1 and the program a child of it.
-	run -0 tw-unshare -muinpf tw-limit --pids 20 tw-pivot "$ROOT" tw-mountproc sh -c 'echo $$; cat /proc/1/comm'
+	# After tw-unshare, tw-limit is PID 1 and the program a child of it;
+	# tw-mountproc cannot show the new pid namespace after tw-pivot then.
+	run -0 tw-unshare -muinpf --mount-proc tw-limit --pids 20 sh -c 'echo $$; cat /proc/1/comm'
 	refute_line --index 0 1
 	assert_line --index 1 exe
+	run -1 tw-unshare -muinpf tw-limit --pids 20 tw-pivot "$ROOT" tw-mountproc true
+	assert_output --partial "tw-mountproc: not in a new pid namespace"
 }
 
 @test "the program inherits no descriptor of tw-limit's cgroups, in either position" {
 	LIMIT='--pids 50' run -0 container ls /proc/self/fd
 	assert_output "$(printf '0\n1\n2\n3')" # 3: ls's own directory
-	run -0 tw-unshare -muinpf tw-limit --pids 50 tw-pivot "$ROOT" tw-mountproc ls /proc/self/fd
+	run -0 tw-unshare -muinpf --mount-proc tw-limit --pids 50 ls /proc/self/fd
 	assert_output "$(printf '0\n1\n2\n3')"
 }
 

@@ -21,7 +21,6 @@ import (
 	"github.com/tupperware/tw/applets/internal/cgroup"
 	"github.com/tupperware/tw/applets/internal/chain"
 	"github.com/tupperware/tw/applets/internal/cli"
-	"github.com/tupperware/tw/applets/internal/ns"
 )
 
 var Applet = cli.Applet{Name: "limit", Summary: "run a program in a new cgroup with limits", Main: Main}
@@ -57,16 +56,16 @@ in the cgroup, tw-limit steps out of it at once (the limits count the
 container only, whose program stays PID 1), and tw-unshare returns when
 the container has ended. No process is started for tw-limit.
 
-Before any other PROG (after tw-unshare, for instance, as long as it comes
-before tw-pivot: it needs the host's cgroup filesystems) tw-limit starts
-PROG as its child in the cgroup — a tw-* applet runs in that child —,
-forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT to it, dies with it, and is
-the subreaper of its orphans (or PID 1 of the container, PROG then being
-the next PID).
+Before any other PROG tw-limit starts PROG as its child in the cgroup — a
+tw-* applet runs in that child —, forwards SIGINT, SIGTERM, SIGHUP and
+SIGQUIT to it, dies with it, and is the subreaper of its orphans. After
+tw-unshare --pid it is PID 1 of the container and PROG is not; there
+tw-mountproc after tw-pivot cannot show that it is in a new pid
+namespace and refuses: put tw-limit first.
 `
 
-// envJoin tells the child how many cgroup.procs descriptors (from fd 3)
-// it must join before it runs PROG.
+// envJoin tells the child the cgroup directories (one a line) it must
+// join before it runs PROG.
 const envJoin = "TW_LIMIT_JOIN"
 
 type options struct {
@@ -128,17 +127,9 @@ func Main(args []string, stdio cli.IO) error {
 	argv := fs.Args()
 	if n := os.Getenv(envJoin); n != "" {
 		os.Unsetenv(envJoin)
-		count, err := strconv.Atoi(n)
-		if err != nil {
-			return fmt.Errorf("%s=%s: %w", envJoin, n, err)
-		}
-		if err := cgroup.Join(3, count); err != nil {
+		if err := cgroup.Join(strings.Split(n, "\n")); err != nil {
 			return err
 		}
-		// While the host's /proc is still there, let the guards of
-		// tw-mountproc & co. note that this is a new pid namespace:
-		// after tw-pivot this process (PID 2) could not show it.
-		ns.Pid()
 		return chain.Exec(argv, stdio)
 	}
 	l, err := o.Limits()
@@ -193,6 +184,10 @@ func around(g *cgroup.Group, argv []string, stdio cli.IO) error {
 	if err := g.Enter(); err != nil {
 		return err
 	}
+	self, err := os.ReadFile("/proc/self/cmdline")
+	if err != nil {
+		return err
+	}
 	done := make(chan struct{})
 	left := make(chan error, 1)
 	go func() {
@@ -204,10 +199,11 @@ func around(g *cgroup.Group, argv []string, stdio cli.IO) error {
 			default:
 			}
 			// The container is tw-unshare's child once it has executed
-			// tw again; anything else (Go forks a probe before its first
-			// process start) does not count.
+			// (tw again, or PROG); a process still running this program
+			// does not count (Go forks a probe before its first process
+			// start).
 			for _, pid := range g.Others(os.Getpid()) {
-				if isUnshareChild(pid) {
+				if executed(pid, self) {
 					left <- g.Leave()
 					return
 				}
@@ -215,7 +211,7 @@ func around(g *cgroup.Group, argv []string, stdio cli.IO) error {
 			time.Sleep(50 * time.Microsecond)
 		}
 	}()
-	err := chain.Exec(argv, stdio)
+	err = chain.Exec(argv, stdio)
 	close(done)
 	lerr := <-left
 	if lerr == nil {
@@ -227,11 +223,12 @@ func around(g *cgroup.Group, argv []string, stdio cli.IO) error {
 	return err
 }
 
-// isUnshareChild reports whether process pid runs tw-unshare (the child
-// that tw-unshare starts names itself so).
-func isUnshareChild(pid int) bool {
+// executed reports whether process pid has executed a program since it
+// was forked from this one: its command line differs from self (and is not
+// empty, as a zombie's is).
+func executed(pid int, self []byte) bool {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	return err == nil && strings.HasPrefix(string(b), "tw-unshare\x00")
+	return err == nil && len(b) > 0 && string(b) != string(self)
 }
 
 func randomName() string {
@@ -244,10 +241,17 @@ func randomName() string {
 // PROG, forwards signals to it, reaps every child until it is gone and
 // returns its exit status.
 func supervise(g *cgroup.Group, args []string, stdio cli.IO) (int, error) {
-	procs, err := g.Procs()
+	files, err := inherited(stdio)
 	if err != nil {
 		return 0, err
 	}
+	defer func() {
+		for _, f := range files[3:] {
+			if f != nil {
+				f.Close()
+			}
+		}
+	}()
 	// Nothing in the container may reach this process through
 	// /proc/PID/exe or its memory.
 	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
@@ -258,14 +262,11 @@ func supervise(g *cgroup.Group, args []string, stdio cli.IO) (int, error) {
 	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
 	defer signal.Stop(sigs)
 	attr := &os.ProcAttr{
-		Env:   append(os.Environ(), envJoin+"="+strconv.Itoa(len(procs))),
-		Files: append([]*os.File{file(stdio.Stdin, os.Stdin), file(stdio.Stdout, os.Stdout), file(stdio.Stderr, os.Stderr)}, procs...),
+		Env:   append(os.Environ(), envJoin+"="+strings.Join(g.Paths(), "\n")),
+		Files: files,
 		Sys:   &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
 	}
 	p, err := os.StartProcess("/proc/self/exe", append([]string{"tw-limit"}, args...), attr)
-	for _, f := range procs {
-		f.Close()
-	}
 	if err != nil {
 		return 0, fmt.Errorf("start: %w", err)
 	}
@@ -314,6 +315,36 @@ func exitStatus(ws unix.WaitStatus) int {
 		return 128 + int(ws.Signal())
 	}
 	return ws.ExitStatus()
+}
+
+// inherited are the descriptors the child gets, at their numbers: stdio,
+// and every one an exec would pass on (those without close-on-exec, which
+// tw-unshare's record of the container may be), as dups owned here.
+func inherited(stdio cli.IO) ([]*os.File, error) {
+	files := []*os.File{file(stdio.Stdin, os.Stdin), file(stdio.Stdout, os.Stdout), file(stdio.Stderr, os.Stderr)}
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range ents {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil || fd < 3 {
+			continue
+		}
+		flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+		if err != nil || flags&unix.FD_CLOEXEC != 0 {
+			continue
+		}
+		dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 3)
+		if err != nil {
+			return nil, fmt.Errorf("dup descriptor %d: %w", fd, err)
+		}
+		for len(files) <= fd {
+			files = append(files, nil)
+		}
+		files[fd] = os.NewFile(uintptr(dup), e.Name())
+	}
+	return files, nil
 }
 
 func file(x any, def *os.File) *os.File {

@@ -167,30 +167,19 @@ func (g *Group) write(d dir, file, value string) error {
 	return nil
 }
 
-// Procs opens cgroup.procs of every directory for writing: a process
-// that writes "0" into each joins the group.
-func (g *Group) Procs() ([]*os.File, error) {
-	var fs []*os.File
+// Paths are the directories of the group.
+func (g *Group) Paths() []string {
+	var out []string
 	for _, d := range g.dirs {
-		fd, err := unix.Openat(d.fd, "cgroup.procs", unix.O_WRONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			for _, f := range fs {
-				f.Close()
-			}
-			return nil, &os.PathError{Op: "open", Path: path.Join(d.path, "cgroup.procs"), Err: err}
-		}
-		fs = append(fs, os.NewFile(uintptr(fd), path.Join(d.path, "cgroup.procs")))
+		out = append(out, d.path)
 	}
-	return fs, nil
+	return out
 }
 
-// Join moves this process into the group through descriptors that Procs
-// opened (in a child: inherited as fds first, first+1…), and closes them.
-func Join(first, n int) error {
-	for fd := first; fd < first+n; fd++ {
-		_, err := unix.Write(fd, []byte("0"))
-		unix.Close(fd)
-		if err != nil {
+// Join moves this process into the cgroup directories dirs.
+func Join(dirs []string) error {
+	for _, d := range dirs {
+		if err := os.WriteFile(path.Join(d, "cgroup.procs"), []byte("0"), 0); err != nil {
 			return fmt.Errorf("join cgroup: %w", err)
 		}
 	}
