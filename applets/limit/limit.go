@@ -59,9 +59,9 @@ the container has ended. No process is started for tw-limit.
 Before any other PROG tw-limit starts PROG as its child in the cgroup — a
 tw-* applet runs in that child —, forwards SIGINT, SIGTERM, SIGHUP and
 SIGQUIT to it, dies with it, and is the subreaper of its orphans. After
-tw-unshare --pid it is PID 1 of the container and PROG is not; there
-tw-mountproc after tw-pivot cannot show that it is in a new pid
-namespace and refuses: put tw-limit first.
+tw-unshare --pid it is PID 1 of the container and PROG is not; tw-pivot
+and tw-mountproc cannot show from there that they run in new namespaces
+and refuse: put tw-limit first.
 `
 
 // envJoin tells the child the cgroup directories (one a line) it must
