@@ -129,3 +129,31 @@ host_unchanged() {
 	run -1 --separate-stderr "$SCRIPT" --bogus
 	assert_equal "$stderr" "tupperware.sh: unknown option: --bogus (try --help)"
 }
+
+@test "--harden: /dev, runc's capabilities, no_new_privs, seccomp, limits" {
+	run -0 --separate-stderr "$SCRIPT" --name hard --harden --rm sh -c '
+		grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status
+		[ -c /dev/null ] && echo null-is-a-device
+		cat /proc/keys | wc -c
+		echo $$'
+	assert_line --regexp '^CapEff:[[:space:]]+0000000020000420$'
+	assert_line --regexp '^NoNewPrivs:[[:space:]]+1$'
+	assert_line --regexp '^Seccomp:[[:space:]]+2$'
+	assert_line 'null-is-a-device'
+	assert_line --index 4 '0'
+	assert_line --index 5 '1'
+	[ ! -e "$STORE/containers/hard" ]
+	host_unchanged
+}
+
+@test "--net BRIDGE: the container gets eth0 on the bridge; the bridge goes with tw-net --down" {
+	requires ip
+	bridge=twt$$
+	SUBNET=10.203.0.0/24 run --separate-stderr "$SCRIPT" --name netc --net "$bridge" --rm sh -c 'ip -4 addr show eth0; ip route'
+	tw-net --down -b "$bridge"
+	[ "$status" -eq 0 ]
+	assert_line --partial 'inet 10.203.0.2/24'
+	assert_line --partial 'default via 10.203.0.1'
+	run ip link show "$bridge"
+	[ "$status" -ne 0 ]
+}

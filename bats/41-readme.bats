@@ -153,3 +153,18 @@ block() {
 	run ip link show "$bridge"
 	[ "$status" -ne 0 ]
 }
+
+@test "README: the hardened container runs as written" {
+	cd "$BTRFS"
+	mkdir -p hardex/containers && cd hardex
+	tw-subvol create containers/c1 >/dev/null
+	busybox_rootfs containers/c1
+	cmd=$(block 'Hardening and limits: as safe')
+	[[ "$cmd" == *" sh" ]]
+	run -0 bash -euc "$cmd -c 'grep -E \"^(CapEff|NoNewPrivs|Seccomp):\" /proc/self/status; ls /dev/null; echo \$\$'"
+	assert_line --regexp '^CapEff:[[:space:]]+0000000020000420$'
+	assert_line --regexp '^NoNewPrivs:[[:space:]]+1$'
+	assert_line --regexp '^Seccomp:[[:space:]]+2$'
+	assert_line '/dev/null'
+	assert_line '1'
+}

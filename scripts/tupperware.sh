@@ -14,6 +14,11 @@
 #   --rm           delete the container's snapshot when it exits
 #   --fresh        replace an existing container snapshot of that name
 #   --demo         run the proofs the article shows, non-interactively
+#   --harden       go beyond the article: /sys, /dev, runc's masks, caps and
+#                  seccomp (tw-mountsys tw-mountdev tw-harden --seccomp) and
+#                  limits (tw-limit, env MEMORY default 256M, PIDS 1024)
+#   --net BRIDGE   the article's step 16: eth0 on BRIDGE (tw-net), next
+#                  free address of its subnet (env SUBNET, 10.88.0.0/16)
 #   --teardown     unmount the default loop-file store (--purge deletes it)
 #   CMD            what runs in the container (env CMD, default /bin/sh)
 #
@@ -25,7 +30,7 @@ set -eu
 
 NAME=${NAME:-tupperware}
 IMAGE=${IMAGE:-}
-rm_after=false fresh=false demo=false
+rm_after=false fresh=false demo=false harden=false bridge=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--name) NAME=$2; shift 2 ;;
@@ -34,6 +39,8 @@ while [ $# -gt 0 ]; do
 	--rm) rm_after=true; shift ;;
 	--fresh) fresh=true; shift ;;
 	--demo) demo=true; shift ;;
+	--harden) harden=true; shift ;;
+	--net) bridge=$2; shift 2 ;;
 	--teardown) shift; store_teardown "$@"; exit 0 ;;
 	-h | --help) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	--) shift; break ;;
@@ -105,11 +112,20 @@ fi
 
 say "== 9-15. new namespaces, hostname, pivot_root, /proc: $*"
 host_before=$(awk '{ $1=""; $2=""; print }' /proc/self/mountinfo | sort)
+chain=(tw-unshare --mount --uts --ipc --pid --fork --hostname "$NAME")
+[ -n "$bridge" ] || chain+=(--net) # with --net BRIDGE, tw-net makes it
+chain+=(tw-pivot "containers/$NAME" tw-mountproc)
+if $harden; then
+	chain=(tw-limit --memory "${MEMORY:-256M}" --pids "${PIDS:-1024}" "${chain[@]}"
+		tw-mountsys tw-mountdev tw-harden --seccomp)
+fi
+if [ -n "$bridge" ]; then
+	chain=(tw-net --bridge "$bridge" --subnet "${SUBNET:-10.88.0.0/16}" "${chain[@]}")
+fi
 status=0
 (
 	echo "$BASHPID" >"$pidfile"
-	exec tw-unshare --mount --uts --ipc --net --pid --fork --hostname "$NAME" \
-		tw-pivot "containers/$NAME" tw-mountproc "$@"
+	exec "${chain[@]}" "$@"
 ) || status=$?
 rm -f "$pidfile"
 
