@@ -23,7 +23,13 @@ const seals = unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_
 // Exec replaces this process with prog, run as argv with env and stdio as
 // its descriptors 0, 1 and 2. It returns only on error.
 func Exec(prog []byte, argv, env []string, stdio cli.IO) error {
-	fd, err := unix.MemfdCreate(argv[0], unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	// MFD_EXEC asks for an executable memfd where vm.memfd_noexec would
+	// otherwise seal it against execution; kernels before 6.3 lack it.
+	flags := unix.MFD_CLOEXEC | unix.MFD_ALLOW_SEALING
+	fd, err := unix.MemfdCreate(argv[0], flags|unix.MFD_EXEC)
+	if errors.Is(err, unix.EINVAL) {
+		fd, err = unix.MemfdCreate(argv[0], flags)
+	}
 	if err != nil {
 		return fmt.Errorf("memfd_create: %w", err)
 	}
