@@ -48,7 +48,7 @@ var Core = []Applet{
 }
 
 // Images names the image applets, the ones that link go.podman.io/image and
-// umoci: some 200 packages whose init would slow every start of tw. Package
+// umoci: ~190 packages whose init would slow every start of tw. Package
 // applets/images has the applets themselves; here are only their names and
 // summaries, without Main, for the stubs of the split build (cmd/tw/split.go),
 // which run them from a second program. A test in applets/images keeps the
