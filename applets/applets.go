@@ -4,9 +4,11 @@
 package applets
 
 import (
-	"github.com/tupperware/tw/applets/internal/cli"
+	"os"
 
-	"github.com/tupperware/tw/applets/commit"
+	"github.com/tupperware/tw/applets/internal/cli"
+	"github.com/tupperware/tw/applets/internal/memexec"
+
 	"github.com/tupperware/tw/applets/harden"
 	"github.com/tupperware/tw/applets/limit"
 	"github.com/tupperware/tw/applets/mountdev"
@@ -14,10 +16,8 @@ import (
 	"github.com/tupperware/tw/applets/mountsys"
 	"github.com/tupperware/tw/applets/net"
 	"github.com/tupperware/tw/applets/pivot"
-	"github.com/tupperware/tw/applets/pull"
 	"github.com/tupperware/tw/applets/snapshot"
 	"github.com/tupperware/tw/applets/subvol"
-	"github.com/tupperware/tw/applets/unpack"
 	"github.com/tupperware/tw/applets/unshare"
 )
 
@@ -39,9 +39,10 @@ var (
 	ExitCode = cli.ExitCode
 )
 
-// All are the applets of this binary.
-var All = []Applet{
-	commit.Applet,
+// Core are the applets that every tw process links: storage, namespaces,
+// network, hardening. They start fast, which the chainloaders need most:
+// each link of the one-line container pays tw's start-up.
+var Core = []Applet{
 	harden.Applet,
 	limit.Applet,
 	mountdev.Applet,
@@ -49,9 +50,36 @@ var All = []Applet{
 	mountsys.Applet,
 	net.Applet,
 	pivot.Applet,
-	pull.Applet,
 	snapshot.Applet,
 	subvol.Applet,
-	unpack.Applet,
 	unshare.Applet,
+}
+
+// Images names the image applets, the ones that link go.podman.io/image and
+// umoci: ~190 packages whose init would slow every start of tw. Package
+// applets/images has the applets themselves; here are only their names and
+// summaries, without Main, for the stubs of the split build (cmd/tw/split.go),
+// which run them from a second program. A test in applets/images keeps the
+// two lists equal.
+var Images = []Applet{
+	{Name: "commit", Summary: "turn a directory into an image in an OCI layout"},
+	{Name: "pull", Summary: "copy an image between registries, OCI layouts and archives"},
+	{Name: "unpack", Summary: "unpack an image into a runtime bundle or an empty directory"},
+}
+
+// Embedded returns copies of as whose Main executes prog, a tw binary that
+// links them, as tw-NAME with the same arguments, environment and standard
+// streams: prog's exit status and messages become this process's. Main
+// returns only when prog cannot be executed (exit 126).
+func Embedded(prog []byte, as []Applet) []Applet {
+	out := make([]Applet, len(as))
+	for i, a := range as {
+		argv0 := "tw-" + a.Name
+		a.Main = func(args []string, stdio IO) error {
+			argv := append([]string{argv0}, args...)
+			return cli.Exit(126, memexec.Exec(prog, argv, os.Environ(), stdio))
+		}
+		out[i] = a
+	}
+	return out
 }

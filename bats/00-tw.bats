@@ -42,3 +42,63 @@ load helpers
 	# idempotent
 	run -0 tw --install "$dir"
 }
+
+# The split build (cmd/tw/split.go): bin/tw links only the core applets and
+# runs the image applets from a second program it carries.
+
+# inits: the packages a tw command initialises before main (Go's inittrace).
+inits() {
+	GODEBUG=inittrace=1 "$@" 2>&1 >/dev/null | awk '$1 == "init" { print $2 }'
+}
+
+@test "tw-mountproc initialises no image library" {
+	run -0 inits tw-mountproc --help
+	[ "${#lines[@]}" -gt 10 ]
+	[ "${#lines[@]}" -le 110 ]
+	refute_output --regexp 'go\.podman\.io|umoci|sigstore|openpgp|protobuf'
+}
+
+@test "tw-pull runs the embedded program, which links the image libraries" {
+	run -0 inits tw-pull --help
+	assert_output --partial 'go.podman.io/image/v5'
+	run -0 --separate-stderr tw-pull --help
+	assert_line --index 0 'Usage: tw-pull [OPTIONS] SRC DST'
+}
+
+@test "the image applets keep their messages and exit codes" {
+	run -2 --separate-stderr tw-unpack --nosuch
+	[ -z "$output" ]
+	[ "$stderr" = "tw-unpack: unknown flag: --nosuch
+Try 'tw-unpack --help' for more information." ]
+	run -1 --separate-stderr tw commit "$BATS_TEST_TMPDIR/nosuch" "$BATS_TEST_TMPDIR/oci:x"
+	[ -z "$output" ]
+	[[ "$stderr" == "tw-commit: "*"nosuch"* ]]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[ ! -e "$BATS_TEST_TMPDIR/oci" ]
+}
+
+@test "bin/tw alone, copied to an empty directory, commits and pulls an image" {
+	dir=$BATS_TEST_TMPDIR/alone
+	mkdir -p "$dir" "$BATS_TEST_TMPDIR/tree/bin"
+	cp "$TW_BIN/tw" "$dir/tw"
+	cp /bin/busybox "$BATS_TEST_TMPDIR/tree/bin/busybox"
+	cd "$BATS_TEST_TMPDIR"
+	run -0 env -i PATH=/nonexistent "$dir/tw" commit -q tree oci/a:v1
+	digest=$output
+	run -0 env -i PATH=/nonexistent "$dir/tw" pull -q oci:oci/a:v1 oci:oci/b:v1
+	run -0 jq -r '.manifests[0].digest' oci/b/index.json
+	assert_output "$digest"
+	run -0 ls "$dir"
+	assert_output tw
+}
+
+@test "tw-pull runs after tw-pivot, with no /proc and no tw binary in the new root" {
+	requires root
+	root=$BATS_TEST_TMPDIR/root
+	busybox_rootfs "$root"
+	run -0 --separate-stderr tw-unshare -muinpf tw-pivot "$root" tw-pull --help
+	assert_line --index 0 'Usage: tw-pull [OPTIONS] SRC DST'
+	run -2 --separate-stderr tw-unshare -muinpf tw-pivot "$root" tw-pull
+	[ "$stderr" = "tw-pull: expected 2 argument(s), got 0
+Try 'tw-pull --help' for more information." ]
+}

@@ -29,7 +29,8 @@ func main() {
 }
 
 func run(argv []string, stdio applets.IO) int {
-	applets.Register(applets.All...)
+	applets.Register(applets.Core...)
+	applets.Register(imageApplets...)
 	name := filepath.Base(argv[0])
 	args := argv[1:]
 	if !strings.HasPrefix(name, "tw-") {

@@ -1,0 +1,96 @@
+// Package memexec runs a program that this binary carries in memory: it is
+// copied into a sealed memfd and executed from there, so it needs no file
+// on any filesystem (it runs after tw-pivot too) and nobody can rewrite it
+// while it runs (runc CVE-2019-5736).
+package memexec
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tupperware/tw/applets/internal/cli"
+)
+
+// seals forbid any change to the memfd's contents, and any change of that.
+const seals = unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
+
+// Exec replaces this process with prog, run as argv with env and stdio as
+// its descriptors 0, 1 and 2. It returns only on error.
+func Exec(prog []byte, argv, env []string, stdio cli.IO) error {
+	// MFD_EXEC asks for an executable memfd where vm.memfd_noexec would
+	// otherwise seal it against execution; kernels before 6.3 lack it.
+	flags := unix.MFD_CLOEXEC | unix.MFD_ALLOW_SEALING
+	fd, err := unix.MemfdCreate(argv[0], flags|unix.MFD_EXEC)
+	if errors.Is(err, unix.EINVAL) {
+		fd, err = unix.MemfdCreate(argv[0], flags)
+	}
+	if err != nil {
+		return fmt.Errorf("memfd_create: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), "memfd:"+argv[0])
+	defer f.Close()
+	if _, err := f.Write(prog); err != nil {
+		return err
+	}
+	if _, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, seals); err != nil {
+		return fmt.Errorf("seal %s: %w", f.Name(), err)
+	}
+	if err := dupStdio(stdio); err != nil {
+		return err
+	}
+	// execve of /proc/self/fd/N goes through syscall.Exec, which keeps the
+	// Go runtime from starting threads meanwhile and restores the file limit
+	// Go raised; without /proc (after tw-pivot) execveat does it by the fd.
+	path := "/proc/self/fd/" + strconv.Itoa(fd)
+	err = syscall.Exec(path, argv, env)
+	if errors.Is(err, unix.ENOENT) {
+		path, err = f.Name(), execveat(fd, argv, env)
+	}
+	return &os.PathError{Op: "exec", Path: path, Err: err}
+}
+
+// dupStdio makes the streams of stdio descriptors 0, 1 and 2, through fresh
+// descriptors first so that any permutation of them works.
+func dupStdio(stdio cli.IO) error {
+	var tmp [3]int
+	for i, s := range []any{stdio.Stdin, stdio.Stdout, stdio.Stderr} {
+		f, ok := s.(*os.File)
+		if !ok {
+			return fmt.Errorf("standard stream %d is not a file", i)
+		}
+		fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 3)
+		if err != nil {
+			return fmt.Errorf("dup standard stream %d: %w", i, err)
+		}
+		defer unix.Close(fd)
+		tmp[i] = fd
+	}
+	for i, fd := range tmp {
+		if err := unix.Dup3(fd, i, 0); err != nil {
+			return fmt.Errorf("dup standard stream %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// execveat is execveat(fd, "", argv, env, AT_EMPTY_PATH).
+func execveat(fd int, argv, env []string) error {
+	argvp, err := syscall.SlicePtrFromStrings(argv)
+	if err != nil {
+		return err
+	}
+	envp, err := syscall.SlicePtrFromStrings(env)
+	if err != nil {
+		return err
+	}
+	empty := []byte{0}
+	_, _, errno := unix.Syscall6(unix.SYS_EXECVEAT, uintptr(fd), uintptr(unsafe.Pointer(&empty[0])),
+		uintptr(unsafe.Pointer(&argvp[0])), uintptr(unsafe.Pointer(&envp[0])), unix.AT_EMPTY_PATH, 0)
+	return errno
+}
