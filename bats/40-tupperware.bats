@@ -25,7 +25,9 @@ setup() {
 
 # the host's mount table is as it was before the test
 host_unchanged() {
-	[ "$(host_mounts)" = "$HOST_MOUNTS_BEFORE" ]
+	local now
+	now=$(host_mounts)
+	[ "$now" = "$HOST_MOUNTS_BEFORE" ] || fail "host mounts changed: $(diff <(echo "$HOST_MOUNTS_BEFORE") <(echo "$now"))"
 }
 
 @test "the walkthrough with the offline default image shows the article's proofs" {

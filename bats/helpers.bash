@@ -55,9 +55,11 @@ teardown_btrfs() {
 }
 
 # host_mounts: the host's mount table without mount IDs, to compare before
-# and after a test that must leave it unchanged.
+# and after a test that must leave it unchanged; mounts of other test runs
+# under /tmp, which may come and go in parallel, are left out.
 host_mounts() {
-	awk '{ $1=""; $2=""; print }' /proc/self/mountinfo | sort
+	awk -v mine="${BATS_RUN_TMPDIR:-/nonexistent}" \
+		'$5 !~ "^/tmp/" || index($5, mine) == 1 { $1 = ""; $2 = ""; print }' /proc/self/mountinfo | sort
 }
 
 # btrfs_state DIR: what btrfs-progs sees of the filesystem at DIR, the

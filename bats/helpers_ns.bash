@@ -31,11 +31,9 @@ ns_teardown_file() {
 	teardown_btrfs
 }
 
-# ns_host_mounts: the host's mount table (host_mounts) without the mounts
-# of other test runs under /tmp, which may come and go in parallel.
+# ns_host_mounts: the host's mount table, as host_mounts sees it.
 ns_host_mounts() {
-	awk -v mine="${BATS_RUN_TMPDIR:-/nonexistent}" \
-		'$5 !~ "^/tmp/" || index($5, mine) == 1 { $1 = ""; $2 = ""; print }' /proc/self/mountinfo | sort
+	host_mounts
 }
 
 # ns_check_host: after every test, the host's mounts are as before, the
