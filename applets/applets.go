@@ -10,6 +10,7 @@ import (
 	"github.com/tupperware/tw/applets/mountproc"
 	"github.com/tupperware/tw/applets/pivot"
 	"github.com/tupperware/tw/applets/pull"
+	"github.com/tupperware/tw/applets/runc"
 	"github.com/tupperware/tw/applets/snapshot"
 	"github.com/tupperware/tw/applets/subvol"
 	"github.com/tupperware/tw/applets/unpack"
@@ -40,6 +41,7 @@ var All = []Applet{
 	mountproc.Applet,
 	pivot.Applet,
 	pull.Applet,
+	runc.Applet,
 	snapshot.Applet,
 	subvol.Applet,
 	unpack.Applet,

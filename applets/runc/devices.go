@@ -1,0 +1,140 @@
+package runc
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	securejoin "github.com/cyphar/filepath-securejoin"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// defaultNodes are the devices every container gets, as runc gives them.
+var defaultNodes = []specs.LinuxDevice{
+	{Path: "/dev/null", Type: "c", Major: 1, Minor: 3},
+	{Path: "/dev/zero", Type: "c", Major: 1, Minor: 5},
+	{Path: "/dev/full", Type: "c", Major: 1, Minor: 7},
+	{Path: "/dev/random", Type: "c", Major: 1, Minor: 8},
+	{Path: "/dev/urandom", Type: "c", Major: 1, Minor: 9},
+	{Path: "/dev/tty", Type: "c", Major: 5, Minor: 0},
+}
+
+// devLinks are the symbolic links of a container's /dev.
+var devLinks = [][2]string{
+	{"/proc/self/fd", "/dev/fd"},
+	{"/proc/self/fd/0", "/dev/stdin"},
+	{"/proc/self/fd/1", "/dev/stdout"},
+	{"/proc/self/fd/2", "/dev/stderr"},
+}
+
+// makeDevices makes runc's default devices and those of linux.devices
+// below rootfs, then /dev's links and /dev/ptmx for the container's
+// devpts. In a user namespace, where mknod is not permitted, the host's
+// node is bind-mounted instead.
+func makeDevices(rootfs string, devices []specs.LinuxDevice, userns bool) error {
+	seen := map[string]bool{}
+	for _, d := range devices {
+		seen[filepath.Clean(d.Path)] = true
+	}
+	all := append([]specs.LinuxDevice{}, devices...)
+	for _, d := range defaultNodes {
+		if !seen[d.Path] {
+			all = append(all, d)
+		}
+	}
+	old := unix.Umask(0)
+	defer unix.Umask(old)
+	for _, d := range all {
+		if err := makeDevice(rootfs, d, userns); err != nil {
+			return fmt.Errorf("device %s: %w", d.Path, err)
+		}
+	}
+	for _, l := range devLinks {
+		if err := symlinkIn(rootfs, l[0], l[1]); err != nil {
+			return err
+		}
+	}
+	// With a devpts of its own, /dev/ptmx must be its ptmx.
+	pts, err := securejoin.SecureJoin(rootfs, "/dev/pts/ptmx")
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(pts); err == nil {
+		ptmx, _ := securejoin.SecureJoin(rootfs, "/dev/ptmx")
+		if err := os.Remove(ptmx); err != nil && !os.IsNotExist(err) {
+			return err
+		}
+		if err := os.Symlink("pts/ptmx", ptmx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func makeDevice(rootfs string, d specs.LinuxDevice, userns bool) error {
+	dest, err := securejoin.SecureJoin(rootfs, d.Path)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+		return err
+	}
+	if userns {
+		return bindMount(d.Path, dest, 0)
+	}
+	var typ uint32
+	switch d.Type {
+	case "c", "u":
+		typ = unix.S_IFCHR
+	case "b":
+		typ = unix.S_IFBLK
+	case "p":
+		typ = unix.S_IFIFO
+	default:
+		return fmt.Errorf("unknown device type %q", d.Type)
+	}
+	mode := uint32(0o666)
+	if d.FileMode != nil {
+		mode = uint32(*d.FileMode) & 0o7777
+	}
+	err = unix.Mknod(dest, typ|mode, int(unix.Mkdev(uint32(d.Major), uint32(d.Minor))))
+	if err == unix.EEXIST {
+		// The image's own node (a /dev not of tmpfs): it must be the one.
+		var st unix.Stat_t
+		if err := unix.Lstat(dest, &st); err != nil {
+			return err
+		}
+		if st.Mode&unix.S_IFMT != typ || st.Rdev != unix.Mkdev(uint32(d.Major), uint32(d.Minor)) {
+			return &os.PathError{Op: "mknod", Path: dest, Err: unix.EEXIST}
+		}
+		return nil
+	}
+	if err != nil {
+		return &os.PathError{Op: "mknod", Path: dest, Err: err}
+	}
+	uid, gid := 0, 0
+	if d.UID != nil {
+		uid = int(*d.UID)
+	}
+	if d.GID != nil {
+		gid = int(*d.GID)
+	}
+	if err := unix.Lchown(dest, uid, gid); err != nil {
+		return &os.PathError{Op: "chown", Path: dest, Err: err}
+	}
+	return nil
+}
+
+// symlinkIn makes the link name (inside rootfs) to target, unless the
+// name exists.
+func symlinkIn(rootfs, target, name string) error {
+	p, err := securejoin.SecureJoin(rootfs, name)
+	if err != nil {
+		return err
+	}
+	if err := os.Symlink(target, p); err != nil && !os.IsExist(err) {
+		return err
+	}
+	return nil
+}
