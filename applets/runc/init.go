@@ -384,4 +384,3 @@ func getenv(env []string, key string) string {
 	}
 	return ""
 }
-
