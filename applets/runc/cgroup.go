@@ -486,7 +486,7 @@ func (cg *Cgroup) Procs() ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	var pids []int
+	pids := []int{}
 	for _, f := range strings.Fields(string(b)) {
 		if n, err := strconv.Atoi(f); err == nil {
 			pids = append(pids, n)
@@ -577,24 +577,33 @@ func (cg *Cgroup) Kill(sig unix.Signal) error {
 	return nil
 }
 
+// killNoFreeze sends SIGKILL to every process of the cgroup.
+func (cg *Cgroup) killNoFreeze() {
+	pids, _ := cg.Procs()
+	for _, p := range pids {
+		unix.Kill(p, unix.SIGKILL)
+	}
+}
+
 // Remove kills what is left in the cgroup and removes its directories.
 func (cg *Cgroup) Remove() error {
 	if !cg.Exists() {
 		return nil
 	}
 	var err error
-	for i := 0; i < 200; i++ {
-		if pids, _ := cg.Procs(); len(pids) == 0 {
-			break
-		}
+	if pids, _ := cg.Procs(); len(pids) > 0 {
 		cg.Kill(unix.SIGKILL)
-		time.Sleep(5 * time.Millisecond)
 	}
+	// A dying init stays in its cgroup until the processes of its pid
+	// namespace are reaped (by a reaper outside): wait for that, up to 10 s.
 	for _, d := range cg.Paths {
-		for i := 0; i < 100; i++ {
+		for i := 0; i < 2000; i++ {
 			err = unix.Rmdir(d)
 			if err != unix.EBUSY {
 				break
+			}
+			if i%20 == 19 {
+				cg.killNoFreeze()
 			}
 			time.Sleep(5 * time.Millisecond)
 		}

@@ -138,7 +138,13 @@ func (g *globals) status(st *State) string {
 	return Running
 }
 
-// procStat returns the start time (field 22) and state (field 3) of pid.
+// pfExiting is the flag (field 9 of /proc/PID/stat) of a process that is
+// exiting: the init of a pid namespace stays so until every process of its
+// namespace is reaped, which may take the reaper (outside) a while.
+const pfExiting = 0x4
+
+// procStat returns the start time (field 22) and state (field 3) of pid;
+// an exiting process has state 'X'.
 func procStat(pid int) (uint64, byte, error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
@@ -154,7 +160,11 @@ func procStat(pid int) (uint64, byte, error) {
 		return 0, 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
 	}
 	start, err := strconv.ParseUint(f[19], 10, 64)
-	return start, f[0][0], err
+	state := f[0][0]
+	if flags, _ := strconv.ParseUint(f[6], 10, 64); flags&pfExiting != 0 {
+		state = 'X'
+	}
+	return start, state, err
 }
 
 // alive reports whether the init of st still runs (not a zombie).
