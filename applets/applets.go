@@ -7,7 +7,11 @@ import (
 	"github.com/tupperware/tw/applets/internal/cli"
 
 	"github.com/tupperware/tw/applets/commit"
+	"github.com/tupperware/tw/applets/harden"
+	"github.com/tupperware/tw/applets/limit"
+	"github.com/tupperware/tw/applets/mountdev"
 	"github.com/tupperware/tw/applets/mountproc"
+	"github.com/tupperware/tw/applets/mountsys"
 	"github.com/tupperware/tw/applets/pivot"
 	"github.com/tupperware/tw/applets/pull"
 	"github.com/tupperware/tw/applets/runc"
@@ -38,7 +42,11 @@ var (
 // All are the applets of this binary.
 var All = []Applet{
 	commit.Applet,
+	harden.Applet,
+	limit.Applet,
+	mountdev.Applet,
 	mountproc.Applet,
+	mountsys.Applet,
 	pivot.Applet,
 	pull.Applet,
 	runc.Applet,

@@ -1,0 +1,315 @@
+// Package limit is tw-limit: bound the memory, process count and CPU of
+// the rest of the chain with a cgroup that lives as long as it does.
+package limit
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
+
+	"github.com/tupperware/tw/applets/internal/cgroup"
+	"github.com/tupperware/tw/applets/internal/chain"
+	"github.com/tupperware/tw/applets/internal/cli"
+	"github.com/tupperware/tw/applets/internal/ns"
+)
+
+var Applet = cli.Applet{Name: "limit", Summary: "run a program in a new cgroup with limits", Main: Main}
+
+const usage = `Usage: tw-limit [--memory SIZE] [--pids N] [--cpus N] [--cpu-weight N] [--name NAME] [--] PROG [ARGS…]
+
+Make a cgroup with the given limits, run PROG in it, wait for it, and exit
+with its status (128+N for signal N: a program the memory limit killed
+gives 137). Then every process left in the cgroup is killed and the cgroup
+removed — also when PROG crashed or was killed.
+
+  --memory SIZE    memory.max / memory.limit_in_bytes (K, M, G, T binary);
+                   swap is not allowed beyond it where swap is accounted
+  --pids N         pids.max: at most N tasks (threads count)
+  --cpus N         CPU time per 100ms period, 0.01 at least (cpu.max or
+                   cpu.cfs_quota_us)
+  --cpu-weight N   relative CPU share 1…10000 (cpu.weight; v1 cpu.shares
+                   2…262144 as runc converts it)
+
+The cgroup is NAME (default tw-limit-RANDOM) below the cgroup tw-limit runs
+in: cgroup v2 when it is mounted with all the needed controllers,
+otherwise one directory in each cgroup v1 hierarchy that has one of them.
+A missing controller is an error; nothing is created.
+
+tw-limit wraps the whole container, first in the chain:
+  tw-limit --memory 32M --pids 20 tw-unshare -muinpf tw-pivot ROOT
+  tw-mountproc tw-mountsys tw-mountdev tw-harden PROG…
+There tw-unshare runs in tw-limit's process: the container it forks starts
+in the cgroup, tw-limit steps out of it at once (the limits count the
+container only, whose program stays PID 1), and tw-unshare returns when
+the container has ended. No process is started for tw-limit.
+
+Before any other PROG (after tw-unshare, for instance, as long as it comes
+before tw-pivot: it needs the host's cgroup filesystems) tw-limit starts
+PROG as its child in the cgroup — a tw-* applet runs in that child —,
+forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT to it, dies with it, and is
+the subreaper of its orphans (or PID 1 of the container, PROG then being
+the next PID).
+`
+
+// envJoin tells the child how many cgroup.procs descriptors (from fd 3)
+// it must join before it runs PROG.
+const envJoin = "TW_LIMIT_JOIN"
+
+type options struct {
+	memory, cpus, name string
+	pids               int64
+	weight             uint64
+}
+
+func newOptions(fs *pflag.FlagSet) *options {
+	o := &options{}
+	fs.StringVar(&o.memory, "memory", "", "memory limit, `SIZE` (32M)")
+	fs.Int64Var(&o.pids, "pids", 0, "at most `N` tasks")
+	fs.StringVar(&o.cpus, "cpus", "", "`N` CPUs of time (0.5)")
+	fs.Uint64Var(&o.weight, "cpu-weight", 0, "relative CPU weight `N`, 1…10000")
+	fs.StringVar(&o.name, "name", "", "name of the cgroup (default tw-limit-RANDOM)")
+	return o
+}
+
+// Limits checks the options and turns them into limits.
+func (o *options) Limits() (cgroup.Limits, error) {
+	var l cgroup.Limits
+	var err error
+	if o.memory != "" {
+		if l.Memory, err = cgroup.ParseSize(o.memory); err != nil {
+			return l, cli.Usagef("--memory %v", err)
+		}
+	}
+	if o.pids < 0 {
+		return l, cli.Usagef("--pids %d: not a positive number", o.pids)
+	}
+	l.Pids = o.pids
+	if o.cpus != "" {
+		if l.CPUQuota, err = cgroup.ParseCPUs(o.cpus); err != nil {
+			return l, cli.Usagef("--cpus %v", err)
+		}
+	}
+	if o.weight > 10000 {
+		return l, cli.Usagef("--cpu-weight %d: out of range 1…10000", o.weight)
+	}
+	l.CPUWeight = o.weight
+	if l == (cgroup.Limits{}) {
+		return l, cli.Usagef("no limit given: --memory, --pids, --cpus or --cpu-weight")
+	}
+	if o.name != "" && (strings.Contains(o.name, "/") || o.name == "." || o.name == "..") {
+		return l, cli.Usagef("--name %s: not a single path component", o.name)
+	}
+	return l, nil
+}
+
+func Main(args []string, stdio cli.IO) error {
+	fs := cli.NewFlagSet("limit", false)
+	o := newOptions(fs)
+	if done, err := cli.Parse(fs, args, usage, stdio.Stdout); done || err != nil {
+		return err
+	}
+	if err := cli.Args(fs, 1, -1); err != nil {
+		return err
+	}
+	argv := fs.Args()
+	if n := os.Getenv(envJoin); n != "" {
+		os.Unsetenv(envJoin)
+		count, err := strconv.Atoi(n)
+		if err != nil {
+			return fmt.Errorf("%s=%s: %w", envJoin, n, err)
+		}
+		if err := cgroup.Join(3, count); err != nil {
+			return err
+		}
+		// While the host's /proc is still there, let the guards of
+		// tw-mountproc & co. note that this is a new pid namespace:
+		// after tw-pivot this process (PID 2) could not show it.
+		ns.Pid()
+		return chain.Exec(argv, stdio)
+	}
+	l, err := o.Limits()
+	if err != nil {
+		return err
+	}
+	mounts, self, err := cgroup.Self()
+	if err != nil {
+		return err
+	}
+	v2, places, err := cgroup.Locate(mounts, self, l.Controllers(), cgroup.Controllers, cgroup.IsCgroup)
+	if err != nil {
+		return err
+	}
+	name := o.name
+	if name == "" {
+		name = randomName()
+	}
+	g, err := cgroup.Create(v2, places, name, l)
+	if err != nil {
+		return err
+	}
+	// Orphans of the container come to this process to be reaped (a
+	// PID 1 reaps them anyway).
+	unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+	if a, ok := cli.Lookup(argv[0]); ok && a.Name == "unshare" {
+		err = around(g, argv, stdio)
+	} else {
+		var status int
+		if status, err = supervise(g, args, stdio); err == nil {
+			err = cli.Status(status)
+		}
+	}
+	if kerr := g.Kill(reapAll, 5*time.Second); kerr != nil && cli.ExitCode(err) == 0 {
+		err = kerr
+	}
+	if rerr := g.Remove(); rerr != nil && cli.ExitCode(err) == 0 {
+		err = rerr
+	}
+	if cli.ExitCode(err) == 0 {
+		return nil
+	}
+	return err
+}
+
+// around runs tw-unshare in this process, inside the group, so that the
+// container it forks starts there; as soon as that process is in, this
+// one steps out again, so that the container's limits count the
+// container only. tw-unshare waits for the container: when it returns,
+// the container has ended. No process is started for tw-limit.
+func around(g *cgroup.Group, argv []string, stdio cli.IO) error {
+	// The first process start of a Go program forks a short-lived probe
+	// (os.checkPidfd): let it happen now, outside the group, so that the
+	// first other process in the group is the container.
+	if p, err := os.FindProcess(os.Getpid()); err == nil {
+		p.Release()
+	}
+	if err := g.Enter(); err != nil {
+		return err
+	}
+	done := make(chan struct{})
+	left := make(chan error, 1)
+	go func() {
+		for {
+			select {
+			case <-done:
+				left <- nil
+				return
+			default:
+			}
+			if g.HasOther(os.Getpid()) {
+				left <- g.Leave()
+				return
+			}
+			time.Sleep(50 * time.Microsecond)
+		}
+	}()
+	err := chain.Exec(argv, stdio)
+	close(done)
+	lerr := <-left
+	if lerr == nil {
+		lerr = g.Leave()
+	}
+	if lerr != nil && cli.ExitCode(err) == 0 {
+		return lerr
+	}
+	return err
+}
+
+func randomName() string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return "tw-limit-" + hex.EncodeToString(b)
+}
+
+// supervise starts this binary again as the child that joins g and runs
+// PROG, forwards signals to it, reaps every child until it is gone and
+// returns its exit status.
+func supervise(g *cgroup.Group, args []string, stdio cli.IO) (int, error) {
+	procs, err := g.Procs()
+	if err != nil {
+		return 0, err
+	}
+	// Nothing in the container may reach this process through
+	// /proc/PID/exe or its memory.
+	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+	// Pdeathsig follows the thread that forked the child: keep it.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
+	defer signal.Stop(sigs)
+	attr := &os.ProcAttr{
+		Env:   append(os.Environ(), envJoin+"="+strconv.Itoa(len(procs))),
+		Files: append([]*os.File{file(stdio.Stdin, os.Stdin), file(stdio.Stdout, os.Stdout), file(stdio.Stderr, os.Stderr)}, procs...),
+		Sys:   &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
+	}
+	p, err := os.StartProcess("/proc/self/exe", append([]string{"tw-limit"}, args...), attr)
+	for _, f := range procs {
+		f.Close()
+	}
+	if err != nil {
+		return 0, fmt.Errorf("start: %w", err)
+	}
+	// The child has its own cwd: this one need not pin a host directory.
+	unix.Chdir("/")
+	go func() {
+		for s := range sigs {
+			p.Signal(s)
+		}
+	}()
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, 0, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("wait: %w", err)
+		}
+		if pid == p.Pid {
+			return exitStatus(ws), nil
+		}
+	}
+}
+
+// reapAll reaps every child that has exited, without blocking, and
+// reports whether none is left.
+func reapAll() bool {
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		switch {
+		case errors.Is(err, unix.EINTR):
+		case err != nil: // ECHILD
+			return true
+		case pid == 0:
+			return false
+		}
+	}
+}
+
+// exitStatus passes a wait status on: the exit code, or 128+N for
+// signal N.
+func exitStatus(ws unix.WaitStatus) int {
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}
+
+func file(x any, def *os.File) *os.File {
+	if f, ok := x.(*os.File); ok {
+		return f
+	}
+	return def
+}

@@ -1,0 +1,53 @@
+package limit
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/tupperware/tw/applets/internal/cgroup"
+	"github.com/tupperware/tw/applets/internal/cli"
+)
+
+func TestUsage(t *testing.T) {
+	err := Main([]string{"--bogus"}, cli.IO{Stdout: &bytes.Buffer{}})
+	if cli.ExitCode(err) != 2 || err.Error() != "unknown flag: --bogus" {
+		t.Errorf("--bogus: %v", err)
+	}
+	var out bytes.Buffer
+	if err := Main([]string{"--help"}, cli.IO{Stdout: &out}); err != nil || !strings.HasPrefix(out.String(), "Usage: tw-limit ") {
+		t.Errorf("--help: %v\n%s", err, out.String())
+	}
+}
+
+func TestLimits(t *testing.T) {
+	o := options{memory: "32M", pids: 20, cpus: "1.5", weight: 500}
+	l, err := o.Limits()
+	if err != nil || l != (cgroup.Limits{Memory: 32 << 20, Pids: 20, CPUQuota: 150000, CPUWeight: 500}) {
+		t.Errorf("Limits = %+v, %v", l, err)
+	}
+	for _, c := range []struct {
+		o   options
+		msg string
+	}{
+		{options{}, "no limit given: --memory, --pids, --cpus or --cpu-weight"},
+		{options{memory: "1X"}, `--memory not a positive size: "1X"`},
+		{options{pids: -3}, "--pids -3: not a positive number"},
+		{options{cpus: "0.004"}, "--cpus 0.004: below the kernel's minimum of 0.01 CPU (a quota of 1ms per 100ms)"},
+		{options{weight: 10001}, "--cpu-weight 10001: out of range 1…10000"},
+		{options{pids: 1, name: "a/b"}, "--name a/b: not a single path component"},
+		{options{pids: 1, name: ".."}, "--name ..: not a single path component"},
+	} {
+		_, err := c.o.Limits()
+		if cli.ExitCode(err) != 2 || err.Error() != c.msg {
+			t.Errorf("%+v: %v, want %s", c.o, err, c.msg)
+		}
+	}
+}
+
+func TestRandomName(t *testing.T) {
+	a, b := randomName(), randomName()
+	if a == b || len(a) != len("tw-limit-")+12 || !strings.HasPrefix(a, "tw-limit-") {
+		t.Errorf("names %s %s", a, b)
+	}
+}

@@ -1,0 +1,57 @@
+// Package mountsys is tw-mountsys: a read-only sysfs for the container,
+// then run a program.
+package mountsys
+
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tupperware/tw/applets/internal/chain"
+	"github.com/tupperware/tw/applets/internal/cli"
+	"github.com/tupperware/tw/applets/internal/ns"
+)
+
+var Applet = cli.Applet{Name: "mountsys", Summary: "mount a read-only sysfs, then run a program", Main: Main}
+
+const usage = `Usage: tw-mountsys [--target DIR] [--force] [PROG [ARGS…]]
+
+Mount sysfs read-only (nosuid, nodev, noexec) at /sys or DIR, as runc's
+default spec does, and execute PROG (default /bin/sh); a tw-* applet named
+as PROG runs in this process. sysfs shows the network devices of the
+network namespace it is mounted in: give the container its own
+(tw-unshare --net) so that it sees only its own. Like tw-pivot it refuses
+to act in the host's mount namespace. tw-harden masks /sys/firmware.
+`
+
+func Main(args []string, stdio cli.IO) error {
+	fs := cli.NewFlagSet("mountsys", false)
+	target := fs.String("target", "/sys", "mount sysfs at `DIR`")
+	force := fs.Bool("force", false, "act although this mount namespace cannot be shown to be another one than the host's (never in the initial one)")
+	if done, err := cli.Parse(fs, args, usage, stdio.Stdout); done || err != nil {
+		return err
+	}
+	argv := fs.Args()
+	if len(argv) == 0 {
+		argv = []string{"/bin/sh"}
+	}
+	if err := ns.Mount(*force); err != nil {
+		return err
+	}
+	if err := Mount(*target); err != nil {
+		return err
+	}
+	return chain.Exec(argv, stdio)
+}
+
+// Mount mounts a read-only sysfs at dir; nothing propagates to the host.
+func Mount(dir string) error {
+	if err := unix.Mount("none", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
+		return &os.PathError{Op: "make mounts slaves", Path: "/", Err: err}
+	}
+	flags := uintptr(unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
+	if err := unix.Mount("sysfs", dir, "sysfs", flags, ""); err != nil {
+		return &os.PathError{Op: "mount sysfs", Path: dir, Err: err}
+	}
+	return nil
+}

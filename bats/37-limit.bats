@@ -1,0 +1,154 @@
+#!/usr/bin/env bats
+# tw-limit: memory, pids and CPU limits through a cgroup that goes away
+# with the container.
+load helpers
+load helpers_harden
+
+setup_file() {
+	harden_setup_file
+	MEMCG=$(cgroup_dir memory)
+	PIDSCG=$(cgroup_dir pids)
+	CPUCG=$(cgroup_dir cpu)
+	export MEMCG PIDSCG CPUCG
+}
+
+teardown_file() {
+	harden_teardown_file
+}
+
+teardown() {
+	harden_check_host
+}
+
+@test "tw-limit --help documents the limits and where it goes in the chain" {
+	run -0 --separate-stderr tw-limit --help
+	assert_line --index 0 --partial 'Usage: tw-limit [--memory SIZE] [--pids N]'
+	assert_output --partial 'tw-limit --memory 32M --pids 20 tw-unshare -muinpf tw-pivot ROOT'
+	[ -z "$stderr" ]
+}
+
+@test "the limits are written to the cgroup (v1 here), which the program runs in" {
+	name=tw-limit-test-$BATS_TEST_NUMBER
+	run -0 tw-limit --memory 32M --pids 20 --cpus 0.5 --cpu-weight 100 --name "$name" sh -c \
+		"cat $MEMCG/$name/memory.limit_in_bytes $PIDSCG/$name/pids.max $CPUCG/$name/cpu.cfs_quota_us \
+			$CPUCG/$name/cpu.cfs_period_us $CPUCG/$name/cpu.shares; grep -E '(pids|memory|cpu):' /proc/self/cgroup"
+	mem=${MEMCG#/sys/fs/cgroup/memory}
+	assert_output "$(printf '%s\n' 33554432 20 50000 100000 2597 "8:pids:${PIDSCG#/sys/fs/cgroup/pids}/$name" \
+		"4:memory:$mem/$name" "1:cpu:${CPUCG#/sys/fs/cgroup/cpu}/$name")"
+	[ ! -e "$MEMCG/$name" ] && [ ! -e "$PIDSCG/$name" ] && [ ! -e "$CPUCG/$name" ]
+}
+
+@test "a process that allocates past --memory 32M is killed: the container exits 137" {
+	LIMIT='--memory 32M' run -137 container dd if=/dev/zero of=/dev/null bs=64M count=1
+	# Below the limit it works.
+	LIMIT='--memory 32M' run -0 container dd if=/dev/zero of=/dev/null bs=8M count=1
+}
+
+@test "a loop that forks past --pids 20 hits EAGAIN; the host is unaffected" {
+	LIMIT='--pids 20' run -0 container sh -c 'for i in $(seq 40); do sleep 1 & done 2>&1 | head -1; wait'
+	assert_output "sh: can't fork: Resource temporarily unavailable"
+	run -0 sh -c 'for i in $(seq 40); do sleep 0.1 & done; wait; echo host-ok'
+	assert_output host-ok
+}
+
+@test "the cgroup is gone after the container ends: normally, killed, or with processes left" {
+	LIMIT='--pids 50' run -0 container true
+	LIMIT='--pids 50' run -7 container sh -c 'exit 7'
+	# PID 1 cannot kill itself: a child of it is killed.
+	LIMIT='--pids 50' run -137 container sh -c 'sh -c "kill -KILL \$\$"; exit $?'
+	# Without a pid namespace a daemon would outlive the program: it is killed.
+	run -0 tw-limit --pids 50 sh -c 'sleep 300 & echo $!'
+	! kill -0 "$output" 2>/dev/null
+	# harden_check_host (teardown) checks that no cgroup is left.
+}
+
+@test "a crash of the program leaves nothing behind: killed from the host with SIGKILL" {
+	name=tw-limit-test-$BATS_TEST_NUMBER
+	rm -f "$ROOT/ready"
+	LIMIT="--memory 64M --name $name" container sh -c 'touch /ready; exec sleep 60' 3>&- &
+	pid=$!
+	for _ in $(seq 50); do [ -e "$ROOT/ready" ] && break; sleep 0.1; done
+	[ -d "$MEMCG/$name" ]
+	victim=$(cat "$MEMCG/$name/cgroup.procs")
+	kill -KILL "$victim"
+	status=0
+	wait "$pid" || status=$?
+	[ "$status" -eq 137 ]
+	[ ! -e "$MEMCG/$name" ]
+	rm -f "$ROOT/ready"
+}
+
+@test "SIGTERM to the container reaches the program, tw-limit first or after tw-unshare" {
+	local cmd
+	for cmd in "tw-limit --pids 50 tw-unshare -muinpf" "tw-unshare -muinpf tw-limit --pids 50"; do
+		rm -f "$ROOT/ready"
+		# shellcheck disable=SC2086
+		$cmd tw-pivot "$ROOT" tw-mountproc tw-mountsys tw-mountdev tw-harden \
+			sh -c 'trap "exit 42" TERM; touch /ready; while :; do sleep 0.05; done' 3>&- &
+		pid=$!
+		for _ in $(seq 50); do [ -e "$ROOT/ready" ] && break; sleep 0.1; done
+		kill -TERM "$pid"
+		status=0
+		wait "$pid" || status=$?
+		[ "$status" -eq 42 ]
+	done
+	rm -f "$ROOT/ready"
+}
+
+@test "first in the chain, tw-limit puts the container alone in the cgroup, its program PID 1" {
+	name=tw-limit-test-$BATS_TEST_NUMBER
+	rm -f "$ROOT/ready"
+	tw-limit --pids 20 --name "$name" tw-unshare -muinpf tw-pivot "$ROOT" tw-mountproc \
+		sh -c 'echo $$ >/ready; exec sleep 60' 3>&- &
+	pid=$!
+	for _ in $(seq 50); do [ -s "$ROOT/ready" ] && break; sleep 0.1; done
+	assert_equal "$(cat "$ROOT/ready")" 1
+	assert_equal "$(cat "$PIDSCG/$name/pids.current")" 1
+	procs=$(cat "$PIDSCG/$name/cgroup.procs")
+	assert_equal "$(cat "/proc/$procs/comm")" sleep
+	kill -TERM "$pid"
+	wait "$pid" || true
+	[ ! -e "$PIDSCG/$name" ]
+	rm -f "$ROOT/ready"
+	# After tw-unshare, tw-limit is PID 1 and the program a child of it.
+	run -0 tw-unshare -muinpf tw-limit --pids 20 tw-pivot "$ROOT" tw-mountproc sh -c 'echo $$; cat /proc/1/comm'
+	refute_line --index 0 1
+	assert_line --index 1 exe
+}
+
+@test "bad limits are one line, exit 2, and no cgroup is made" {
+	run -2 tw-limit --cpus 0.001 true
+	assert_output "$(printf '%s\n' "tw-limit: --cpus 0.001: below the kernel's minimum of 0.01 CPU (a quota of 1ms per 100ms)" \
+		"Try 'tw-limit --help' for more information.")"
+	run -2 tw-limit --memory 12Q true
+	assert_line --index 0 'tw-limit: --memory not a positive size: "12Q"'
+	run -2 tw-limit --memory 0 true
+	assert_line --index 0 'tw-limit: --memory not a positive size: "0"'
+	run -2 tw-limit --pids -1 true
+	assert_line --index 0 'tw-limit: --pids -1: not a positive number'
+	run -2 tw-limit --cpu-weight 10001 true
+	assert_line --index 0 'tw-limit: --cpu-weight 10001: out of range 1…10000'
+	run -2 tw-limit true
+	assert_line --index 0 'tw-limit: no limit given: --memory, --pids, --cpus or --cpu-weight'
+	run -2 tw-limit --pids 5
+	assert_line --index 0 'tw-limit: expected at least 1 argument(s), got 0'
+	run -2 tw-limit --pids 5 --name ../x true
+	assert_line --index 0 'tw-limit: --name ../x: not a single path component'
+}
+
+@test "a missing cgroup controller is one line, exit 1, and nothing is made" {
+	# A private mount namespace whose /sys/fs/cgroup has the pids hierarchy only.
+	run -1 unshare -m sh -c 'mount -t tmpfs none /sys/fs/cgroup && mkdir /sys/fs/cgroup/pids &&
+		mount -t cgroup -o pids none /sys/fs/cgroup/pids && tw-limit --memory 32M --pids 10 touch "$0"' "$BATS_TEST_TMPDIR/ran"
+	assert_output 'tw-limit: memory: controller not mounted: neither in cgroup v2 nor as a cgroup v1 hierarchy'
+	[ ! -e "$BATS_TEST_TMPDIR/ran" ]
+}
+
+@test "an existing cgroup of the same --name is an error and is left alone" {
+	name=tw-limit-test-$BATS_TEST_NUMBER
+	mkdir "$PIDSCG/$name"
+	run -1 tw-limit --pids 5 --memory 32M --name "$name" true
+	rmdir "$PIDSCG/$name"
+	assert_output "tw-limit: mkdir $PIDSCG/$name: file exists"
+	[ ! -e "$MEMCG/$name" ]
+}
