@@ -1,7 +1,6 @@
 package runc
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -13,6 +12,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/tupperware/tw/applets/internal/cgroup"
 )
 
 // Cgroup is a container's cgroup: one directory per cgroup v1 hierarchy
@@ -61,40 +62,32 @@ func sliceDirs(slice string) string {
 	return filepath.Join(dirs...)
 }
 
-// hierarchies finds the mounted cgroup hierarchies: the v1 ones, or the
-// unified one when the machine has cgroup v2 only.
+// hierarchies finds the mounted cgroup hierarchies (whole ones, root
+// "/"): the v1 ones with their mount options, or the unified one when the
+// machine has cgroup v2 only.
 func hierarchies() (mounts []string, opts map[string]string, v2 bool, err error) {
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
 		return nil, nil, false, err
 	}
 	defer f.Close()
+	all, err := cgroup.ParseMountinfo(f)
+	if err != nil {
+		return nil, nil, false, err
+	}
 	opts = map[string]string{}
 	var unified string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		i := 0
-		for i < len(fields) && fields[i] != "-" {
-			i++
-		}
-		if i+1 >= len(fields) || fields[3] != "/" {
-			continue
-		}
-		switch fields[i+1] {
-		case "cgroup":
-			mounts = append(mounts, fields[4])
-			if i+3 < len(fields) {
-				opts[fields[4]] = controllers(fields[i+3])
+	for _, m := range all {
+		switch {
+		case m.Root != "/":
+		case !m.V2:
+			if _, dup := opts[m.Point]; !dup {
+				mounts = append(mounts, m.Point)
 			}
-		case "cgroup2":
-			if unified == "" || fields[4] == "/sys/fs/cgroup" {
-				unified = fields[4]
-			}
+			opts[m.Point] = controllers(m.Opts)
+		case unified == "" || m.Point == "/sys/fs/cgroup":
+			unified = m.Point
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, nil, false, err
 	}
 	if len(mounts) > 0 {
 		sort.Strings(mounts)
@@ -108,10 +101,10 @@ func hierarchies() (mounts []string, opts map[string]string, v2 bool, err error)
 
 // controllers keeps of a v1 cgroup's super options those that name it:
 // "rw,memory" is "memory", "rw,xattr,name=systemd" is "none,name=systemd".
-func controllers(superOpts string) string {
+func controllers(superOpts []string) string {
 	var keep []string
 	named := false
-	for _, o := range strings.Split(superOpts, ",") {
+	for _, o := range superOpts {
 		switch {
 		case o == "rw", o == "ro", o == "xattr", o == "noprefix", o == "clone_children", strings.HasPrefix(o, "release_agent="):
 		case strings.HasPrefix(o, "name="):

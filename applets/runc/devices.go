@@ -8,25 +8,9 @@ import (
 	securejoin "github.com/cyphar/filepath-securejoin"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/tupperware/tw/applets/mountdev"
 )
-
-// defaultNodes are the devices every container gets, as runc gives them.
-var defaultNodes = []specs.LinuxDevice{
-	{Path: "/dev/null", Type: "c", Major: 1, Minor: 3},
-	{Path: "/dev/zero", Type: "c", Major: 1, Minor: 5},
-	{Path: "/dev/full", Type: "c", Major: 1, Minor: 7},
-	{Path: "/dev/random", Type: "c", Major: 1, Minor: 8},
-	{Path: "/dev/urandom", Type: "c", Major: 1, Minor: 9},
-	{Path: "/dev/tty", Type: "c", Major: 5, Minor: 0},
-}
-
-// devLinks are the symbolic links of a container's /dev.
-var devLinks = [][2]string{
-	{"/proc/self/fd", "/dev/fd"},
-	{"/proc/self/fd/0", "/dev/stdin"},
-	{"/proc/self/fd/1", "/dev/stdout"},
-	{"/proc/self/fd/2", "/dev/stderr"},
-}
 
 // makeDevices makes runc's default devices and those of linux.devices
 // below rootfs, then /dev's links and /dev/ptmx for the container's
@@ -38,7 +22,8 @@ func makeDevices(rootfs string, devices []specs.LinuxDevice, userns bool) error 
 		seen[filepath.Clean(d.Path)] = true
 	}
 	all := append([]specs.LinuxDevice{}, devices...)
-	for _, d := range defaultNodes {
+	for _, n := range mountdev.Nodes {
+		d := specs.LinuxDevice{Path: "/dev/" + n.Name, Type: "c", Major: int64(n.Major), Minor: int64(n.Minor)}
 		if !seen[d.Path] {
 			all = append(all, d)
 		}
@@ -50,8 +35,11 @@ func makeDevices(rootfs string, devices []specs.LinuxDevice, userns bool) error 
 			return fmt.Errorf("device %s: %w", d.Path, err)
 		}
 	}
-	for _, l := range devLinks {
-		if err := symlinkIn(rootfs, l[0], l[1]); err != nil {
+	for _, l := range mountdev.Links {
+		if l[0] == "ptmx" {
+			continue
+		}
+		if err := symlinkIn(rootfs, l[1], "/dev/"+l[0]); err != nil {
 			return err
 		}
 	}

@@ -2,48 +2,32 @@ package runc
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/tupperware/tw/applets/internal/caps"
 )
 
-// capList are the capabilities by number (linux/capability.h).
-var capList = []string{
-	"CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL",
-	"SETGID", "SETUID", "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE",
-	"NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER",
-	"SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT",
-	"SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME",
-	"SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL",
-	"SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM",
-	"BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE",
-}
-
 func capNames() []string {
-	out := make([]string, len(capList))
-	for i, c := range capList {
+	out := make([]string, len(caps.Names))
+	for i, c := range caps.Names {
 		out[i] = "CAP_" + c
 	}
 	return out
 }
 
-// capSet reads a list of CAP_ names into a bit set.
-func capSet(names []string) (uint64, error) {
-	var s uint64
+// capSet reads a list of capability names into a set.
+func capSet(names []string) (caps.Set, error) {
+	var s caps.Set
 	for _, n := range names {
-		i := -1
-		for j, c := range capList {
-			if "CAP_"+c == strings.ToUpper(n) {
-				i = j
-			}
-		}
-		if i < 0 {
+		c, err := caps.Parse(n)
+		if err != nil || strings.EqualFold(n, "ALL") {
 			return 0, fmt.Errorf("process.capabilities: unknown capability %q", n)
 		}
-		s |= 1 << i
+		s |= c
 	}
 	return s, nil
 }
@@ -67,7 +51,7 @@ func checkCaps(c *specs.LinuxCapabilities) error {
 // capability sets and the ambient ones. Credentials belong to a thread;
 // the raw syscalls change this one only, which executes the program.
 func setUser(u specs.User, c *specs.LinuxCapabilities) error {
-	var bounding, eff, perm, inh, amb uint64
+	var bounding, eff, perm, inh, amb caps.Set
 	if c != nil {
 		bounding, _ = capSet(c.Bounding)
 		eff, _ = capSet(c.Effective)
@@ -77,7 +61,7 @@ func setUser(u specs.User, c *specs.LinuxCapabilities) error {
 	}
 	if c != nil {
 		for i := 0; i < 64; i++ {
-			if bounding&(1<<i) != 0 {
+			if bounding.Has(i) {
 				continue
 			}
 			if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(i), 0, 0, 0); err != nil {
@@ -120,46 +104,10 @@ func setUser(u specs.User, c *specs.LinuxCapabilities) error {
 		return fmt.Errorf("clear ambient capabilities: %w", err)
 	}
 	for i := 0; i < 64; i++ {
-		if amb&(1<<i) != 0 {
+		if amb.Has(i) {
 			if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(i), 0, 0); err != nil {
-				return fmt.Errorf("raise ambient capability %s: %w", capList[i], err)
+				return fmt.Errorf("raise ambient capability %s: %w", caps.Names[i], err)
 			}
-		}
-	}
-	return nil
-}
-
-// maskPaths hides the masked paths (/dev/null over files, an empty
-// read-only tmpfs over directories) and makes the read-only ones
-// read-only, as runc does; a missing path is skipped.
-func maskPaths(masked, readonly []string) error {
-	for _, p := range readonly {
-		if err := unix.Mount(p, p, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-			if err == unix.ENOENT {
-				continue
-			}
-			return &os.PathError{Op: "bind mount", Path: p, Err: err}
-		}
-		if err := remountReadonly(p); err != nil {
-			return err
-		}
-	}
-	for _, p := range masked {
-		var st unix.Stat_t
-		if err := unix.Stat(p, &st); err != nil {
-			if err == unix.ENOENT {
-				continue
-			}
-			return &os.PathError{Op: "mask", Path: p, Err: err}
-		}
-		var err error
-		if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-			err = unix.Mount("tmpfs", p, "tmpfs", unix.MS_RDONLY, "size=0")
-		} else {
-			err = unix.Mount("/dev/null", p, "", unix.MS_BIND, "")
-		}
-		if err != nil {
-			return &os.PathError{Op: "mask", Path: p, Err: err}
 		}
 	}
 	return nil

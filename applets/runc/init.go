@@ -16,6 +16,7 @@ import (
 
 	"github.com/tupperware/tw/applets/internal/chain"
 	"github.com/tupperware/tw/applets/internal/cli"
+	"github.com/tupperware/tw/applets/harden"
 	"github.com/tupperware/tw/applets/pivot"
 )
 
@@ -89,7 +90,7 @@ func (in *initProc) run() error {
 	}
 	for _, r := range proc.Rlimits {
 		lim := unix.Rlimit{Cur: r.Soft, Max: r.Hard}
-		if err := unix.Setrlimit(rlimits[r.Type], &lim); err != nil {
+		if err := unix.Setrlimit(rlimitResource(r.Type), &lim); err != nil {
 			return fmt.Errorf("setrlimit %s: %w", r.Type, err)
 		}
 	}
@@ -226,8 +227,10 @@ func (in *initProc) buildContainer() error {
 			return fmt.Errorf("sysctl %s: %w", k, err)
 		}
 	}
-	if err := maskPaths(spec.Linux.MaskedPaths, spec.Linux.ReadonlyPaths); err != nil {
-		return err
+	if len(spec.Linux.MaskedPaths)+len(spec.Linux.ReadonlyPaths) > 0 {
+		if err := harden.Mask(spec.Linux.MaskedPaths, spec.Linux.ReadonlyPaths); err != nil {
+			return err
+		}
 	}
 	if spec.Root.Readonly {
 		if err := remountReadonly("/"); err != nil {

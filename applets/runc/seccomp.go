@@ -4,10 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/tupperware/tw/applets/internal/seccomp"
 )
 
 // seccompRet maps linux.seccomp's actions to a filter's return values.
@@ -96,11 +97,7 @@ func (f *filter) install() error {
 	if len(f.prog) == 0 {
 		return nil
 	}
-	fprog := unix.SockFprog{Len: uint16(len(f.prog)), Filter: &f.prog[0]}
-	if _, _, e := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0, uintptr(unsafe.Pointer(&fprog))); e != 0 {
-		return fmt.Errorf("seccomp: %w", e)
-	}
-	return nil
+	return seccomp.Install(f.prog)
 }
 
 func retOf(a specs.LinuxSeccompAction, errno *uint) uint32 {
@@ -164,16 +161,15 @@ func (a *asm) resolve() error {
 
 const (
 	ldW    = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS
-	offNr  = 0
-	offArc = 4
-	offArg = 16
+	offArg = 16 // the arguments in struct seccomp_data
 )
 
-// compileSeccomp builds: a foreign architecture gets the default action;
-// then for each syscall named, its rules in order (all conditions of a
-// rule must hold, the first rule that holds decides); everything else the
-// default action. Names unknown to this architecture are skipped, as
-// libseccomp does.
+// compileSeccomp builds the filter with package seccomp: a foreign
+// architecture gets the default action; a syscall named with ALLOW and no
+// conditions is in the allow list; any other is a rule: its entries in
+// order (all conditions of one must hold, the first that holds decides),
+// else the default action. Names unknown to this architecture are
+// skipped, as libseccomp does.
 func compileSeccomp(s *specs.LinuxSeccomp) ([]unix.SockFilter, error) {
 	type rule struct {
 		args []specs.LinuxSeccompArg
@@ -194,42 +190,32 @@ func compileSeccomp(s *specs.LinuxSeccomp) ([]unix.SockFilter, error) {
 		nrs = append(nrs, nr)
 	}
 	sort.Slice(nrs, func(i, j int) bool { return nrs[i] < nrs[j] })
-	def := retOf(s.DefaultAction, s.DefaultErrnoRet)
-
-	a := &asm{labels: map[string]int{}}
-	a.stmt(ldW, offArc)
-	a.jmp(unix.BPF_JEQ, nativeArch, "", "foreign")
-	a.stmt(ldW, offNr)
-	// The x32 ABI of amd64 numbers its syscalls from 0x40000000.
-	a.jmp(unix.BPF_JGE, 0x40000000, "", "native")
-	a.label("foreign")
-	a.stmt(unix.BPF_RET|unix.BPF_K, def)
-	a.label("native")
-	// Each syscall: a test that skips its block, then the block, which
-	// always returns, so that the number is still loaded after a skip and
-	// every jump stays short.
+	f := &seccomp.Filter{Arch: nativeArch, Default: retOf(s.DefaultAction, s.DefaultErrnoRet)}
 	for _, nr := range nrs {
-		a.jmp(unix.BPF_JEQ, nr, "", fmt.Sprintf("skip%d", nr))
-		for i, r := range byNr[nr] {
-			next := fmt.Sprintf("nr%d.%d", nr, i+1)
+		rs := byNr[nr]
+		if rs[0].ret == unix.SECCOMP_RET_ALLOW && len(rs[0].args) == 0 {
+			if f.Default != unix.SECCOMP_RET_ALLOW {
+				f.Allow = append(f.Allow, nr)
+			}
+			continue
+		}
+		a := &asm{labels: map[string]int{}}
+		for i, r := range rs {
+			next := fmt.Sprintf("r%d", i+1)
 			for j, c := range r.args {
-				cond(a, c, fmt.Sprintf("nr%d.%d.%d", nr, i, j+1), next)
-				a.label(fmt.Sprintf("nr%d.%d.%d", nr, i, j+1))
+				cond(a, c, fmt.Sprintf("r%d.%d", i, j+1), next)
+				a.label(fmt.Sprintf("r%d.%d", i, j+1))
 			}
 			a.stmt(unix.BPF_RET|unix.BPF_K, r.ret)
 			a.label(next)
 		}
-		a.stmt(unix.BPF_RET|unix.BPF_K, def)
-		a.label(fmt.Sprintf("skip%d", nr))
+		a.stmt(unix.BPF_RET|unix.BPF_K, f.Default)
+		if err := a.resolve(); err != nil {
+			return nil, fmt.Errorf("syscall %d: %w", nr, err)
+		}
+		f.Rules = append(f.Rules, seccomp.Rule{Nr: nr, Code: a.ins})
 	}
-	a.stmt(unix.BPF_RET|unix.BPF_K, def)
-	if err := a.resolve(); err != nil {
-		return nil, err
-	}
-	if len(a.ins) > unix.BPF_MAXINSNS {
-		return nil, errors.New("filter longer than BPF_MAXINSNS")
-	}
-	return a.ins, nil
+	return f.Build()
 }
 
 // cond tests one 64-bit argument condition, 32 bits at a time (the high

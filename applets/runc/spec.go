@@ -10,6 +10,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/tupperware/tw/applets/harden"
 )
 
 // specVersion is the newest runtime-spec this runtime knows.
@@ -159,7 +161,7 @@ func validate(s *specs.Spec) error {
 		}
 	}
 	for _, r := range s.Process.Rlimits {
-		if _, ok := rlimits[r.Type]; !ok {
+		if rlimitResource(r.Type) < 0 {
 			return fmt.Errorf("process.rlimits: unknown type %q", r.Type)
 		}
 	}
@@ -196,13 +198,17 @@ func cloneFlags(s *specs.Spec) uintptr {
 	return f
 }
 
-var rlimits = map[string]int{
-	"RLIMIT_AS": unix.RLIMIT_AS, "RLIMIT_CORE": unix.RLIMIT_CORE, "RLIMIT_CPU": unix.RLIMIT_CPU,
-	"RLIMIT_DATA": unix.RLIMIT_DATA, "RLIMIT_FSIZE": unix.RLIMIT_FSIZE, "RLIMIT_LOCKS": unix.RLIMIT_LOCKS,
-	"RLIMIT_MEMLOCK": unix.RLIMIT_MEMLOCK, "RLIMIT_MSGQUEUE": unix.RLIMIT_MSGQUEUE, "RLIMIT_NICE": unix.RLIMIT_NICE,
-	"RLIMIT_NOFILE": unix.RLIMIT_NOFILE, "RLIMIT_NPROC": unix.RLIMIT_NPROC, "RLIMIT_RSS": unix.RLIMIT_RSS,
-	"RLIMIT_RTPRIO": unix.RLIMIT_RTPRIO, "RLIMIT_RTTIME": unix.RLIMIT_RTTIME, "RLIMIT_SIGPENDING": unix.RLIMIT_SIGPENDING,
-	"RLIMIT_STACK": unix.RLIMIT_STACK,
+// rlimitResource is the resource of an rlimit type (RLIMIT_NOFILE), -1
+// when unknown.
+func rlimitResource(typ string) int {
+	if !strings.HasPrefix(typ, "RLIMIT_") {
+		return -1
+	}
+	r, err := harden.ParseRlimit(typ + "=0")
+	if err != nil {
+		return -1
+	}
+	return r.Resource
 }
 
 // mountFlags are the options of mount(8) that are flags, runc's table;
