@@ -14,9 +14,9 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/tupperware/tw/applets/harden"
 	"github.com/tupperware/tw/applets/internal/chain"
 	"github.com/tupperware/tw/applets/internal/cli"
-	"github.com/tupperware/tw/applets/harden"
 	"github.com/tupperware/tw/applets/pivot"
 )
 
