@@ -26,8 +26,8 @@ config() {
 
 # runc_args PROG…: set the bundle's program.
 runc_args() {
-	local json
-	json=$(printf '%s\n' "$@" | jq -R . | jq -s .)
+	local json a
+	json=$(for a in "$@"; do printf '%s' "$a" | jq -Rs .; done | jq -s .)
 	config "$BUNDLE" ".process.args = $json"
 }
 

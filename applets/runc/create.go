@@ -259,6 +259,9 @@ func startInit(spec *specs.Spec, flags uintptr, joinPid string, extra []*os.File
 		cmd.SysProcAttr.UidMappings = idMap(spec.Linux.UIDMappings)
 		cmd.SysProcAttr.GidMappings = idMap(spec.Linux.GIDMappings)
 		cmd.SysProcAttr.GidMappingsEnableSetgroups = true
+		// Root of the new namespace, so that the init keeps its
+		// capabilities there across execve.
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: 0, Gid: 0}
 	}
 	// A pid namespace joined by path is the one of the init's children:
 	// setns on this thread, which forks the init and is never unlocked, so
