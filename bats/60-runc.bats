@@ -45,7 +45,11 @@ teardown() {
 	# nothing of the program ran: the init waits at the gate, is tw, in the cgroup
 	sleep 0.2
 	[ ! -e out/marker ]
-	[ "$(readlink /proc/"$pid"/exe)" = "$(readlink -f "$TW_BIN/tw")" ]
+	[ "$(readlink /proc/"$pid"/exe)" = /tw ]
+	cmp /proc/"$pid"/exe "$TW_BIN/tw"
+	# CVE-2019-5736: the tw of the init cannot be opened for writing
+	run -1 python3 -c 'import os, sys; os.open(sys.argv[1], os.O_WRONLY)' /proc/"$pid"/exe
+	assert_output --partial 'Read-only file system'
 	grep -qx "$pid" /sys/fs/cgroup/pids/c1/cgroup.procs
 	run -0 twr start c1
 	assert_output ''

@@ -232,6 +232,12 @@ func startInit(spec *specs.Spec, flags uintptr, joinPid string, extra []*os.File
 	}
 	parent, child := os.NewFile(uintptr(pair[0]), "sync"), os.NewFile(uintptr(pair[1]), "sync")
 	defer child.Close()
+	exe, err := sealedExe()
+	if err != nil {
+		parent.Close()
+		return nil, nil, err
+	}
+	defer exe.Close()
 	files := append(extra, child)
 	ids := initFds{Sync: 2 + len(files), Fifo: -1, Console: -1, Preserve: len(extra)}
 	if gate != nil {
@@ -243,7 +249,7 @@ func startInit(spec *specs.Spec, flags uintptr, joinPid string, extra []*os.File
 		ids.Console = 2 + len(files)
 	}
 	cmd := &exec.Cmd{
-		Path:       "/proc/self/exe",
+		Path:       fmt.Sprintf("/proc/self/fd/%d", exe.Fd()),
 		Args:       []string{"tw-runc", "init"},
 		Env:        []string{fmt.Sprintf("%s=%d,%d,%d,%d", envInit, ids.Sync, ids.Fifo, ids.Console, ids.Preserve)},
 		Stdin:      stdFile(stdio.Stdin, os.Stdin),
