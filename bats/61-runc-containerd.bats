@@ -60,6 +60,10 @@ gone() {
 	run -7 c run --rm $(run_opts) "$IMAGE" hi sh -c 'echo hi; exit 7'
 	assert_output 'hi'
 	gone hi
+	# shellcheck disable=SC2046
+	run -3 c run --rm --null-io $(run_opts) "$IMAGE" quiet sh -c 'echo not seen; exit 3'
+	assert_output ''
+	gone quiet
 }
 
 @test "ctr run: the container is what config.json says (namespaces, cgroup, capabilities)" {
@@ -92,6 +96,8 @@ gone() {
 	run -0 c task resume bg
 	run -0 c task ls
 	assert_line --regexp '^bg +[0-9]+ +RUNNING$'
+	run -6 script -qec "timeout -k 5 30 ctr -a $CTRD_SOCK task exec -t --exec-id e2 bg sh -c 'tty; exit 6'" /dev/null
+	assert_output --partial '/dev/pts/'
 	run -0 c task metrics bg
 	assert_line --regexp '^pids.current +1 *$'
 	run -0 c task kill -s KILL bg
