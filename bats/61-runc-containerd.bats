@@ -79,6 +79,19 @@ gone() {
 	gone cfg
 }
 
+@test "ctr run --seccomp: containerd's default profile, compiled by tw-runc, as runc applies it" {
+	script='grep -E "^Seccomp:" /proc/self/status; mkdir /tmp/x && echo mkdir-ok; unshare -U true 2>&1; echo $?'
+	# shellcheck disable=SC2046
+	run -0 c run --rm --seccomp $(run_opts) "$IMAGE" sc sh -c "$script"
+	assert_line 'Seccomp:	2'
+	assert_line 'mkdir-ok'
+	assert_line 'unshare: unshare(0x10000000): Operation not permitted'
+	tw=$output
+	run -0 c run --rm --seccomp --snapshotter btrfs "$IMAGE" sc-runc sh -c "$script"
+	assert_equal "$tw" "$output"
+	gone sc
+}
+
 @test "ctr run -d, then task ps, exec, pause, resume, kill, rm" {
 	# shellcheck disable=SC2046
 	run -0 c run -d $(run_opts) --memory-limit 67108864 "$IMAGE" bg sleep 1000
