@@ -110,9 +110,10 @@ stop_containerd() {
 	fi
 	CTRD_PID=''
 	[ -n "${CTRD:-}" ] || return 0
-	for m in $(awk -v d="$CTRD" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | sort -r); do
-		umount "$m" 2>/dev/null || umount -l "$m"
-	done
+	awk -v d="$CTRD" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
+		while read -r m; do
+			umount "$m" 2>/dev/null || umount -l "$m"
+		done
 }
 
 # twrd ARGS…: twr for the commands that leave a container running
