@@ -213,6 +213,8 @@ teardown() {
 	assert_equal "$(status p1)" running
 	run -1 twr resume p1
 	assert_output 'tw-runc: container not paused'
+	# a frozen container is thawed to die
+	run -0 twr pause p1
 	run -0 twr delete --force p1
 	nothing_left p1
 }
