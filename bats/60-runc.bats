@@ -248,3 +248,23 @@ teardown() {
 	jq -e '.linux.capabilities | index("CAP_SYS_ADMIN")' <<<"$output" >/dev/null
 	jq -e '.linux.seccomp.enabled' <<<"$output" >/dev/null
 }
+
+@test "list, ps as a table, --help, a text log" {
+	run -0 twrd run -d --bundle "$BUNDLE" --pid-file pid l1
+	run -0 twr list --quiet
+	assert_output l1
+	run -0 twr list --format json
+	assert_equal "$(jq -r '.[0].id + " " + .[0].status' <<<"$output")" 'l1 running'
+	run -0 twr list
+	assert_line -n 0 --regexp '^ID +PID +STATUS +BUNDLE +CREATED +OWNER$'
+	assert_line -n 1 --regexp "^l1 +$(cat pid) +running +$BUNDLE "
+	run -0 twr ps l1
+	assert_output "PID
+$(cat pid)"
+	run -0 tw-runc --help
+	assert_line -n 0 'Usage: tw-runc [GLOBAL OPTIONS] COMMAND [OPTIONS] ID [ARGS…]'
+	run -1 tw-runc --root "$RUNC_ROOT" --log text.log kill nope
+	grep -q 'level=error msg="nope: container does not exist"' text.log
+	run -0 twr delete --force l1
+	nothing_left l1
+}
