@@ -96,4 +96,8 @@ dev() {
 	assert_output "$(printf '%s\n' 'tw-mountdev: unknown flag: --bogus' "Try 'tw-mountdev --help' for more information.")"
 	run -1 dev --target /nonexistent true
 	assert_output 'tw-mountdev: mount tmpfs /nonexistent: no such file or directory'
+	run -1 tw-unshare -muinpf tw-pivot "$ROOT" tw-mountproc tw-mountsys --target /nonexistent true
+	assert_output 'tw-mountsys: mount sysfs /nonexistent: no such file or directory'
+	run -0 ls -A "$ROOT/dev"
+	assert_output ''
 }

@@ -66,6 +66,17 @@ teardown() {
 	assert_line '/proc/bus ro,nosuid,nodev,noexec,relatime'
 }
 
+@test "device nodes the image brought along cannot be opened: the root is nodev" {
+	mknod "$ROOT/disk" b "$(stat -c '%t' "$BTRFS_LOOP" | xargs printf '%d')" "$(stat -c '%T' "$BTRFS_LOOP" | xargs printf '%d')"
+	mknod "$ROOT/null" c 1 3
+	run -0 tw-unshare -muinpf tw-pivot "$ROOT" tw-mountproc tw-mountdev sh -c 'head -c 1 /disk | wc -c'
+	assert_output 1
+	run -0 container sh -c 'head -c 1 /disk; echo x >/null; echo x >/dev/null && echo dev-ok
+		awk "\$5 == \"/\" { print \$6 }" /proc/self/mountinfo'
+	rm "$ROOT/disk" "$ROOT/null"
+	assert_output "$(printf '%s\n' "head: /disk: Permission denied" "sh: can't create /null: Permission denied" dev-ok rw,nodev,relatime)"
+}
+
 @test "--rlimit sets soft and hard limits; a later one for the same type wins" {
 	HARDEN='--rlimit nofile=512:2048 --rlimit core=0 --rlimit RLIMIT_NPROC=100 --rlimit fsize=unlimited' \
 		run -0 container sh -c 'ulimit -Sn; ulimit -Hn; ulimit -c; ulimit -u; ulimit -f'

@@ -79,14 +79,16 @@ teardown() {
 }
 
 @test "SIGTERM to the container reaches the program, tw-limit first or after tw-unshare" {
-	local cmd
-	for cmd in "tw-limit --pids 50 tw-unshare -muinpf" "tw-unshare -muinpf tw-limit --pids 50"; do
-		rm -f "$ROOT/ready"
+	local cmd ready
+	for cmd in "tw-limit --pids 50 tw-unshare -muinpf tw-pivot $ROOT tw-mountproc tw-mountsys tw-mountdev tw-harden" \
+		"tw-unshare -muinpf tw-limit --pids 50"; do
+		ready=$ROOT/ready
+		[[ "$cmd" == *tw-pivot* ]] || ready=$BATS_TEST_TMPDIR/ready
+		rm -f "$ROOT/ready" "$BATS_TEST_TMPDIR/ready"
 		# shellcheck disable=SC2086
-		$cmd tw-pivot "$ROOT" tw-mountproc tw-mountsys tw-mountdev tw-harden \
-			sh -c 'trap "exit 42" TERM; touch /ready; while :; do sleep 0.05; done' 3>&- &
+		$cmd sh -c 'trap "exit 42" TERM; touch "$0"; while :; do sleep 0.05; done' "${ready#"$ROOT"}" 3>&- &
 		pid=$!
-		for _ in $(seq 50); do [ -e "$ROOT/ready" ] && break; sleep 0.1; done
+		for _ in $(seq 50); do [ -e "$ready" ] && break; sleep 0.1; done
 		kill -TERM "$pid"
 		status=0
 		wait "$pid" || status=$?
@@ -106,14 +108,27 @@ teardown() {
 	assert_equal "$(cat "$PIDSCG/$name/pids.current")" 1
 	procs=$(cat "$PIDSCG/$name/cgroup.procs")
 	assert_equal "$(cat "/proc/$procs/comm")" sleep
-	kill -TERM "$pid"
-	wait "$pid" || true
+	kill -KILL "$procs" # PID 1 of the container ignores SIGTERM
+	status=0
+	wait "$pid" || status=$?
+	[ "$status" -eq 137 ]
 	[ ! -e "$PIDSCG/$name" ]
 	rm -f "$ROOT/ready"
-	# After tw-unshare, tw-limit is PID 1 and the program a child of it.
-	run -0 tw-unshare -muinpf tw-limit --pids 20 tw-pivot "$ROOT" tw-mountproc sh -c 'echo $$; cat /proc/1/comm'
+	# After tw-unshare, tw-limit is PID 1 and the program a child of it;
+	# the guards of tw-pivot or tw-mountproc refuse to go on from there.
+	run -0 tw-unshare -muinpf --mount-proc tw-limit --pids 20 sh -c 'echo $$; cat /proc/1/comm'
 	refute_line --index 0 1
 	assert_line --index 1 exe
+	run -1 tw-unshare -muinpf tw-limit --pids 20 tw-pivot "$ROOT" tw-mountproc touch /ran
+	[ "${#lines[@]}" -eq 1 ]
+	[ ! -e "$ROOT/ran" ]
+}
+
+@test "the program inherits no descriptor of tw-limit's cgroups, in either position" {
+	LIMIT='--pids 50' run -0 container ls /proc/self/fd
+	assert_output "$(printf '0\n1\n2\n3')" # 3: ls's own directory
+	run -0 tw-unshare -muinpf --mount-proc tw-limit --pids 50 ls /proc/self/fd
+	assert_output "$(printf '0\n1\n2\n3')"
 }
 
 @test "bad limits are one line, exit 2, and no cgroup is made" {

@@ -35,9 +35,11 @@ container, then execute PROG (default /bin/sh). In this order:
     /proc/keys /proc/latency_stats /proc/timer_list /proc/timer_stats
     /proc/sched_debug /proc/scsi /sys/firmware; /proc/bus /proc/fs
     /proc/irq /proc/sys /proc/sysrq-trigger become read-only (runc's
-    maskedPaths and readonlyPaths; missing ones are skipped; --no-mask
-    skips this step, which is the only one that needs a mount namespace
-    of its own and the real /dev/null of tw-mountdev)
+    maskedPaths and readonlyPaths; missing ones are skipped); the root is
+    remounted nodev, so that device nodes the image brought along cannot
+    be opened (runc shuts them with a devices cgroup). --no-mask skips
+    this step, the only one that needs a mount namespace of its own and
+    the real /dev/null of tw-mountdev
  2. rlimits: RLIMIT_NOFILE 1024:1024 unless --rlimit says otherwise
  3. capabilities: the bounding set is cut to the kept set, which is runc's
     default AUDIT_WRITE, KILL, NET_BIND_SERVICE (CapEff 0000000020000420)
@@ -265,7 +267,28 @@ func Mask(masked, readonly []string) error {
 			return err
 		}
 	}
+	return nodevRoot()
+}
+
+// nodevRoot remounts the root nodev: device nodes that the image brought
+// along (a /disk made with mknod b 8 0) cannot be opened; runc keeps them
+// shut with a devices cgroup, which tw does not set up. /dev is a mount of
+// its own and keeps its nodes.
+func nodevRoot() error {
+	var sfs unix.Statfs_t
+	if err := unix.Statfs("/", &sfs); err != nil {
+		return &os.PathError{Op: "statfs", Path: "/", Err: err}
+	}
+	if err := unix.Mount("/", "/", "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_NODEV|keptFlags(sfs), ""); err != nil {
+		return &os.PathError{Op: "make nodev", Path: "/", Err: err}
+	}
 	return nil
+}
+
+// keptFlags are the mount flags a remount of a bind mount must repeat.
+func keptFlags(sfs unix.Statfs_t) uintptr {
+	return uintptr(sfs.Flags) & (unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC |
+		unix.MS_NOATIME | unix.MS_NODIRATIME | unix.MS_RELATIME)
 }
 
 // checkDevNull refuses a /dev/null that is not the null device: the
@@ -315,8 +338,7 @@ func readOnly(p string) error {
 	if err := unix.Statfs(p, &sfs); err != nil {
 		return &os.PathError{Op: "statfs", Path: p, Err: err}
 	}
-	keep := uintptr(sfs.Flags) & (unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_NOATIME | unix.MS_NODIRATIME | unix.MS_RELATIME)
-	if err := unix.Mount(p, p, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|keep, ""); err != nil {
+	if err := unix.Mount(p, p, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|keptFlags(sfs), ""); err != nil {
 		return &os.PathError{Op: "make read-only", Path: p, Err: err}
 	}
 	return nil

@@ -21,7 +21,6 @@ import (
 	"github.com/tupperware/tw/applets/internal/cgroup"
 	"github.com/tupperware/tw/applets/internal/chain"
 	"github.com/tupperware/tw/applets/internal/cli"
-	"github.com/tupperware/tw/applets/internal/ns"
 )
 
 var Applet = cli.Applet{Name: "limit", Summary: "run a program in a new cgroup with limits", Main: Main}
@@ -31,7 +30,9 @@ const usage = `Usage: tw-limit [--memory SIZE] [--pids N] [--cpus N] [--cpu-weig
 Make a cgroup with the given limits, run PROG in it, wait for it, and exit
 with its status (128+N for signal N: a program the memory limit killed
 gives 137). Then every process left in the cgroup is killed and the cgroup
-removed — also when PROG crashed or was killed.
+removed — also when PROG crashed or was killed. (Only when tw-limit itself
+is killed with SIGKILL does the container die without it, leaving its
+empty cgroup behind.)
 
   --memory SIZE    memory.max / memory.limit_in_bytes (K, M, G, T binary);
                    swap is not allowed beyond it where swap is accounted
@@ -41,10 +42,11 @@ removed — also when PROG crashed or was killed.
   --cpu-weight N   relative CPU share 1…10000 (cpu.weight; v1 cpu.shares
                    2…262144 as runc converts it)
 
-The cgroup is NAME (default tw-limit-RANDOM) below the cgroup tw-limit runs
-in: cgroup v2 when it is mounted with all the needed controllers,
-otherwise one directory in each cgroup v1 hierarchy that has one of them.
-A missing controller is an error; nothing is created.
+The cgroup is NAME (default tw-limit-RANDOM): in cgroup v2 when its root
+has all the needed controllers, as ROOT/tw/NAME (v2 lets only cgroups
+without processes hand controllers down); otherwise one directory in each
+cgroup v1 hierarchy that has one of them, below the cgroup tw-limit runs
+in. A missing controller is an error; nothing is created.
 
 tw-limit wraps the whole container, first in the chain:
   tw-limit --memory 32M --pids 20 tw-unshare -muinpf tw-pivot ROOT
@@ -54,16 +56,16 @@ in the cgroup, tw-limit steps out of it at once (the limits count the
 container only, whose program stays PID 1), and tw-unshare returns when
 the container has ended. No process is started for tw-limit.
 
-Before any other PROG (after tw-unshare, for instance, as long as it comes
-before tw-pivot: it needs the host's cgroup filesystems) tw-limit starts
-PROG as its child in the cgroup — a tw-* applet runs in that child —,
-forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT to it, dies with it, and is
-the subreaper of its orphans (or PID 1 of the container, PROG then being
-the next PID).
+Before any other PROG tw-limit starts PROG as its child in the cgroup — a
+tw-* applet runs in that child —, forwards SIGINT, SIGTERM, SIGHUP and
+SIGQUIT to it, dies with it, and is the subreaper of its orphans. After
+tw-unshare --pid it is PID 1 of the container and PROG is not; tw-pivot
+and tw-mountproc cannot show from there that they run in new namespaces
+and refuse: put tw-limit first.
 `
 
-// envJoin tells the child how many cgroup.procs descriptors (from fd 3)
-// it must join before it runs PROG.
+// envJoin tells the child the cgroup directories (one a line) it must
+// join before it runs PROG.
 const envJoin = "TW_LIMIT_JOIN"
 
 type options struct {
@@ -125,17 +127,9 @@ func Main(args []string, stdio cli.IO) error {
 	argv := fs.Args()
 	if n := os.Getenv(envJoin); n != "" {
 		os.Unsetenv(envJoin)
-		count, err := strconv.Atoi(n)
-		if err != nil {
-			return fmt.Errorf("%s=%s: %w", envJoin, n, err)
-		}
-		if err := cgroup.Join(3, count); err != nil {
+		if err := cgroup.Join(strings.Split(n, "\n")); err != nil {
 			return err
 		}
-		// While the host's /proc is still there, let the guards of
-		// tw-mountproc & co. note that this is a new pid namespace:
-		// after tw-pivot this process (PID 2) could not show it.
-		ns.Pid()
 		return chain.Exec(argv, stdio)
 	}
 	l, err := o.Limits()
@@ -187,13 +181,11 @@ func Main(args []string, stdio cli.IO) error {
 // container only. tw-unshare waits for the container: when it returns,
 // the container has ended. No process is started for tw-limit.
 func around(g *cgroup.Group, argv []string, stdio cli.IO) error {
-	// The first process start of a Go program forks a short-lived probe
-	// (os.checkPidfd): let it happen now, outside the group, so that the
-	// first other process in the group is the container.
-	if p, err := os.FindProcess(os.Getpid()); err == nil {
-		p.Release()
-	}
 	if err := g.Enter(); err != nil {
+		return err
+	}
+	self, err := os.ReadFile("/proc/self/cmdline")
+	if err != nil {
 		return err
 	}
 	done := make(chan struct{})
@@ -206,14 +198,20 @@ func around(g *cgroup.Group, argv []string, stdio cli.IO) error {
 				return
 			default:
 			}
-			if g.HasOther(os.Getpid()) {
-				left <- g.Leave()
-				return
+			// The container is tw-unshare's child once it has executed
+			// (tw again, or PROG); a process still running this program
+			// does not count (Go forks a probe before its first process
+			// start).
+			for _, pid := range g.Others(os.Getpid()) {
+				if executed(pid, self) {
+					left <- g.Leave()
+					return
+				}
 			}
 			time.Sleep(50 * time.Microsecond)
 		}
 	}()
-	err := chain.Exec(argv, stdio)
+	err = chain.Exec(argv, stdio)
 	close(done)
 	lerr := <-left
 	if lerr == nil {
@@ -223,6 +221,14 @@ func around(g *cgroup.Group, argv []string, stdio cli.IO) error {
 		return lerr
 	}
 	return err
+}
+
+// executed reports whether process pid has executed a program since it
+// was forked from this one: its command line differs from self (and is not
+// empty, as a zombie's is).
+func executed(pid int, self []byte) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	return err == nil && len(b) > 0 && string(b) != string(self)
 }
 
 func randomName() string {
@@ -235,10 +241,17 @@ func randomName() string {
 // PROG, forwards signals to it, reaps every child until it is gone and
 // returns its exit status.
 func supervise(g *cgroup.Group, args []string, stdio cli.IO) (int, error) {
-	procs, err := g.Procs()
+	files, err := inherited(stdio)
 	if err != nil {
 		return 0, err
 	}
+	defer func() {
+		for _, f := range files[3:] {
+			if f != nil {
+				f.Close()
+			}
+		}
+	}()
 	// Nothing in the container may reach this process through
 	// /proc/PID/exe or its memory.
 	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
@@ -249,14 +262,11 @@ func supervise(g *cgroup.Group, args []string, stdio cli.IO) (int, error) {
 	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
 	defer signal.Stop(sigs)
 	attr := &os.ProcAttr{
-		Env:   append(os.Environ(), envJoin+"="+strconv.Itoa(len(procs))),
-		Files: append([]*os.File{file(stdio.Stdin, os.Stdin), file(stdio.Stdout, os.Stdout), file(stdio.Stderr, os.Stderr)}, procs...),
+		Env:   append(os.Environ(), envJoin+"="+strings.Join(g.Paths(), "\n")),
+		Files: files,
 		Sys:   &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
 	}
 	p, err := os.StartProcess("/proc/self/exe", append([]string{"tw-limit"}, args...), attr)
-	for _, f := range procs {
-		f.Close()
-	}
 	if err != nil {
 		return 0, fmt.Errorf("start: %w", err)
 	}
@@ -305,6 +315,36 @@ func exitStatus(ws unix.WaitStatus) int {
 		return 128 + int(ws.Signal())
 	}
 	return ws.ExitStatus()
+}
+
+// inherited are the descriptors the child gets, at their numbers: stdio,
+// and every one an exec would pass on (those without close-on-exec, which
+// tw-unshare's record of the container may be), as dups owned here.
+func inherited(stdio cli.IO) ([]*os.File, error) {
+	files := []*os.File{file(stdio.Stdin, os.Stdin), file(stdio.Stdout, os.Stdout), file(stdio.Stderr, os.Stderr)}
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range ents {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil || fd < 3 {
+			continue
+		}
+		flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+		if err != nil || flags&unix.FD_CLOEXEC != 0 {
+			continue
+		}
+		dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 3)
+		if err != nil {
+			return nil, fmt.Errorf("dup descriptor %d: %w", fd, err)
+		}
+		for len(files) <= fd {
+			files = append(files, nil)
+		}
+		files[fd] = os.NewFile(uintptr(dup), e.Name())
+	}
+	return files, nil
 }
 
 func file(x any, def *os.File) *os.File {

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/tupperware/tw/applets/internal/cgroup"
 	"github.com/tupperware/tw/applets/internal/cli"
 )
@@ -49,5 +51,41 @@ func TestRandomName(t *testing.T) {
 	a, b := randomName(), randomName()
 	if a == b || len(a) != len("tw-limit-")+12 || !strings.HasPrefix(a, "tw-limit-") {
 		t.Errorf("names %s %s", a, b)
+	}
+}
+
+func TestInheritedKeepsNumbersOfOpenDescriptors(t *testing.T) {
+	var p [2]int
+	if err := unix.Pipe2(p[:], 0); err != nil { // not close-on-exec
+		t.Fatal(err)
+	}
+	defer unix.Close(p[0])
+	defer unix.Close(p[1])
+	var q [2]int
+	if err := unix.Pipe2(q[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(q[0])
+	defer unix.Close(q[1])
+	files, err := inherited(cli.IO{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) <= p[1] || files[p[0]] == nil || files[p[1]] == nil {
+		t.Fatalf("pipe %v not passed on: %v", p, files)
+	}
+	if len(files) > q[0] && files[q[0]] != nil {
+		t.Errorf("close-on-exec descriptor %d passed on", q[0])
+	}
+	if int(files[p[0]].Fd()) == p[0] {
+		t.Errorf("descriptor %d passed itself, not a dup", p[0])
+	}
+	for _, f := range files[3:] {
+		if f != nil {
+			f.Close()
+		}
+	}
+	if _, err := unix.FcntlInt(uintptr(p[0]), unix.F_GETFD, 0); err != nil {
+		t.Errorf("closing the dups closed the original: %v", err)
 	}
 }

@@ -66,6 +66,6 @@ compare "harden: container /bin/true vs crun run" 1 0
 compare "harden: + tw-limit (memory, pids; v1)" 3 2
 compare "harden: + tw-mountsys" 4 2
 compare "harden: + tw-mountdev" 5 2
-compare "harden: + tw-harden --no-mask (caps, nnp, rlimit)" 6 2
-compare "harden: + masked /proc (tw-harden)" 8 7
+compare "harden: + tw-harden --no-mask (caps etc.)" 6 2
+compare "harden: + mask /proc, nodev / (tw-harden)" 8 7
 compare "harden: + --seccomp (tw-harden)" 9 8

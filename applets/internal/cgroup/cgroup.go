@@ -112,22 +112,31 @@ func (m Mount) Has(c string) bool {
 	return false
 }
 
-// Place is where the new cgroup goes: its parent directory in one
-// hierarchy and the controllers it is meant for there.
+// Place is where the new cgroup goes in one hierarchy: its parent
+// directory, the controllers it is meant for there, and the cgroup this
+// process is in (Origin), to which it returns after stepping in.
 type Place struct {
 	Parent      string
+	Origin      string
 	Controllers []string
 }
+
+// V2Parent is the directory below a cgroup2 mount in which tw-limit makes
+// its cgroups: cgroup v2 lets only the root and cgroups without processes
+// hand controllers down, so the cgroup of the caller (which has one: the
+// caller) cannot be the parent, as it is in v1.
+const V2Parent = "tw"
 
 // ErrNoController is wrapped by Locate when a controller is nowhere.
 var ErrNoController = errors.New("controller not mounted: neither in cgroup v2 nor as a cgroup v1 hierarchy")
 
 // Locate decides between v2 and v1 for the controllers want (sorted,
-// distinct): v2 when a cgroup2 mount offers all of them to our cgroup
-// (v2controllers reads cgroup.controllers of a directory), else one place
-// per v1 hierarchy that carries some of them. The parents are the
-// cgroups this process is in; a v1 directory that isCgroup denies (a
-// mount hidden under a later one) is passed over.
+// distinct): v2 when the root of a cgroup2 mount has all of them
+// (v2controllers reads cgroup.controllers of a directory), the parent
+// then being V2Parent below it; else one place per v1 hierarchy that
+// carries some of them, below the cgroup this process is in there. A v1
+// directory that isCgroup denies (a mount hidden under a later one) is
+// passed over.
 func Locate(mounts []Mount, self map[string]string, want []string, v2controllers func(dir string) []string, isCgroup func(dir string) bool) (v2 bool, places []Place, err error) {
 	for _, m := range mounts {
 		if !m.V2 {
@@ -137,9 +146,8 @@ func Locate(mounts []Mount, self map[string]string, want []string, v2controllers
 		if !ok {
 			break
 		}
-		dir := m.Dir(cg)
-		if containsAll(v2controllers(dir), want) {
-			return true, []Place{{Parent: dir, Controllers: want}}, nil
+		if containsAll(v2controllers(m.Point), want) {
+			return true, []Place{{Parent: path.Join(m.Point, V2Parent), Origin: m.Dir(cg), Controllers: want}}, nil
 		}
 		break
 	}
@@ -162,7 +170,7 @@ func Locate(mounts []Mount, self map[string]string, want []string, v2controllers
 			if p, ok := byDir[dir]; ok {
 				p.Controllers = append(p.Controllers, c)
 			} else {
-				byDir[dir] = &Place{Parent: dir, Controllers: []string{c}}
+				byDir[dir] = &Place{Parent: dir, Origin: dir, Controllers: []string{c}}
 				order = append(order, dir)
 			}
 			found = true

@@ -77,7 +77,7 @@ func locate(t *testing.T, v2ctl string, want ...string) (bool, []Place, error) {
 	m, _ := ParseMountinfo(strings.NewReader(hybrid))
 	self, _ := ParseProcCgroup(strings.NewReader(selfHybrid))
 	return Locate(m, self, want, func(dir string) []string {
-		if dir != "/sys/fs/cgroup/unified" {
+		if dir != "/sys/fs/cgroup/unified" { // the root
 			t.Errorf("v2 controllers read at %s", dir)
 		}
 		return strings.Fields(v2ctl)
@@ -90,9 +90,9 @@ func TestLocateV1(t *testing.T) {
 		t.Fatalf("v2 %v, err %v", v2, err)
 	}
 	want := []Place{
-		{"/sys/fs/cgroup/cpu", []string{"cpu"}},
-		{"/sys/fs/cgroup/memory/abc", []string{"memory"}},
-		{"/sys/fs/cgroup/pids", []string{"pids"}},
+		{"/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu", []string{"cpu"}},
+		{"/sys/fs/cgroup/memory/abc", "/sys/fs/cgroup/memory/abc", []string{"memory"}},
+		{"/sys/fs/cgroup/pids", "/sys/fs/cgroup/pids", []string{"pids"}},
 	}
 	if !reflect.DeepEqual(places, want) {
 		t.Errorf("places %v", places)
@@ -101,7 +101,8 @@ func TestLocateV1(t *testing.T) {
 
 func TestLocateV2(t *testing.T) {
 	v2, places, err := locate(t, "cpu io memory pids", "memory", "pids")
-	if err != nil || !v2 || !reflect.DeepEqual(places, []Place{{"/sys/fs/cgroup/unified", []string{"memory", "pids"}}}) {
+	want := []Place{{"/sys/fs/cgroup/unified/tw", "/sys/fs/cgroup/unified", []string{"memory", "pids"}}}
+	if err != nil || !v2 || !reflect.DeepEqual(places, want) {
 		t.Errorf("v2 %v, places %v, err %v", v2, places, err)
 	}
 }

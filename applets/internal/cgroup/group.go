@@ -26,6 +26,7 @@ type dir struct {
 	path   string // for messages
 	parent int    // descriptor of the parent directory
 	fd     int    // descriptor of the cgroup directory
+	origin string // the cgroup this process came from
 }
 
 // Self reads where this process is: the cgroup mounts and its cgroups.
@@ -78,11 +79,11 @@ func Create(v2 bool, places []Place, name string, l Limits) (g *Group, err error
 	}()
 	for _, p := range places {
 		if v2 {
-			if err := enable(p.Parent, p.Controllers); err != nil {
+			if err := v2Parent(p.Parent, p.Controllers); err != nil {
 				return g, err
 			}
 		}
-		d := dir{path: path.Join(p.Parent, name), parent: -1, fd: -1}
+		d := dir{path: path.Join(p.Parent, name), parent: -1, fd: -1, origin: p.Origin}
 		if d.parent, err = unix.Open(p.Parent, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0); err != nil {
 			return g, &os.PathError{Op: "open", Path: p.Parent, Err: err}
 		}
@@ -117,6 +118,18 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// v2Parent makes the shared parent of tw's v2 cgroups, below the root,
+// and lets the controllers down to it and from it.
+func v2Parent(parent string, controllers []string) error {
+	if err := enable(path.Dir(parent), controllers); err != nil {
+		return err
+	}
+	if err := os.Mkdir(parent, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		return err
+	}
+	return enable(parent, controllers)
 }
 
 // enable adds the controllers to the parent's cgroup.subtree_control
@@ -154,30 +167,19 @@ func (g *Group) write(d dir, file, value string) error {
 	return nil
 }
 
-// Procs opens cgroup.procs of every directory for writing: a process
-// that writes "0" into each joins the group.
-func (g *Group) Procs() ([]*os.File, error) {
-	var fs []*os.File
+// Paths are the directories of the group.
+func (g *Group) Paths() []string {
+	var out []string
 	for _, d := range g.dirs {
-		fd, err := unix.Openat(d.fd, "cgroup.procs", unix.O_WRONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			for _, f := range fs {
-				f.Close()
-			}
-			return nil, &os.PathError{Op: "open", Path: path.Join(d.path, "cgroup.procs"), Err: err}
-		}
-		fs = append(fs, os.NewFile(uintptr(fd), path.Join(d.path, "cgroup.procs")))
+		out = append(out, d.path)
 	}
-	return fs, nil
+	return out
 }
 
-// Join moves this process into the group through descriptors that Procs
-// opened (in a child: inherited as fds first, first+1…), and closes them.
-func Join(first, n int) error {
-	for fd := first; fd < first+n; fd++ {
-		_, err := unix.Write(fd, []byte("0"))
-		unix.Close(fd)
-		if err != nil {
+// Join moves this process into the cgroup directories dirs.
+func Join(dirs []string) error {
+	for _, d := range dirs {
+		if err := os.WriteFile(path.Join(d, "cgroup.procs"), []byte("0"), 0); err != nil {
 			return fmt.Errorf("join cgroup: %w", err)
 		}
 	}
@@ -194,30 +196,26 @@ func (g *Group) Enter() error {
 	return nil
 }
 
-// Leave moves this process back into the parents of the group's
-// directories, where it came from.
+// Leave moves this process back into the cgroups it came from.
 func (g *Group) Leave() error {
 	for _, d := range g.dirs {
-		fd, err := unix.Openat(d.parent, "cgroup.procs", unix.O_WRONLY|unix.O_CLOEXEC, 0)
-		if err == nil {
-			_, err = unix.Write(fd, []byte("0"))
-			unix.Close(fd)
-		}
-		if err != nil {
+		p := path.Join(d.origin, "cgroup.procs")
+		if err := os.WriteFile(p, []byte("0"), 0); err != nil {
 			return fmt.Errorf("leave cgroup %s: %w", d.path, err)
 		}
 	}
 	return nil
 }
 
-// HasOther reports whether a process other than pid is in the group.
-func (g *Group) HasOther(pid int) bool {
+// Others lists the processes in the group other than pid.
+func (g *Group) Others(pid int) []int {
+	var out []int
 	for _, p := range g.pids() {
 		if p != pid {
-			return true
+			out = append(out, p)
 		}
 	}
-	return false
+	return out
 }
 
 // pids lists the processes left in the group.

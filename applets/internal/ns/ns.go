@@ -122,11 +122,6 @@ func Mount(force bool) error { return CheckMount(Gather("mnt"), force) }
 // ErrHostPid is returned by CheckPid.
 var ErrHostPid = errors.New("not in a new pid namespace: a fresh proc would list the host's processes (run under tw-unshare --pid --fork, or pass --host-pids)")
 
-// pidVerified is set once this process has shown that it runs in a new
-// pid namespace; it cannot leave it, so a later guard in the same process
-// may trust it when /proc is gone (a PID other than 1 after tw-pivot).
-var pidVerified bool
-
 // CheckPid decides from f (kind "pid") whether this process runs in a pid
 // namespace other than the one it was started from.
 func CheckPid(f Facts) error {
@@ -134,16 +129,12 @@ func CheckPid(f Facts) error {
 	case f.Self == initPid:
 	case f.Self == "" && f.Pid == 1: // no /proc yet: only the init of a new one
 		return nil
-	case f.Self == "" && pidVerified:
-		return nil
 	case f.Self == "":
 	case f.Left != "":
 		if f.Left != f.Self {
-			pidVerified = true
 			return nil
 		}
 	case f.PPid == 0, f.Parent != "" && f.Parent != f.Self:
-		pidVerified = true
 		return nil
 	}
 	return ErrHostPid
