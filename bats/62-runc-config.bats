@@ -194,3 +194,18 @@ in_container() {
 	run -0 twr run --preserve-fds 1 --bundle "$BUNDLE" pfd 3<f 4</dev/null
 	assert_output $'open 3\nthrough-fd-3'
 }
+
+@test "linux.devices are made; the devices cgroup refuses the others" {
+	config "$BUNDLE" '.linux.devices = [{"path": "/dev/mynull", "type": "c", "major": 1, "minor": 3, "fileMode": 384, "uid": 0, "gid": 6},
+			{"path": "/dev/sub/mem", "type": "c", "major": 1, "minor": 1, "fileMode": 384}]
+		| .linux.resources.devices = [{"allow": false, "access": "rwm"}]
+		| .mounts += [{"destination": "/dev/hostkmsg", "type": "bind", "source": "/dev/kmsg", "options": ["bind"]}]'
+	run -0 in_container 'stat -c "%t:%T %a %u:%g" /dev/mynull; echo x >/dev/mynull && echo written
+		stat -c "%t:%T" /dev/sub/mem; head -c 4 /dev/zero | wc -c; head -c 1 /dev/hostkmsg 2>&1; :'
+	assert_line -n 0 '1:3 600 0:6'
+	assert_line -n 1 written
+	assert_line -n 2 1:1
+	assert_line -n 3 4
+	assert_line -n 4 "head: /dev/hostkmsg: Operation not permitted"
+	nothing_left "ct$BATS_TEST_NUMBER"
+}

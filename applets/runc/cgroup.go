@@ -238,8 +238,9 @@ func (cg *Cgroup) set(ctl, file, val string) error {
 	return writeFile(filepath.Join(d, file), val)
 }
 
-// Apply sets linux.resources.
-func (cg *Cgroup) Apply(r *specs.LinuxResources) error {
+// Apply sets linux.resources; the devices of linux.devices are allowed,
+// as runc allows them.
+func (cg *Cgroup) Apply(r *specs.LinuxResources, devices []specs.LinuxDevice) error {
 	if r == nil {
 		return nil
 	}
@@ -317,7 +318,17 @@ func (cg *Cgroup) Apply(r *specs.LinuxResources) error {
 			return err
 		}
 	}
-	return cg.devices(r.Devices)
+	rules := r.Devices
+	if len(rules) > 0 {
+		for _, d := range devices {
+			typ := d.Type
+			if typ == "u" {
+				typ = "c"
+			}
+			rules = append(rules[:len(rules):len(rules)], specs.LinuxDeviceCgroup{Allow: true, Type: typ, Major: i64(d.Major), Minor: i64(d.Minor), Access: "rwm"})
+		}
+	}
+	return cg.devices(rules)
 }
 
 // defaultDevices are allowed in every container, as runc allows them.
