@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -42,6 +43,9 @@ func sealedExe() (*os.File, error) {
 
 // overlayExe opens exe through a read-only overlay of its directory.
 func overlayExe(exe string) (int, error) {
+	if strings.ContainsAny(filepath.Dir(exe), `:\`) {
+		return -1, fmt.Errorf("%s: overlayfs would split the directory's name", exe)
+	}
 	empty, err := detachedMount("tmpfs", map[string]string{"size": "4k", "mode": "0500"})
 	if err != nil {
 		return -1, err
