@@ -44,7 +44,7 @@ c() {
 }
 
 run_opts() {
-	echo --snapshotter btrfs --runc-binary "$(command -v tw-runc)" --runc-root "$RUNC_ROOT"
+	echo --snapshotter btrfs --fifo-dir "$BATS_FILE_TMPDIR/fifo" --runc-binary "$(command -v tw-runc)" --runc-root "$RUNC_ROOT"
 }
 
 # gone ID: containerd, tw-runc and the kernel hold nothing of ID.
@@ -87,7 +87,8 @@ gone() {
 	assert_line 'mkdir-ok'
 	assert_line 'unshare: unshare(0x10000000): Operation not permitted'
 	tw=$output
-	run -0 c run --rm --seccomp --snapshotter btrfs "$IMAGE" sc-runc sh -c "$script"
+	run -0 c run --rm --seccomp --snapshotter btrfs --fifo-dir "$BATS_FILE_TMPDIR/fifo" --runc-root "$BATS_FILE_TMPDIR/runc" \
+		"$IMAGE" sc-runc sh -c "$script"
 	assert_equal "$tw" "$output"
 	gone sc
 }
@@ -101,7 +102,7 @@ gone() {
 	pid=$(c task ls | awk '$1 == "bg" { print $2 }')
 	run -0 c task ps bg
 	assert_line --regexp "^$pid +-$"
-	run -3 c task exec --exec-id e1 bg sh -c 'echo in $(hostname); exit 3'
+	run -3 c task exec --fifo-dir "$BATS_FILE_TMPDIR/fifo" --exec-id e1 bg sh -c 'echo in $(hostname); exit 3'
 	assert_output --partial 'in '
 	run -0 c task pause bg
 	run -0 c task ls
@@ -109,7 +110,7 @@ gone() {
 	run -0 c task resume bg
 	run -0 c task ls
 	assert_line --regexp '^bg +[0-9]+ +RUNNING$'
-	run -6 script -qec "timeout -k 5 30 ctr -a $CTRD_SOCK task exec -t --exec-id e2 bg sh -c 'tty; exit 6'" /dev/null
+	run -6 script -qec "timeout -k 5 30 ctr -a $CTRD_SOCK task exec -t --fifo-dir $BATS_FILE_TMPDIR/fifo --exec-id e2 bg sh -c 'tty; exit 6'" /dev/null
 	assert_output --partial '/dev/pts/'
 	run -0 c task metrics bg
 	assert_line --regexp '^pids.current +1 *$'

@@ -78,6 +78,10 @@ start_containerd() {
 	CTRD=${BATS_FILE_TMPDIR:-$BATS_TMPDIR}/containerd
 	local root=${1:-$CTRD/root} i
 	mkdir -p "$CTRD"
+	# the shims' sockets go to /run/containerd/s whatever the config says
+	CTRD_MADE_RUN=
+	[ -e /run/containerd ] || CTRD_MADE_RUN=1
+	export CTRD_MADE_RUN
 	CTRD_SOCK=$CTRD/containerd.sock
 	cat >"$CTRD/config.toml" <<-CONF
 		version = 2
@@ -109,6 +113,9 @@ stop_containerd() {
 		wait "$CTRD_PID" 2>/dev/null || true
 	fi
 	CTRD_PID=''
+	if [ -n "${CTRD_MADE_RUN:-}" ]; then
+		rmdir /run/containerd/s /run/containerd 2>/dev/null || true
+	fi
 	[ -n "${CTRD:-}" ] || return 0
 	awk -v d="$CTRD" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
 		while read -r m; do
