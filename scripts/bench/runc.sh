@@ -17,10 +17,16 @@ done
 
 work=$(mktemp -d /tmp/tw-bench-runc.XXXXXX)
 ctrd_pid=
+made_run=
+[ -e /run/containerd ] || made_run=1
 cleanup() {
 	if [ -n "$ctrd_pid" ]; then
 		kill "$ctrd_pid" 2>/dev/null || true
 		wait "$ctrd_pid" 2>/dev/null || true
+	fi
+	# the shims' sockets go to /run/containerd/s whatever the config says
+	if [ -n "$made_run" ]; then
+		rmdir /run/containerd/s /run/containerd 2>/dev/null || true
 	fi
 	awk -v d="$work" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | sort -r | xargs -r umount -l
 	rm -rf "$work"
@@ -89,7 +95,7 @@ tw-pull "oci:$work/layout:bb" "oci-archive:$work/bb.tar:localhost/bb:latest" >/d
 ctr -a "$sock" images import "$work/bb.tar" >/dev/null
 json=$work/ctr.json
 hyperfine -N --warmup 3 --runs 20 --export-json "$json" \
-	"ctr -a $sock run --rm --runc-binary $(command -v tw-runc) --runc-root $work/tw-ctr localhost/bb:latest tw-bench /bin/true" \
-	"ctr -a $sock run --rm --runc-root $work/runc-ctr localhost/bb:latest tw-bench /bin/true" \
+	"ctr -a $sock run --rm --fifo-dir $work/fifo --runc-binary $(command -v tw-runc) --runc-root $work/tw-ctr localhost/bb:latest tw-bench /bin/true" \
+	"ctr -a $sock run --rm --fifo-dir $work/fifo --runc-root $work/runc-ctr localhost/bb:latest tw-bench /bin/true" \
 	>/dev/null 2>"$work/stderr" || { cat "$work/stderr" >&2; exit 1; }
 compare "runc: ctr run --rm /bin/true vs runc" "$json" 0 1
