@@ -209,3 +209,34 @@ in_container() {
 	assert_line -n 4 "head: /dev/hostkmsg: Operation not permitted"
 	nothing_left "ct$BATS_TEST_NUMBER"
 }
+
+@test "cgroup v2: with the unified hierarchy alone (in a private mount namespace), the same lifecycle" {
+	requires unshare
+	grep -q ' - cgroup2 ' /proc/self/mountinfo || skip "no cgroup2 hierarchy mounted"
+	config "$BUNDLE" '.linux.cgroupsPath = "/twv2/c"'
+	runc_args sh -c 'cat /proc/self/cgroup | grep "^0::"; ls /sys/fs/cgroup/cgroup.freeze; sleep 1000'
+	# shellcheck disable=SC2016
+	run -0 unshare -m sh -euc '
+		umount -R /sys/fs/cgroup
+		mount -t cgroup2 none /sys/fs/cgroup
+		r="tw-runc --root $1"
+		$r run -d --bundle "$2" v2 </dev/null >"$3" 2>&1
+		pid=$($r state v2 | jq .pid)
+		grep -qx "$pid" /sys/fs/cgroup/twv2/c/cgroup.procs
+		$r pause v2
+		$r state v2 | jq -r .status
+		cat /sys/fs/cgroup/twv2/c/cgroup.freeze
+		$r resume v2
+		$r ps --format json v2
+		$r delete --force v2
+		[ ! -e /sys/fs/cgroup/twv2/c ] && echo removed
+		rmdir /sys/fs/cgroup/twv2' sh "$RUNC_ROOT" "$BUNDLE" "$BATS_TEST_TMPDIR/c.out"
+	assert_line -n 0 paused
+	assert_line -n 1 1
+	assert_line -n 2 --regexp '^\[[0-9]+\]$'
+	assert_line -n 3 removed
+	run -0 cat c.out
+	assert_line -n 0 '0::/'
+	assert_line -n 1 /sys/fs/cgroup/cgroup.freeze
+	nothing_left v2
+}

@@ -181,23 +181,25 @@ func cpusetInherit(root, path string) error {
 	return nil
 }
 
-// enableControllers lets every controller of the root reach path.
+// enableControllers lets the controllers of the root reach path, one by
+// one: one the kernel refuses (cpuset in a threaded subtree, say) does not
+// keep the others from the container, as with runc.
 func enableControllers(root, path string) error {
 	b, err := os.ReadFile(filepath.Join(root, "cgroup.controllers"))
 	if err != nil {
 		return err
 	}
-	var ctl []string
-	for _, c := range strings.Fields(string(b)) {
-		ctl = append(ctl, "+"+c)
-	}
 	dir := root
-	parts := strings.Split(strings.Trim(path, "/"), "/")
-	for _, part := range parts[:len(parts)-1] {
+	for _, part := range append([]string{""}, strings.Split(strings.Trim(path, "/"), "/")...) {
 		dir = filepath.Join(dir, part)
-		_ = writeFile(filepath.Join(dir, "cgroup.subtree_control"), strings.Join(ctl, " "))
+		if dir == filepath.Join(root, path) {
+			break
+		}
+		for _, c := range strings.Fields(string(b)) {
+			_ = writeFile(filepath.Join(dir, "cgroup.subtree_control"), "+"+c)
+		}
 	}
-	return writeFile(filepath.Join(root, "cgroup.subtree_control"), strings.Join(ctl, " "))
+	return nil
 }
 
 func writeFile(path, val string) error {
