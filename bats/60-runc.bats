@@ -268,3 +268,20 @@ $(cat pid)"
 	run -0 twr delete --force l1
 	nothing_left l1
 }
+
+@test "update changes the resources of the cgroup, as containerd's shim asks" {
+	run -0 twrd run -d --bundle "$BUNDLE" u1
+	run -0 twr update --resources - u1 <<<'{"memory": {"limit": 41943040}, "pids": {"limit": 9}, "cpu": {"shares": 256}}'
+	assert_equal "$(cat /sys/fs/cgroup/memory/u1/memory.limit_in_bytes)" 41943040
+	assert_equal "$(cat /sys/fs/cgroup/pids/u1/pids.max)" 9
+	assert_equal "$(cat /sys/fs/cgroup/cpu/u1/cpu.shares)" 256
+	run -0 twr update --memory 50331648 --pids-limit 12 u1
+	assert_equal "$(cat /sys/fs/cgroup/memory/u1/memory.limit_in_bytes)" 50331648
+	assert_equal "$(cat /sys/fs/cgroup/pids/u1/pids.max)" 12
+	run -1 twr update --resources - u1 <<<'{"memory": '
+	assert_output 'tw-runc: resources from stdin: unexpected EOF'
+	run -0 twr delete --force u1
+	run -1 twr update --memory 1 u1
+	assert_output 'tw-runc: u1: container does not exist'
+	nothing_left u1
+}

@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/tupperware/tw/applets/internal/cli"
@@ -221,6 +222,54 @@ func cmdPs(g *globals, args []string, stdio cli.IO) error {
 		return cli.Usagef("invalid format option: %s", format)
 	}
 	return nil
+}
+
+// cmdUpdate changes the resources of a container's cgroup, as runc
+// update does for containerd's shim (Kubernetes' in-place resizes).
+func cmdUpdate(g *globals, args []string, stdio cli.IO) error {
+	var file string
+	var memory, pids int64
+	id, err := oneID("update", args, stdio, func(fs *pflagSet) {
+		fs.StringVarP(&file, "resources", "r", "", "linux.resources as JSON in `FILE` (- for stdin)")
+		fs.Int64Var(&memory, "memory", 0, "memory limit in bytes")
+		fs.Int64Var(&pids, "pids-limit", 0, "maximum number of processes")
+	})
+	if err != nil || id == "" {
+		return err
+	}
+	st, err := g.load(id)
+	if err != nil {
+		return err
+	}
+	if st.Status == Stopped {
+		return ErrNotRunning
+	}
+	var r specs.LinuxResources
+	switch file {
+	case "":
+	case "-":
+		if err := json.NewDecoder(stdio.Stdin).Decode(&r); err != nil {
+			return fmt.Errorf("resources from stdin: %w", err)
+		}
+	default:
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(b, &r); err != nil {
+			return fmt.Errorf("%s: %w", file, err)
+		}
+	}
+	if memory != 0 {
+		r.Memory = &specs.LinuxMemory{Limit: &memory}
+	}
+	if pids != 0 {
+		r.Pids = &specs.LinuxPids{Limit: &pids}
+	}
+	if st.Cgroup == nil {
+		return errors.New("the container has no cgroup")
+	}
+	return st.Cgroup.Apply(&r, nil)
 }
 
 func cmdPause(g *globals, args []string, stdio cli.IO) error {

@@ -41,6 +41,8 @@ Commands:
                 run another process in a running container
   pause ID, resume ID
                 freeze and thaw every process (cgroup freezer)
+  update [--resources FILE|-] [--memory BYTES] [--pids-limit N] ID
+                change the resources of the container's cgroup
   list          the containers under --root
   features      what this runtime supports, as JSON
 
@@ -74,6 +76,7 @@ func init() {
 		"ps":       {cmdPs, "ps [--format table|json] ID"},
 		"exec":     {cmdExec, "exec [OPTIONS] ID [PROG [ARGS…]]"},
 		"pause":    {cmdPause, "pause ID"},
+		"update":   {cmdUpdate, "update [--resources FILE|-] ID"},
 		"resume":   {cmdResume, "resume ID"},
 		"list":     {cmdList, "list [--format table|json] [--quiet]"},
 		"features": {cmdFeatures, "features"},
