@@ -148,7 +148,9 @@ teardown() {
 	cfg=$BUNDLE/config.json
 	check '.ociVersion = "2.0.0"' "$cfg: unsupported ociVersion \"2.0.0\": need 1.x"
 	check '.process.args = []' "$cfg: process.args is empty"
-	check '.hooks = {"prestart": [{"path": "/bin/true"}]}' "$cfg: hooks are not supported"
+	check '.hooks = {"prestart": [{"path": "true"}]}' "$cfg: hooks: path \"true\" is not absolute"
+	check '.hooks = {"createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", "echo no way >&2; exit 3"]}]}' \
+		"createRuntime hook /bin/sh: exit status 3: no way"
 	check '.linux.namespaces += [{"type": "time"}]' "$cfg: linux.namespaces: the time namespace is not supported"
 	check '.linux.namespaces = [.linux.namespaces[] | select(.type != "mount")]' "$cfg: linux.namespaces: a new mount namespace is required"
 	check '.mounts += [{"destination": "/x", "type": "overlay", "source": "none"}]' "$cfg: mounts: type \"overlay\" (at /x) is not supported"
@@ -284,4 +286,35 @@ $(cat pid)"
 	run -1 twr update --memory 1 u1
 	assert_output 'tw-runc: u1: container does not exist'
 	nothing_left u1
+}
+
+@test "hooks: each kind runs where and when the runtime-spec says, with the state on stdin" {
+	hook() { # KIND DIR: a hook that saves its stdin and where it ran
+		jq -n --arg k "$1" --arg d "$2" '{"path": "/bin/sh", "args": ["sh", "-c",
+			"cat >\($d)/\($k).json; readlink /proc/self/ns/mnt >\($d)/\($k).mnt"], "env": ["PATH=/bin:/usr/bin"]}'
+	}
+	out=$BATS_TEST_TMPDIR/out
+	config "$BUNDLE" '.hooks = {"prestart": [$pre], "createRuntime": [$cr], "createContainer": [$cc],
+		"startContainer": [$sc], "poststart": [$ps], "poststop": [$pst]}' \
+		--argjson pre "$(hook prestart "$out")" --argjson cr "$(hook createRuntime "$out")" \
+		--argjson cc "$(hook createContainer "$out")" --argjson sc "$(hook startContainer /out)" \
+		--argjson ps "$(hook poststart "$out")" --argjson pst "$(hook poststop "$out")"
+	run -0 twrd create --bundle "$BUNDLE" --pid-file pid h1
+	pid=$(cat pid)
+	for k in prestart createRuntime createContainer; do
+		assert_equal "$(jq -r '.id + " " + .status + " " + (.pid | tostring)' "out/$k.json")" "h1 creating $pid"
+	done
+	[ ! -e out/startContainer.json ] && [ ! -e out/poststart.json ]
+	# the runtime's hooks in the host's mount namespace, createContainer in the container's
+	assert_equal "$(cat out/createRuntime.mnt)" "$(readlink /proc/self/ns/mnt)"
+	assert_equal "$(cat out/createContainer.mnt)" "$(readlink /proc/"$pid"/ns/mnt)"
+	run -0 twr start h1
+	for _ in $(seq 50); do [ -s out/startContainer.json ] && break; sleep 0.05; done
+	assert_equal "$(jq -r .status out/startContainer.json)" running
+	assert_equal "$(cat out/startContainer.mnt)" "$(readlink /proc/"$pid"/ns/mnt)"
+	assert_equal "$(jq -r .status out/poststart.json)" running
+	[ ! -e out/poststop.json ]
+	run -0 twr delete --force h1
+	assert_equal "$(jq -r .status out/poststop.json)" stopped
+	nothing_left h1
 }

@@ -64,7 +64,17 @@ func (g *globals) start(st *State) error {
 	if err != nil {
 		return fmt.Errorf("start gate: %w", err)
 	}
-	return os.Remove(fifo)
+	if err := os.Remove(fifo); err != nil {
+		return err
+	}
+	if st.Hooks != nil && len(st.Hooks.Poststart) > 0 {
+		// A failing poststart hook is a warning: the container runs.
+		st.Status = Running
+		if err := runHooks("poststart", st.Hooks.Poststart, st.Public()); err != nil {
+			g.logf("warning", "%v", err)
+		}
+	}
+	return nil
 }
 
 func cmdState(g *globals, args []string, stdio cli.IO) error {
@@ -186,6 +196,13 @@ func (g *globals) destroy(st *State) error {
 	if st.Cgroup != nil {
 		if err := st.Cgroup.Remove(); err != nil {
 			return err
+		}
+	}
+	if st.Hooks != nil && len(st.Hooks.Poststop) > 0 {
+		// A failing poststop hook is a warning: the container goes.
+		st.Status = Stopped
+		if err := runHooks("poststop", st.Hooks.Poststop, st.Public()); err != nil {
+			g.logf("warning", "%v", err)
 		}
 	}
 	return os.RemoveAll(g.dir(st.ID))

@@ -1,7 +1,6 @@
 package runc
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,6 +52,11 @@ type initConfig struct {
 	// Exec: join the namespaces of Pid instead of making a container.
 	Exec bool `json:"exec,omitempty"`
 	Pid  int  `json:"pid,omitempty"`
+	// For the hooks the init runs: the container's ID, bundle, and the
+	// init's pid in the runtime's pid namespace.
+	ID      string `json:"id,omitempty"`
+	Bundle  string `json:"bundle,omitempty"`
+	InitPid int    `json:"initPid,omitempty"`
 }
 
 // initFds are the numbers of the init's descriptors, from envInit.
@@ -166,8 +170,15 @@ func (g *globals) create(o *createOpts, id string, stdio cli.IO) (st *State, err
 	if err := cg.Join(cmd.Process.Pid); err != nil {
 		return nil, fmt.Errorf("cgroup %s: %w", cgPath, err)
 	}
-	cfg := initConfig{Spec: spec, Rootfs: rootfs, Cgroup: cg}
-	if err := handshake(parent, &cfg); err != nil {
+	cfg := initConfig{Spec: spec, Rootfs: rootfs, Cgroup: cg, ID: id, Bundle: bundle, InitPid: cmd.Process.Pid}
+	hooks := func(string) error {
+		st := hookState(spec, id, bundle, Creating, cmd.Process.Pid)
+		if err := runHooks("prestart", spec.Hooks.Prestart, st); err != nil {
+			return err
+		}
+		return runHooks("createRuntime", spec.Hooks.CreateRuntime, st)
+	}
+	if err := handshake(parent, &cfg, hooks); err != nil {
 		return nil, err
 	}
 	start, _, err := procStat(cmd.Process.Pid)
@@ -178,6 +189,7 @@ func (g *globals) create(o *createOpts, id string, stdio cli.IO) (st *State, err
 		OCIVersion: spec.Version, ID: id, Pid: cmd.Process.Pid, Status: Created, Bundle: bundle,
 		Rootfs: rootfs, Created: time.Now().UTC(), Annotations: spec.Annotations,
 		InitStart: start, Cgroup: cg, Namespace: joined(spec), Process: spec.Process, Seccomp: spec.Linux.Seccomp,
+		Hooks: spec.Hooks,
 	}
 	if err := g.save(st); err != nil {
 		return nil, err
@@ -307,38 +319,48 @@ func setns(path string, kind int) error {
 	return nil
 }
 
-// initReply is the init's one line on the sync socket.
+// initReply is a line of the init on the sync socket: ready, an error,
+// or a request to run the createRuntime hooks (prestart too) in the
+// runtime's namespaces before it goes on.
 type initReply struct {
 	Ready bool   `json:"ready,omitempty"`
 	Error string `json:"error,omitempty"`
+	Hooks string `json:"hooks,omitempty"`
 }
 
-// handshake sends the init its config and waits for its reply: ready,
-// or the error that stopped it. An init that dies without a word is an
-// error too.
-func handshake(sock *os.File, cfg *initConfig) error {
-	if err := json.NewEncoder(sock).Encode(cfg); err != nil {
+// handshake sends the init its config and serves it until its last
+// reply: ready, or the error that stopped it (an exec's init says nothing:
+// the socket closes at execve). An init that dies without a word is an
+// error too. hooks runs the hooks the init asks for.
+func handshake(sock *os.File, cfg *initConfig, hooks func(kind string) error) error {
+	enc := json.NewEncoder(sock)
+	if err := enc.Encode(cfg); err != nil {
 		return fmt.Errorf("send config to the container init: %w", err)
 	}
-	if err := unix.Shutdown(int(sock.Fd()), unix.SHUT_WR); err != nil {
-		return fmt.Errorf("sync socket: %w", err)
-	}
-	line, err := bufio.NewReader(sock).ReadBytes('\n')
-	if err == io.EOF && len(line) == 0 {
-		if cfg.Exec {
-			return nil // the sync socket closed at execve
+	dec := json.NewDecoder(sock)
+	for {
+		var r initReply
+		err := dec.Decode(&r)
+		switch {
+		case err == io.EOF && cfg.Exec:
+			return nil
+		case err == io.EOF:
+			return errors.New("container init exited before it was ready")
+		case err != nil:
+			return fmt.Errorf("read from the container init: %w", err)
+		case r.Error != "":
+			return errors.New(r.Error)
+		case r.Ready:
+			return nil
+		case r.Hooks != "" && hooks != nil:
+			if err := hooks(r.Hooks); err != nil {
+				return err
+			}
+			if err := enc.Encode(initReply{Ready: true}); err != nil {
+				return fmt.Errorf("sync socket: %w", err)
+			}
+		default:
+			return fmt.Errorf("container init: unexpected reply %+v", r)
 		}
-		return errors.New("container init exited before it was ready")
 	}
-	if err != nil && err != io.EOF {
-		return fmt.Errorf("read from the container init: %w", err)
-	}
-	var r initReply
-	if err := json.Unmarshal(line, &r); err != nil {
-		return fmt.Errorf("container init: bad reply %q", line)
-	}
-	if r.Error != "" {
-		return errors.New(r.Error)
-	}
-	return nil
 }

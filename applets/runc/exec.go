@@ -100,7 +100,7 @@ func cmdExec(g *globals, args []string, stdio cli.IO) error {
 			return fail(fmt.Errorf("join the container's cgroup: %w", err))
 		}
 	}
-	if err := handshake(parent, &initConfig{Spec: spec, Exec: true, Pid: st.Pid}); err != nil {
+	if err := handshake(parent, &initConfig{Spec: spec, Exec: true, Pid: st.Pid}, nil); err != nil {
 		cmd.Wait()
 		return err
 	}

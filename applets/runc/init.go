@@ -1,7 +1,6 @@
 package runc
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -38,11 +37,12 @@ func cmdInit(g *globals, args []string, stdio cli.IO) error {
 	}
 	os.Unsetenv(envInit)
 	sync := os.NewFile(uintptr(fds.Sync), "sync")
+	dec := json.NewDecoder(sync)
 	var cfg initConfig
-	if err := json.NewDecoder(bufio.NewReader(sync)).Decode(&cfg); err != nil {
+	if err := dec.Decode(&cfg); err != nil {
 		return fmt.Errorf("init: read config: %w", err)
 	}
-	in := &initProc{cfg: &cfg, fds: fds, sync: sync, stdio: stdio}
+	in := &initProc{cfg: &cfg, fds: fds, sync: sync, dec: dec, stdio: stdio}
 	err := in.run()
 	if !in.ready {
 		// create is waiting for this reply; it reports the error.
@@ -56,6 +56,7 @@ type initProc struct {
 	cfg   *initConfig
 	fds   initFds
 	sync  *os.File
+	dec   *json.Decoder
 	stdio cli.IO
 	ready bool
 }
@@ -132,6 +133,12 @@ func (in *initProc) run() error {
 		if err := in.gate(); err != nil {
 			return err
 		}
+		if h := spec.Hooks; h != nil {
+			// In the container, right before its program.
+			if err := runHooks("startContainer", h.StartContainer, in.state(Running)); err != nil {
+				return err
+			}
+		}
 	}
 	if proc.NoNewPrivileges {
 		if err := sec.install(); err != nil {
@@ -160,6 +167,25 @@ func (in *initProc) reply(r initReply) error {
 		return fmt.Errorf("sync socket: %w", err)
 	}
 	return nil
+}
+
+// ask has create run the hooks of kind in the runtime's namespaces and
+// waits until it has.
+func (in *initProc) ask(kind string) error {
+	if err := json.NewEncoder(in.sync).Encode(initReply{Hooks: kind}); err != nil {
+		return fmt.Errorf("sync socket: %w", err)
+	}
+	var r initReply
+	if err := in.dec.Decode(&r); err != nil || !r.Ready {
+		return fmt.Errorf("%s hooks: create gave up", kind)
+	}
+	return nil
+}
+
+// state is the container's state for the hooks the init runs.
+func (in *initProc) state(status string) Public {
+	return Public{OCIVersion: in.cfg.Spec.Version, ID: in.cfg.ID, Pid: in.cfg.InitPid, Status: status,
+		Bundle: in.cfg.Bundle, Annotations: in.cfg.Spec.Annotations}
 }
 
 // gate blocks until start writes a byte into the fifo; EOF or an error
@@ -202,6 +228,17 @@ func (in *initProc) buildContainer() error {
 	}
 	if err := makeDevices(rootfs, spec.Linux.Devices, newNS(spec, specs.UserNamespace)); err != nil {
 		return err
+	}
+	if h := spec.Hooks; h != nil {
+		if len(h.Prestart)+len(h.CreateRuntime) > 0 {
+			if err := in.ask("createRuntime"); err != nil {
+				return err
+			}
+		}
+		// In the container's namespaces, before pivot_root.
+		if err := runHooks("createContainer", h.CreateContainer, in.state(Creating)); err != nil {
+			return err
+		}
 	}
 	if err := pivot.Pivot(rootfs); err != nil {
 		return err

@@ -112,7 +112,7 @@ func Main(args []string, stdio cli.IO) error {
 		return cli.Usagef("unknown command: %s", name)
 	}
 	err := c.run(&g, fs.Args()[1:], stdio)
-	if err != nil && g.log != "" && name != "init" {
+	if err != nil && name != "init" {
 		g.logError(err)
 	}
 	return err
@@ -125,16 +125,29 @@ func (g *globals) logError(err error) {
 	if errors.As(err, &ee) && ee.Silent {
 		return
 	}
-	f, ferr := os.OpenFile(g.log, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if ferr != nil {
+	g.logf("error", "%v", err)
+}
+
+// logf appends one line of level to the --log file, and a warning to
+// stderr too.
+func (g *globals) logf(level, format string, a ...any) {
+	msg := fmt.Sprintf(format, a...)
+	if level == "warning" {
+		fmt.Fprintf(os.Stderr, "tw-runc: warning: %s\n", msg)
+	}
+	if g.log == "" {
+		return
+	}
+	f, err := os.OpenFile(g.log, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
 		return
 	}
 	defer f.Close()
 	now := time.Now().Format(time.RFC3339Nano)
 	if g.logFormat == "json" {
-		line, _ := json.Marshal(map[string]string{"level": "error", "msg": err.Error(), "time": now})
+		line, _ := json.Marshal(map[string]string{"level": level, "msg": msg, "time": now})
 		fmt.Fprintf(f, "%s\n", line)
 		return
 	}
-	fmt.Fprintf(f, "time=%q level=error msg=%q\n", now, err.Error())
+	fmt.Fprintf(f, "time=%q level=%s msg=%q\n", now, level, msg)
 }

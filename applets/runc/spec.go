@@ -82,10 +82,13 @@ func validate(s *specs.Spec) error {
 	if s.Linux == nil {
 		return errors.New("linux is missing")
 	}
-	if s.Hooks != nil {
-		h := s.Hooks
-		if len(h.Prestart)+len(h.CreateRuntime)+len(h.CreateContainer)+len(h.StartContainer)+len(h.Poststart)+len(h.Poststop) > 0 {
-			return errors.New("hooks are not supported")
+	if h := s.Hooks; h != nil {
+		for _, l := range [][]specs.Hook{h.Prestart, h.CreateRuntime, h.CreateContainer, h.StartContainer, h.Poststart, h.Poststop} {
+			for _, hook := range l {
+				if !filepath.IsAbs(hook.Path) {
+					return fmt.Errorf("hooks: path %q is not absolute", hook.Path)
+				}
+			}
 		}
 	}
 	for _, unsupported := range []struct {

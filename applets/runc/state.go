@@ -35,6 +35,7 @@ type State struct {
 	Namespace map[string]string   `json:"namespaces,omitempty"` // type → path joined at create
 	Process   *specs.Process      `json:"process,omitempty"`
 	Seccomp   *specs.LinuxSeccomp `json:"seccomp,omitempty"`
+	Hooks     *specs.Hooks        `json:"hooks,omitempty"`
 }
 
 // Public is what `state` prints.
