@@ -249,6 +249,7 @@ teardown() {
 	jq -e '.linux.namespaces | index("mount")' <<<"$output" >/dev/null
 	jq -e '.linux.capabilities | index("CAP_SYS_ADMIN")' <<<"$output" >/dev/null
 	jq -e '.linux.seccomp.enabled' <<<"$output" >/dev/null
+	jq -e '.hooks | index("createRuntime")' <<<"$output" >/dev/null
 }
 
 @test "list, ps as a table, --help, a text log" {

@@ -428,7 +428,7 @@ func cmdFeatures(g *globals, args []string, stdio cli.IO) error {
 	f := map[string]any{
 		"ociVersionMin": "1.0.0",
 		"ociVersionMax": specVersion,
-		"hooks":         []string{},
+		"hooks":         []string{"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"},
 		"mountOptions":  opts,
 		"linux": map[string]any{
 			"namespaces":   []string{"cgroup", "ipc", "mount", "network", "pid", "user", "uts"},
