@@ -319,3 +319,15 @@ $(cat pid)"
 	assert_equal "$(jq -r .status out/poststop.json)" stopped
 	nothing_left h1
 }
+
+@test "run in the foreground with process.terminal: the container's terminal is joined to ours" {
+	requires script
+	config "$BUNDLE" '.process.terminal = true | .process.args = ["sh", "-c", "tty; stty size; exit 3"]'
+	run -3 script -qec "stty cols 100 rows 30; tw-runc --root $RUNC_ROOT run --bundle $BUNDLE t1" /dev/null
+	assert_output --partial '/dev/pts/0'
+	assert_output --partial '30 100'
+	nothing_left t1
+	run -1 twrd run -d --bundle "$BUNDLE" t2
+	assert_output 'tw-runc: cannot allocate tty if runc will detach without setting console socket'
+	nothing_left t2
+}

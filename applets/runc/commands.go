@@ -370,12 +370,30 @@ func cmdRun(g *globals, args []string, stdio cli.IO) error {
 	if err := cli.Args(fs, 1, 1); err != nil {
 		return err
 	}
+	// In the foreground without a console socket, a terminal of the
+	// container is joined to ours.
+	var term *terminal
+	if !o.detach && o.consoleSocket == "" {
+		if spec, err := loadSpec(o.bundle); err == nil && spec.Process.Terminal {
+			if term, err = newTerminal(); err != nil {
+				return err
+			}
+			o.console = term.theirs
+		}
+	}
 	st, err := g.create(&o, fs.Arg(0), stdio)
 	if err != nil {
 		return err
 	}
 	if o.detach {
 		return g.start(st)
+	}
+	if term != nil {
+		if err := term.attach(stdFile(stdio.Stdin, os.Stdin), stdFile(stdio.Stdout, os.Stdout)); err != nil {
+			g.killAndDestroy(st)
+			return err
+		}
+		defer term.close()
 	}
 	// The init is our child: wait for it, pass signals on, delete the
 	// container and pass its status on.

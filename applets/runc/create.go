@@ -30,7 +30,8 @@ type pflagSet = pflag.FlagSet
 type createOpts struct {
 	bundle, pidFile, consoleSocket string
 	preserveFds                    int
-	detach                         bool // run only
+	detach                         bool     // run only
+	console                        *os.File // run only: our end of a console socketpair
 }
 
 func createFlags(name string, o *createOpts) *pflag.FlagSet {
@@ -92,7 +93,7 @@ func (g *globals) create(o *createOpts, id string, stdio cli.IO) (st *State, err
 	if err != nil {
 		return nil, err
 	}
-	if spec.Process.Terminal && o.consoleSocket == "" {
+	if spec.Process.Terminal && o.consoleSocket == "" && o.console == nil {
 		return nil, errors.New("cannot allocate tty if runc will detach without setting console socket")
 	}
 	if !spec.Process.Terminal && o.consoleSocket != "" {
@@ -155,7 +156,7 @@ func (g *globals) create(o *createOpts, id string, stdio cli.IO) (st *State, err
 		return nil, fmt.Errorf("cgroup %s: %w", cgPath, err)
 	}
 	extra := preserved(o.preserveFds)
-	var console *os.File
+	console := o.console
 	if o.consoleSocket != "" {
 		if console, err = dialConsole(o.consoleSocket); err != nil {
 			return nil, err
