@@ -5,7 +5,7 @@ load helpers
 load helpers_runc
 
 setup_file() {
-	requires root jq
+	requires root jq python3
 	export LAYOUT=$BATS_FILE_TMPDIR/layout
 	make_image "$LAYOUT"
 }
