@@ -35,15 +35,16 @@ in_container() {
 	twr run --bundle "$BUNDLE" "ct$BATS_TEST_NUMBER"
 }
 
-@test "process: user with additional groups, env, cwd, umask" {
+@test "process: user with additional groups, env, cwd, umask, oomScoreAdj" {
 	config "$BUNDLE" '.process.user = {"uid": 1000, "gid": 1001, "additionalGids": [5, 7], "umask": 63}
-		| .process.env = ["PATH=/bin", "GREETING=hello there"] | .process.cwd = "/tmp"'
-	run -0 in_container 'id; echo "$GREETING"; pwd; umask; echo $HOME'
+		| .process.env = ["PATH=/bin", "GREETING=hello there"] | .process.cwd = "/tmp" | .process.oomScoreAdj = 567'
+	run -0 in_container 'id; echo "$GREETING"; pwd; umask; echo $HOME; cat /proc/self/oom_score_adj'
 	assert_line -n 0 'uid=1000 gid=1001 groups=5,7'
 	assert_line -n 1 'hello there'
 	assert_line -n 2 '/tmp'
 	assert_line -n 3 '0077'
 	assert_line -n 4 '/'
+	assert_line -n 5 567
 	nothing_left "ct$BATS_TEST_NUMBER"
 }
 
