@@ -200,15 +200,41 @@ in_container() {
 	config "$BUNDLE" '.linux.devices = [{"path": "/dev/mynull", "type": "c", "major": 1, "minor": 3, "fileMode": 384, "uid": 0, "gid": 6},
 			{"path": "/dev/sub/mem", "type": "c", "major": 1, "minor": 1, "fileMode": 384}]
 		| .linux.resources.devices = [{"allow": false, "access": "rwm"}]
-		| .mounts += [{"destination": "/dev/hostkmsg", "type": "bind", "source": "/dev/kmsg", "options": ["bind"]}]'
+		| .mounts += [{"destination": "/dev/hostfuse", "type": "bind", "source": "/dev/fuse", "options": ["bind"]}]'
 	run -0 in_container 'stat -c "%t:%T %a %u:%g" /dev/mynull; echo x >/dev/mynull && echo written
-		stat -c "%t:%T" /dev/sub/mem; head -c 4 /dev/zero | wc -c; head -c 1 /dev/hostkmsg 2>&1; :'
+		stat -c "%t:%T" /dev/sub/mem; head -c 4 /dev/zero | wc -c; (exec 3</dev/hostfuse) 2>&1; :'
 	assert_line -n 0 '1:3 600 0:6'
 	assert_line -n 1 written
 	assert_line -n 2 1:1
 	assert_line -n 3 4
-	assert_line -n 4 "head: /dev/hostkmsg: Operation not permitted"
+	assert_line -n 4 "sh: can't open /dev/hostfuse: Operation not permitted"
+	# the devices cgroup, not a capability, said no: allowed, it opens
+	config "$BUNDLE" '.linux.resources.devices += [{"allow": true, "type": "c", "major": 10, "minor": 229, "access": "rw"}]'
+	run -0 in_container 'exec 3</dev/hostfuse && echo opened'
+	assert_output opened
 	nothing_left "ct$BATS_TEST_NUMBER"
+}
+
+@test "cgroup v2: the device rules become an eBPF program attached to the cgroup" {
+	requires unshare
+	grep -q ' - cgroup2 ' /proc/self/mountinfo || skip "no cgroup2 hierarchy mounted"
+	config "$BUNDLE" '.linux.cgroupsPath = "/twv2/dev" | .linux.resources.devices = [{"allow": false, "access": "rwm"}]
+		| .mounts += [{"destination": "/dev/hostfuse", "type": "bind", "source": "/dev/fuse", "options": ["bind"]}]'
+	runc_args sh -c 'echo x >/dev/null && echo null-ok; head -c 2 /dev/urandom | wc -c; (exec 3</dev/hostfuse) 2>&1; :'
+	v2() { # run the bundle with the unified hierarchy alone
+		# shellcheck disable=SC2016
+		unshare -m sh -euc 'umount -R /sys/fs/cgroup; mount -t cgroup2 none /sys/fs/cgroup
+			tw-runc --root "$1" run --bundle "$2" v2dev; rmdir /sys/fs/cgroup/twv2' sh "$RUNC_ROOT" "$BUNDLE"
+	}
+	run -0 v2
+	assert_output $'null-ok\n2\nsh: can\'t open /dev/hostfuse: Operation not permitted'
+	config "$BUNDLE" '.linux.resources.devices += [{"allow": true, "type": "c", "major": 10, "minor": 229, "access": "w"}]'
+	run -0 v2
+	assert_line -n 2 "sh: can't open /dev/hostfuse: Operation not permitted"
+	config "$BUNDLE" '.linux.resources.devices += [{"allow": true, "type": "c", "major": 10, "minor": 229, "access": "rw"}]'
+	run -0 v2
+	assert_output $'null-ok\n2'
+	nothing_left v2dev
 }
 
 @test "cgroup v2: with the unified hierarchy alone (in a private mount namespace), the same lifecycle" {

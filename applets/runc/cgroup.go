@@ -247,7 +247,17 @@ func (cg *Cgroup) Apply(r *specs.LinuxResources, devices []specs.LinuxDevice) er
 		return nil
 	}
 	if cg.V2 {
-		return cg.applyV2(r)
+		if err := cg.applyV2(r); err != nil {
+			return err
+		}
+		if rules := deviceRules(r, devices); len(rules) > 0 {
+			prog, err := deviceFilter(append(rules, defaultDevices...))
+			if err != nil {
+				return err
+			}
+			return attachDeviceFilter(cg.Paths[""], prog)
+		}
+		return nil
 	}
 	if len(r.Unified) > 0 {
 		return errors.New("linux.resources.unified needs cgroup v2")
@@ -320,17 +330,24 @@ func (cg *Cgroup) Apply(r *specs.LinuxResources, devices []specs.LinuxDevice) er
 			return err
 		}
 	}
+	return cg.devices(deviceRules(r, devices))
+}
+
+// deviceRules are the container's device rules, with an allow rule for
+// each device of linux.devices; none when it has none.
+func deviceRules(r *specs.LinuxResources, devices []specs.LinuxDevice) []specs.LinuxDeviceCgroup {
 	rules := r.Devices
-	if len(rules) > 0 {
-		for _, d := range devices {
-			typ := d.Type
-			if typ == "u" {
-				typ = "c"
-			}
-			rules = append(rules[:len(rules):len(rules)], specs.LinuxDeviceCgroup{Allow: true, Type: typ, Major: i64(d.Major), Minor: i64(d.Minor), Access: "rwm"})
-		}
+	if len(rules) == 0 {
+		return nil
 	}
-	return cg.devices(rules)
+	for _, d := range devices {
+		typ := d.Type
+		if typ == "u" {
+			typ = "c"
+		}
+		rules = append(rules[:len(rules):len(rules)], specs.LinuxDeviceCgroup{Allow: true, Type: typ, Major: i64(d.Major), Minor: i64(d.Minor), Access: "rwm"})
+	}
+	return rules
 }
 
 // defaultDevices are allowed in every container, as runc allows them.
