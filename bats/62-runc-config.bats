@@ -267,3 +267,13 @@ in_container() {
 	assert_line -n 1 /sys/fs/cgroup/cgroup.freeze
 	nothing_left v2
 }
+
+@test "a bundle without a /dev mount: the nodes go to the root's /dev, twice" {
+	config "$BUNDLE" '.mounts = [.mounts[] | select(.destination | startswith("/dev") | not)]'
+	run -0 in_container 'echo x >/dev/null && echo null-ok; readlink /dev/stdout'
+	assert_output $'null-ok\n/proc/self/fd/1'
+	run -0 in_container 'echo x >/dev/null && echo null-ok; readlink /dev/stdout'
+	assert_output $'null-ok\n/proc/self/fd/1'
+	[ "$(stat -c %t:%T "$BUNDLE/rootfs/dev/null")" = 1:3 ]
+	nothing_left "ct$BATS_TEST_NUMBER"
+}

@@ -1,6 +1,7 @@
 package runc
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -49,7 +50,13 @@ func makeDevices(rootfs string, devices []specs.LinuxDevice, userns bool) error 
 		return err
 	}
 	if _, err := os.Stat(pts); err == nil {
-		ptmx, _ := securejoin.SecureJoin(rootfs, "/dev/ptmx")
+		ptmx, err := joinParent(rootfs, "/dev/ptmx")
+		if err != nil {
+			return err
+		}
+		if target, err := os.Readlink(ptmx); err == nil && target == "pts/ptmx" {
+			return nil
+		}
 		if err := os.Remove(ptmx); err != nil && !os.IsNotExist(err) {
 			return err
 		}
@@ -61,11 +68,11 @@ func makeDevices(rootfs string, devices []specs.LinuxDevice, userns bool) error 
 }
 
 func makeDevice(rootfs string, d specs.LinuxDevice, userns bool) error {
-	dest, err := securejoin.SecureJoin(rootfs, d.Path)
-	if err != nil {
+	if err := mkdirIn(rootfs, filepath.Dir(d.Path)); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+	dest, err := joinParent(rootfs, d.Path)
+	if err != nil {
 		return err
 	}
 	if userns {
@@ -117,12 +124,77 @@ func makeDevice(rootfs string, d specs.LinuxDevice, userns bool) error {
 // symlinkIn makes the link name (inside rootfs) to target, unless the
 // name exists.
 func symlinkIn(rootfs, target, name string) error {
-	p, err := securejoin.SecureJoin(rootfs, name)
+	p, err := joinParent(rootfs, name)
 	if err != nil {
 		return err
 	}
 	if err := os.Symlink(target, p); err != nil && !os.IsExist(err) {
 		return err
+	}
+	return nil
+}
+
+// joinParent is name inside rootfs with its directory resolved there
+// (symbolic links included) and its last part as it is: what exists at
+// that name, a symbolic link say, is not followed.
+func joinParent(rootfs, name string) (string, error) {
+	dir, err := securejoin.SecureJoin(rootfs, filepath.Dir(name))
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, filepath.Base(name)), nil
+}
+
+// mkdirIn makes the directory dir inside rootfs, with its parents.
+func mkdirIn(rootfs, dir string) error {
+	p, err := securejoin.SecureJoin(rootfs, dir)
+	if err != nil {
+		return err
+	}
+	return os.MkdirAll(p, 0o755)
+}
+
+// maskPaths hides the masked paths (/dev/null bound over files, an empty
+// read-only tmpfs over directories) and makes the read-only ones
+// read-only, as runc does; a missing path is skipped. harden.Mask does the
+// same and also remounts the root nodev, which tw-runc leaves to the
+// devices cgroup: a bundle without a /dev mount has its nodes on the root.
+func maskPaths(masked, readonly []string) error {
+	if len(masked) > 0 {
+		// The rootfs could have put any file at /dev/null.
+		var st unix.Stat_t
+		if err := unix.Stat("/dev/null", &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR || st.Rdev != unix.Mkdev(1, 3) {
+			return errors.New("maskedPaths: /dev/null is not the null device")
+		}
+	}
+	for _, p := range readonly {
+		if err := unix.Mount(p, p, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			if err == unix.ENOENT {
+				continue
+			}
+			return &os.PathError{Op: "bind mount", Path: p, Err: err}
+		}
+		if err := remountReadonly(p); err != nil {
+			return err
+		}
+	}
+	for _, p := range masked {
+		var st unix.Stat_t
+		if err := unix.Stat(p, &st); err != nil {
+			if err == unix.ENOENT {
+				continue
+			}
+			return &os.PathError{Op: "mask", Path: p, Err: err}
+		}
+		var err error
+		if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+			err = unix.Mount("tmpfs", p, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=0,mode=555")
+		} else {
+			err = unix.Mount("/dev/null", p, "", unix.MS_BIND, "")
+		}
+		if err != nil {
+			return &os.PathError{Op: "mask", Path: p, Err: err}
+		}
 	}
 	return nil
 }

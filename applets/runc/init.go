@@ -13,7 +13,6 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/tupperware/tw/applets/harden"
 	"github.com/tupperware/tw/applets/internal/chain"
 	"github.com/tupperware/tw/applets/internal/cli"
 	"github.com/tupperware/tw/applets/pivot"
@@ -264,10 +263,8 @@ func (in *initProc) buildContainer() error {
 			return fmt.Errorf("sysctl %s: %w", k, err)
 		}
 	}
-	if len(spec.Linux.MaskedPaths)+len(spec.Linux.ReadonlyPaths) > 0 {
-		if err := harden.Mask(spec.Linux.MaskedPaths, spec.Linux.ReadonlyPaths); err != nil {
-			return err
-		}
+	if err := maskPaths(spec.Linux.MaskedPaths, spec.Linux.ReadonlyPaths); err != nil {
+		return err
 	}
 	if spec.Root.Readonly {
 		if err := remountReadonly("/"); err != nil {
