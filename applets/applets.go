@@ -16,6 +16,7 @@ import (
 	"github.com/tupperware/tw/applets/mountsys"
 	"github.com/tupperware/tw/applets/net"
 	"github.com/tupperware/tw/applets/pivot"
+	"github.com/tupperware/tw/applets/runc"
 	"github.com/tupperware/tw/applets/snapshot"
 	"github.com/tupperware/tw/applets/subvol"
 	"github.com/tupperware/tw/applets/unshare"
@@ -50,6 +51,7 @@ var Core = []Applet{
 	mountsys.Applet,
 	net.Applet,
 	pivot.Applet,
+	runc.Applet,
 	snapshot.Applet,
 	subvol.Applet,
 	unshare.Applet,

@@ -9,7 +9,7 @@ packages=(
 	bats bats-support bats-assert
 	busybox-static
 	docker-registry skopeo umoci
-	crun runc
+	crun runc containerd
 	hyperfine
 	debootstrap
 )

@@ -1,0 +1,638 @@
+package runc
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/tupperware/tw/applets/internal/cgroup"
+)
+
+// Cgroup is a container's cgroup: one directory per cgroup v1 hierarchy
+// (keyed by the hierarchy's mount point), or the one directory of the
+// unified cgroup v2 hierarchy (key "").
+type Cgroup struct {
+	V2    bool              `json:"v2,omitempty"`
+	Paths map[string]string `json:"paths"`
+	// Opts are the v1 hierarchies' mount options that name their
+	// controllers ("memory", "none,name=systemd"), by mount point.
+	Opts map[string]string `json:"opts,omitempty"`
+}
+
+// cgroupPath turns linux.cgroupsPath into a path below each hierarchy's
+// root: "/default/ID" as it is, a relative one below "/", an empty one
+// "/ID" as runc does, and with --systemd-cgroup "slice:prefix:name" the
+// path systemd would give it (/slice/prefix-name.scope).
+func cgroupPath(p, id string, systemd bool) (string, error) {
+	if systemd && strings.Count(p, ":") == 2 {
+		f := strings.SplitN(p, ":", 3)
+		slice := f[0]
+		if slice == "" {
+			slice = "system.slice"
+		}
+		return "/" + filepath.Join(sliceDirs(slice), f[1]+"-"+f[2]+".scope"), nil
+	}
+	if p == "" {
+		p = id
+	}
+	p = filepath.Clean("/" + p)
+	if p == "/" {
+		return "", fmt.Errorf("cgroupsPath %q: refusing the root cgroup", p)
+	}
+	return p, nil
+}
+
+// sliceDirs is systemd's nesting of a slice: a-b-c.slice lives in
+// a.slice/a-b.slice/a-b-c.slice.
+func sliceDirs(slice string) string {
+	name := strings.TrimSuffix(slice, ".slice")
+	parts := strings.Split(name, "-")
+	dirs := make([]string, 0, len(parts))
+	for i := range parts {
+		dirs = append(dirs, strings.Join(parts[:i+1], "-")+".slice")
+	}
+	return filepath.Join(dirs...)
+}
+
+// hierarchies finds the mounted cgroup hierarchies (whole ones, root
+// "/"): the v1 ones with their mount options, or the unified one when the
+// machine has cgroup v2 only.
+func hierarchies() (mounts []string, opts map[string]string, v2 bool, err error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil, nil, false, err
+	}
+	defer f.Close()
+	all, err := cgroup.ParseMountinfo(f)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	opts = map[string]string{}
+	var unified string
+	for _, m := range all {
+		switch {
+		case m.Root != "/":
+		case !m.V2:
+			if _, dup := opts[m.Point]; !dup {
+				mounts = append(mounts, m.Point)
+			}
+			opts[m.Point] = controllers(m.Opts)
+		case unified == "" || m.Point == "/sys/fs/cgroup":
+			unified = m.Point
+		}
+	}
+	if len(mounts) > 0 {
+		sort.Strings(mounts)
+		return mounts, opts, false, nil
+	}
+	if unified != "" {
+		return []string{unified}, nil, true, nil
+	}
+	return nil, nil, false, errors.New("no cgroup hierarchy mounted")
+}
+
+// controllers keeps of a v1 cgroup's super options those that name it:
+// "rw,memory" is "memory", "rw,xattr,name=systemd" is "none,name=systemd".
+func controllers(superOpts []string) string {
+	var keep []string
+	named := false
+	for _, o := range superOpts {
+		switch {
+		case o == "rw", o == "ro", o == "xattr", o == "noprefix", o == "clone_children", strings.HasPrefix(o, "release_agent="):
+		case strings.HasPrefix(o, "name="):
+			named = true
+			keep = append(keep, o)
+		default:
+			keep = append(keep, o)
+		}
+	}
+	if named && len(keep) == 1 {
+		keep = append([]string{"none"}, keep...)
+	}
+	return strings.Join(keep, ",")
+}
+
+// newCgroup makes the container's cgroup directories.
+func newCgroup(path string) (*Cgroup, error) {
+	mounts, opts, v2, err := hierarchies()
+	if err != nil {
+		return nil, err
+	}
+	cg := &Cgroup{V2: v2, Paths: map[string]string{}, Opts: opts}
+	for _, m := range mounts {
+		key := m
+		if v2 {
+			key = ""
+		}
+		dir := filepath.Join(m, path)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			cg.Remove()
+			return nil, err
+		}
+		cg.Paths[key] = dir
+		if !v2 && strings.Contains(","+opts[m]+",", ",cpuset,") {
+			if err := cpusetInherit(m, path); err != nil {
+				cg.Remove()
+				return nil, err
+			}
+		}
+	}
+	if v2 {
+		if err := enableControllers(mounts[0], path); err != nil {
+			cg.Remove()
+			return nil, err
+		}
+	}
+	return cg, nil
+}
+
+// cpusetInherit copies cpus and mems down to a new v1 cpuset cgroup: an
+// empty one accepts no task.
+func cpusetInherit(root, path string) error {
+	dir := root
+	for _, part := range strings.Split(strings.Trim(path, "/"), "/") {
+		parent := dir
+		dir = filepath.Join(dir, part)
+		for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
+			cur, err := os.ReadFile(filepath.Join(dir, f))
+			if err != nil {
+				return err
+			}
+			if strings.TrimSpace(string(cur)) != "" {
+				continue
+			}
+			val, err := os.ReadFile(filepath.Join(parent, f))
+			if err != nil {
+				return err
+			}
+			if err := writeFile(filepath.Join(dir, f), strings.TrimSpace(string(val))); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// enableControllers lets the controllers of the root reach path, one by
+// one: one the kernel refuses (cpuset in a threaded subtree, say) does not
+// keep the others from the container, as with runc.
+func enableControllers(root, path string) error {
+	b, err := os.ReadFile(filepath.Join(root, "cgroup.controllers"))
+	if err != nil {
+		return err
+	}
+	dir := root
+	for _, part := range append([]string{""}, strings.Split(strings.Trim(path, "/"), "/")...) {
+		dir = filepath.Join(dir, part)
+		if dir == filepath.Join(root, path) {
+			break
+		}
+		for _, c := range strings.Fields(string(b)) {
+			_ = writeFile(filepath.Join(dir, "cgroup.subtree_control"), "+"+c)
+		}
+	}
+	return nil
+}
+
+func writeFile(path, val string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(val); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s to %s: %w", val, path, errors.Unwrap(err))
+	}
+	return f.Close()
+}
+
+// dirOf finds the directory of the hierarchy whose mount point ends in
+// name (v1: "memory", "cpu,cpuacct"), or the unified one.
+func (cg *Cgroup) dirOf(ctl string) string {
+	if cg.V2 {
+		return cg.Paths[""]
+	}
+	for m, d := range cg.Paths {
+		for _, c := range strings.Split(cg.Opts[m], ",") {
+			if c == ctl {
+				return d
+			}
+		}
+	}
+	return ""
+}
+
+// set writes val to file of controller ctl; a missing controller is an
+// error naming it.
+func (cg *Cgroup) set(ctl, file, val string) error {
+	d := cg.dirOf(ctl)
+	if d == "" {
+		return fmt.Errorf("cgroup controller %s is not mounted", ctl)
+	}
+	return writeFile(filepath.Join(d, file), val)
+}
+
+// Apply sets linux.resources; the devices of linux.devices are allowed,
+// as runc allows them.
+func (cg *Cgroup) Apply(r *specs.LinuxResources, devices []specs.LinuxDevice) error {
+	if r == nil {
+		return nil
+	}
+	if cg.V2 {
+		if err := cg.applyV2(r); err != nil {
+			return err
+		}
+		if rules := deviceRules(r, devices); len(rules) > 0 {
+			prog, err := deviceFilter(append(rules, defaultDevices...))
+			if err != nil {
+				return err
+			}
+			return attachDeviceFilter(cg.Paths[""], prog)
+		}
+		return nil
+	}
+	if len(r.Unified) > 0 {
+		return errors.New("linux.resources.unified needs cgroup v2")
+	}
+	if m := r.Memory; m != nil {
+		if m.Limit != nil {
+			if err := cg.set("memory", "memory.limit_in_bytes", strconv.FormatInt(*m.Limit, 10)); err != nil {
+				return err
+			}
+		}
+		if m.Reservation != nil {
+			if err := cg.set("memory", "memory.soft_limit_in_bytes", strconv.FormatInt(*m.Reservation, 10)); err != nil {
+				return err
+			}
+		}
+		if m.Swap != nil {
+			if err := cg.set("memory", "memory.memsw.limit_in_bytes", strconv.FormatInt(*m.Swap, 10)); err != nil {
+				return err
+			}
+		}
+		if m.Swappiness != nil {
+			if err := cg.set("memory", "memory.swappiness", strconv.FormatUint(*m.Swappiness, 10)); err != nil {
+				return err
+			}
+		}
+		if m.DisableOOMKiller != nil && *m.DisableOOMKiller {
+			if err := cg.set("memory", "memory.oom_control", "1"); err != nil {
+				return err
+			}
+		}
+	}
+	if p := r.Pids; p != nil && p.Limit != nil {
+		val := "max"
+		if *p.Limit > 0 {
+			val = strconv.FormatInt(*p.Limit, 10)
+		}
+		if err := cg.set("pids", "pids.max", val); err != nil {
+			return err
+		}
+	}
+	if c := r.CPU; c != nil {
+		if c.Shares != nil && *c.Shares != 0 {
+			if err := cg.set("cpu", "cpu.shares", strconv.FormatUint(*c.Shares, 10)); err != nil {
+				return err
+			}
+		}
+		if c.Period != nil && *c.Period != 0 {
+			if err := cg.set("cpu", "cpu.cfs_period_us", strconv.FormatUint(*c.Period, 10)); err != nil {
+				return err
+			}
+		}
+		if c.Quota != nil && *c.Quota != 0 {
+			if err := cg.set("cpu", "cpu.cfs_quota_us", strconv.FormatInt(*c.Quota, 10)); err != nil {
+				return err
+			}
+		}
+		if c.Cpus != "" {
+			if err := cg.set("cpuset", "cpuset.cpus", c.Cpus); err != nil {
+				return err
+			}
+		}
+		if c.Mems != "" {
+			if err := cg.set("cpuset", "cpuset.mems", c.Mems); err != nil {
+				return err
+			}
+		}
+	}
+	if b := r.BlockIO; b != nil && b.Weight != nil && *b.Weight != 0 {
+		if err := cg.set("blkio", "blkio.weight", strconv.FormatUint(uint64(*b.Weight), 10)); err != nil {
+			return err
+		}
+	}
+	return cg.devices(deviceRules(r, devices))
+}
+
+// deviceRules are the container's device rules, with an allow rule for
+// each device of linux.devices; none when it has none.
+func deviceRules(r *specs.LinuxResources, devices []specs.LinuxDevice) []specs.LinuxDeviceCgroup {
+	rules := r.Devices
+	if len(rules) == 0 {
+		return nil
+	}
+	for _, d := range devices {
+		typ := d.Type
+		if typ == "u" {
+			typ = "c"
+		}
+		rules = append(rules[:len(rules):len(rules)], specs.LinuxDeviceCgroup{Allow: true, Type: typ, Major: i64(d.Major), Minor: i64(d.Minor), Access: "rwm"})
+	}
+	return rules
+}
+
+// defaultDevices are allowed in every container, as runc allows them.
+var defaultDevices = []specs.LinuxDeviceCgroup{
+	{Allow: true, Type: "c", Major: i64(1), Minor: i64(3), Access: "rwm"},    // null
+	{Allow: true, Type: "c", Major: i64(1), Minor: i64(5), Access: "rwm"},    // zero
+	{Allow: true, Type: "c", Major: i64(1), Minor: i64(7), Access: "rwm"},    // full
+	{Allow: true, Type: "c", Major: i64(1), Minor: i64(8), Access: "rwm"},    // random
+	{Allow: true, Type: "c", Major: i64(1), Minor: i64(9), Access: "rwm"},    // urandom
+	{Allow: true, Type: "c", Major: i64(5), Minor: i64(0), Access: "rwm"},    // tty
+	{Allow: true, Type: "c", Major: i64(5), Minor: i64(1), Access: "rwm"},    // console
+	{Allow: true, Type: "c", Major: i64(5), Minor: i64(2), Access: "rwm"},    // ptmx
+	{Allow: true, Type: "c", Major: i64(136), Minor: nil, Access: "rwm"},     // pts
+	{Allow: true, Type: "c", Major: i64(10), Minor: i64(200), Access: "rwm"}, // tun
+}
+
+func i64(n int64) *int64 { return &n }
+
+// devices writes the device rules of the v1 devices controller, the
+// container's first and runc's defaults after them.
+func (cg *Cgroup) devices(rules []specs.LinuxDeviceCgroup) error {
+	if len(rules) == 0 || cg.dirOf("devices") == "" {
+		return nil
+	}
+	for _, r := range append(append([]specs.LinuxDeviceCgroup{}, rules...), defaultDevices...) {
+		file := "devices.deny"
+		if r.Allow {
+			file = "devices.allow"
+		}
+		if err := cg.set("devices", file, deviceRule(r)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deviceRule is "c 1:3 rwm"; a rule for every type and number is "a".
+func deviceRule(r specs.LinuxDeviceCgroup) string {
+	typ := r.Type
+	if typ == "" {
+		typ = "a"
+	}
+	num := func(n *int64) string {
+		if n == nil || *n < 0 {
+			return "*"
+		}
+		return strconv.FormatInt(*n, 10)
+	}
+	access := r.Access
+	if access == "" {
+		access = "rwm"
+	}
+	if typ == "a" && r.Major == nil && r.Minor == nil {
+		return "a"
+	}
+	return fmt.Sprintf("%s %s:%s %s", typ, num(r.Major), num(r.Minor), access)
+}
+
+func (cg *Cgroup) applyV2(r *specs.LinuxResources) error {
+	if m := r.Memory; m != nil {
+		if m.Limit != nil {
+			if err := cg.set("memory", "memory.max", limitV2(*m.Limit)); err != nil {
+				return err
+			}
+		}
+		if m.Reservation != nil {
+			if err := cg.set("memory", "memory.low", strconv.FormatInt(*m.Reservation, 10)); err != nil {
+				return err
+			}
+		}
+		if m.Swap != nil && m.Limit != nil {
+			swap := "max"
+			if *m.Swap >= 0 {
+				swap = strconv.FormatInt(*m.Swap-*m.Limit, 10)
+			}
+			if err := cg.set("memory", "memory.swap.max", swap); err != nil {
+				return err
+			}
+		}
+	}
+	if p := r.Pids; p != nil && p.Limit != nil {
+		if err := cg.set("pids", "pids.max", limitV2(*p.Limit)); err != nil {
+			return err
+		}
+	}
+	if c := r.CPU; c != nil {
+		if c.Shares != nil && *c.Shares != 0 {
+			w := 1 + ((*c.Shares-2)*9999)/262142
+			if err := cg.set("cpu", "cpu.weight", strconv.FormatUint(w, 10)); err != nil {
+				return err
+			}
+		}
+		if c.Quota != nil && *c.Quota != 0 {
+			period := uint64(100000)
+			if c.Period != nil && *c.Period != 0 {
+				period = *c.Period
+			}
+			if err := cg.set("cpu", "cpu.max", fmt.Sprintf("%s %d", limitV2(*c.Quota), period)); err != nil {
+				return err
+			}
+		}
+		if c.Cpus != "" {
+			if err := cg.set("cpuset", "cpuset.cpus", c.Cpus); err != nil {
+				return err
+			}
+		}
+		if c.Mems != "" {
+			if err := cg.set("cpuset", "cpuset.mems", c.Mems); err != nil {
+				return err
+			}
+		}
+	}
+	keys := make([]string, 0, len(r.Unified))
+	for k := range r.Unified {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if strings.Contains(k, "/") {
+			return fmt.Errorf("linux.resources.unified: invalid key %q", k)
+		}
+		if err := writeFile(filepath.Join(cg.Paths[""], k), r.Unified[k]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func limitV2(n int64) string {
+	if n <= 0 {
+		return "max"
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+// Join moves pid into every directory of the cgroup.
+func (cg *Cgroup) Join(pid int) error {
+	for _, d := range cg.Paths {
+		if err := writeFile(filepath.Join(d, "cgroup.procs"), strconv.Itoa(pid)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Procs lists the processes in the cgroup, by host pid.
+func (cg *Cgroup) Procs() ([]int, error) {
+	d := cg.dirOf("pids")
+	if d == "" {
+		d = cg.dirOf("freezer")
+	}
+	if d == "" {
+		for _, p := range cg.Paths {
+			d = p
+			break
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(d, "cgroup.procs"))
+	if err != nil {
+		return nil, err
+	}
+	pids := []int{}
+	for _, f := range strings.Fields(string(b)) {
+		if n, err := strconv.Atoi(f); err == nil {
+			pids = append(pids, n)
+		}
+	}
+	return pids, nil
+}
+
+// Exists reports whether the cgroup's directories are still there.
+func (cg *Cgroup) Exists() bool {
+	for _, d := range cg.Paths {
+		if _, err := os.Stat(d); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// Frozen reports whether the freezer holds the cgroup.
+func (cg *Cgroup) Frozen() bool {
+	if cg.V2 {
+		b, err := os.ReadFile(filepath.Join(cg.Paths[""], "cgroup.freeze"))
+		return err == nil && strings.TrimSpace(string(b)) == "1"
+	}
+	d := cg.dirOf("freezer")
+	if d == "" {
+		return false
+	}
+	b, err := os.ReadFile(filepath.Join(d, "freezer.state"))
+	return err == nil && strings.TrimSpace(string(b)) != "THAWED"
+}
+
+// ErrNoFreezer is the reason pause and resume fail without a freezer.
+var ErrNoFreezer = errors.New("the cgroup freezer is not available")
+
+// Freeze freezes (or thaws) every process and waits until the kernel
+// says it is done.
+func (cg *Cgroup) Freeze(on bool) error {
+	file, want, val := "freezer.state", "FROZEN", "FROZEN"
+	d := cg.dirOf("freezer")
+	if cg.V2 {
+		file, want, val = "cgroup.freeze", "1", "1"
+		if _, err := os.Stat(filepath.Join(d, file)); err != nil {
+			d = ""
+		}
+	}
+	if !on {
+		want, val = "THAWED", "THAWED"
+		if cg.V2 {
+			want, val = "0", "0"
+		}
+	}
+	if d == "" {
+		return ErrNoFreezer
+	}
+	if err := writeFile(filepath.Join(d, file), val); err != nil {
+		return err
+	}
+	for i := 0; i < 1000; i++ {
+		if cg.V2 {
+			b, _ := os.ReadFile(filepath.Join(d, "cgroup.events"))
+			if strings.Contains(string(b), "frozen "+want) {
+				return nil
+			}
+		} else if b, _ := os.ReadFile(filepath.Join(d, file)); strings.TrimSpace(string(b)) == want {
+			return nil
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return fmt.Errorf("%s: still not %s", filepath.Join(d, file), want)
+}
+
+// Kill sends sig to every process of the cgroup; with SIGKILL the cgroup
+// is frozen first, so that no process escapes by forking.
+func (cg *Cgroup) Kill(sig unix.Signal) error {
+	if sig == unix.SIGKILL && cg.Freeze(true) == nil {
+		defer cg.Freeze(false)
+	}
+	pids, err := cg.Procs()
+	if err != nil {
+		return err
+	}
+	for _, p := range pids {
+		if err := unix.Kill(p, sig); err != nil && err != unix.ESRCH {
+			return fmt.Errorf("kill %d: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// killNoFreeze sends SIGKILL to every process of the cgroup.
+func (cg *Cgroup) killNoFreeze() {
+	pids, _ := cg.Procs()
+	for _, p := range pids {
+		unix.Kill(p, unix.SIGKILL)
+	}
+}
+
+// Remove kills what is left in the cgroup and removes its directories.
+func (cg *Cgroup) Remove() error {
+	if !cg.Exists() {
+		return nil
+	}
+	var err error
+	if pids, _ := cg.Procs(); len(pids) > 0 {
+		cg.Kill(unix.SIGKILL)
+	}
+	// A dying init stays in its cgroup until the processes of its pid
+	// namespace are reaped (by a reaper outside): wait for that, up to 10 s.
+	for _, d := range cg.Paths {
+		for i := 0; i < 2000; i++ {
+			err = unix.Rmdir(d)
+			if err != unix.EBUSY {
+				break
+			}
+			if i%20 == 19 {
+				cg.killNoFreeze()
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if err != nil && err != unix.ENOENT {
+			return &os.PathError{Op: "remove cgroup", Path: d, Err: err}
+		}
+	}
+	return nil
+}

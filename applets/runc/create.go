@@ -1,0 +1,367 @@
+package runc
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"syscall"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/spf13/pflag"
+
+	"github.com/tupperware/tw/applets/internal/cli"
+)
+
+// envInit marks the container's init (this binary again, `tw-runc init`)
+// and tells it the numbers of its descriptors.
+const envInit = "_TW_RUNC_INIT"
+
+type pflagSet = pflag.FlagSet
+
+type createOpts struct {
+	bundle, pidFile, consoleSocket string
+	preserveFds                    int
+	detach                         bool     // run only
+	console                        *os.File // run only: our end of a console socketpair
+}
+
+func createFlags(name string, o *createOpts) *pflag.FlagSet {
+	fs := cli.NewFlagSet(name, false)
+	fs.StringVarP(&o.bundle, "bundle", "b", ".", "the bundle `DIR` (config.json and the root)")
+	fs.StringVar(&o.pidFile, "pid-file", "", "write the init's pid to `FILE`")
+	fs.StringVar(&o.consoleSocket, "console-socket", "", "send the terminal's master over the unix socket `PATH`")
+	fs.IntVar(&o.preserveFds, "preserve-fds", 0, "pass `N` descriptors from 3 on to the container")
+	fs.Bool("no-pivot", false, "accepted for runc compatibility (tw always pivots)")
+	fs.Bool("no-new-keyring", false, "accepted for runc compatibility")
+	return fs
+}
+
+// initConfig is what create sends its init over the sync socket.
+type initConfig struct {
+	Spec   *specs.Spec `json:"spec"`
+	Rootfs string      `json:"rootfs"`
+	Cgroup *Cgroup     `json:"cgroup"`
+	// Exec: join the namespaces of Pid instead of making a container.
+	Exec bool `json:"exec,omitempty"`
+	Pid  int  `json:"pid,omitempty"`
+	// For the hooks the init runs: the container's ID, bundle, and the
+	// init's pid in the runtime's pid namespace.
+	ID      string `json:"id,omitempty"`
+	Bundle  string `json:"bundle,omitempty"`
+	InitPid int    `json:"initPid,omitempty"`
+}
+
+// initFds are the numbers of the init's descriptors, from envInit.
+type initFds struct {
+	Sync, Fifo, Console, Preserve int
+}
+
+func cmdCreate(g *globals, args []string, stdio cli.IO) error {
+	var o createOpts
+	fs := createFlags("create", &o)
+	if done, err := cli.Parse(fs, args, usage, stdio.Stdout); done || err != nil {
+		return err
+	}
+	if err := cli.Args(fs, 1, 1); err != nil {
+		return err
+	}
+	_, err := g.create(&o, fs.Arg(0), stdio)
+	return err
+}
+
+// create makes container id of the bundle: its state directory with the
+// start gate, its cgroup, and its init, which prepares everything and
+// waits at the gate. On failure nothing is left behind.
+func (g *globals) create(o *createOpts, id string, stdio cli.IO) (st *State, err error) {
+	if err := checkID(id); err != nil {
+		return nil, err
+	}
+	bundle, err := filepath.Abs(o.bundle)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := loadSpec(bundle)
+	if err != nil {
+		return nil, err
+	}
+	if spec.Process.Terminal && o.consoleSocket == "" && o.console == nil {
+		return nil, errors.New("cannot allocate tty if runc will detach without setting console socket")
+	}
+	if !spec.Process.Terminal && o.consoleSocket != "" {
+		return nil, errors.New("cannot use console socket if runc will not detach or allocate tty")
+	}
+	rootfs := spec.Root.Path
+	if !filepath.IsAbs(rootfs) {
+		rootfs = filepath.Join(bundle, rootfs)
+	}
+	if fi, err := os.Stat(rootfs); err != nil {
+		return nil, fmt.Errorf("root: %w", err)
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("root: %s: not a directory", rootfs)
+	}
+	cgPath, err := cgroupPath(spec.Linux.CgroupsPath, id, g.systemdCgroup)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(g.root, 0o700); err != nil {
+		return nil, err
+	}
+	dir := g.dir(id)
+	if err := os.Mkdir(dir, 0o711); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("container with id exists: %s", id)
+		}
+		return nil, err
+	}
+	var cg *Cgroup
+	var cmd *exec.Cmd
+	defer func() {
+		if err == nil {
+			return
+		}
+		if cmd != nil && cmd.Process != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+		if cg != nil {
+			cg.Remove()
+		}
+		os.RemoveAll(dir)
+	}()
+
+	fifo := filepath.Join(dir, fifoFile)
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		return nil, &os.PathError{Op: "mkfifo", Path: fifo, Err: err}
+	}
+	// The init holds the gate open for reading and writing: it blocks in
+	// read until start writes, and start's open never blocks.
+	gate, err := os.OpenFile(fifo, os.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer gate.Close()
+	if cg, err = newCgroup(cgPath); err != nil {
+		return nil, fmt.Errorf("cgroup %s: %w", cgPath, err)
+	}
+	if err := cg.Apply(spec.Linux.Resources, spec.Linux.Devices); err != nil {
+		return nil, fmt.Errorf("cgroup %s: %w", cgPath, err)
+	}
+	extra := preserved(o.preserveFds)
+	console := o.console
+	if o.consoleSocket != "" {
+		if console, err = dialConsole(o.consoleSocket); err != nil {
+			return nil, err
+		}
+		defer console.Close()
+	}
+	cmd, parent, err := startInit(spec, cloneFlags(spec), joined(spec)["pid"], extra, gate, console, stdio)
+	if err != nil {
+		return nil, err
+	}
+	defer parent.Close()
+	if err := cg.Join(cmd.Process.Pid); err != nil {
+		return nil, fmt.Errorf("cgroup %s: %w", cgPath, err)
+	}
+	cfg := initConfig{Spec: spec, Rootfs: rootfs, Cgroup: cg, ID: id, Bundle: bundle, InitPid: cmd.Process.Pid}
+	hooks := func(string) error {
+		st := hookState(spec, id, bundle, Creating, cmd.Process.Pid)
+		if err := runHooks("prestart", spec.Hooks.Prestart, st); err != nil {
+			return err
+		}
+		return runHooks("createRuntime", spec.Hooks.CreateRuntime, st)
+	}
+	if err := handshake(parent, &cfg, hooks); err != nil {
+		return nil, err
+	}
+	start, _, err := procStat(cmd.Process.Pid)
+	if err != nil {
+		return nil, fmt.Errorf("container init: %w", err)
+	}
+	st = &State{
+		OCIVersion: spec.Version, ID: id, Pid: cmd.Process.Pid, Status: Created, Bundle: bundle,
+		Rootfs: rootfs, Created: time.Now().UTC(), Annotations: spec.Annotations,
+		InitStart: start, Cgroup: cg, Namespace: joined(spec), Process: spec.Process, Seccomp: spec.Linux.Seccomp,
+		Hooks: spec.Hooks,
+	}
+	if err := g.save(st); err != nil {
+		return nil, err
+	}
+	if o.pidFile != "" {
+		if err := writeFileAtomic(o.pidFile, []byte(strconv.Itoa(st.Pid)), 0o644); err != nil {
+			return nil, err
+		}
+	}
+	cmd.Process.Release()
+	return st, nil
+}
+
+// joined are the namespaces the container joined by path.
+func joined(s *specs.Spec) map[string]string {
+	m := map[string]string{}
+	for _, n := range s.Linux.Namespaces {
+		if n.Path != "" {
+			m[string(n.Type)] = n.Path
+		}
+	}
+	return m
+}
+
+// preserved are the descriptors 3…3+n-1 that --preserve-fds passes on.
+func preserved(n int) []*os.File {
+	var fs []*os.File
+	for fd := 3; fd < 3+n; fd++ {
+		fs = append(fs, os.NewFile(uintptr(fd), "preserved-"+strconv.Itoa(fd)))
+	}
+	return fs
+}
+
+// stdFile is the descriptor behind one of the applet's streams: the
+// container gets the runtime's own stdio, untouched.
+func stdFile(v any, def *os.File) *os.File {
+	if f, ok := v.(*os.File); ok {
+		return f
+	}
+	return def
+}
+
+// startInit starts this binary again as the container's init, in new
+// namespaces (flags), with the preserved descriptors first (3…), then the
+// sync socket, the start gate and the console socket (either may be nil).
+// It returns the parent's end of the sync socket. The init waits for its
+// config, so the caller may first put it in its cgroup.
+func startInit(spec *specs.Spec, flags uintptr, joinPid string, extra []*os.File, gate, console *os.File, stdio cli.IO) (*exec.Cmd, *os.File, error) {
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("socketpair: %w", err)
+	}
+	parent, child := os.NewFile(uintptr(pair[0]), "sync"), os.NewFile(uintptr(pair[1]), "sync")
+	defer child.Close()
+	exe, err := sealedExe()
+	if err != nil {
+		parent.Close()
+		return nil, nil, err
+	}
+	defer exe.Close()
+	files := append(extra, child)
+	ids := initFds{Sync: 2 + len(files), Fifo: -1, Console: -1, Preserve: len(extra)}
+	if gate != nil {
+		files = append(files, gate)
+		ids.Fifo = 2 + len(files)
+	}
+	if console != nil {
+		files = append(files, console)
+		ids.Console = 2 + len(files)
+	}
+	cmd := &exec.Cmd{
+		Path:       fmt.Sprintf("/proc/self/fd/%d", exe.Fd()),
+		Args:       []string{"tw-runc", "init"},
+		Env:        []string{fmt.Sprintf("%s=%d,%d,%d,%d", envInit, ids.Sync, ids.Fifo, ids.Console, ids.Preserve)},
+		Stdin:      stdFile(stdio.Stdin, os.Stdin),
+		Stdout:     stdFile(stdio.Stdout, os.Stdout),
+		Stderr:     stdFile(stdio.Stderr, os.Stderr),
+		ExtraFiles: files,
+		SysProcAttr: &syscall.SysProcAttr{
+			Cloneflags: flags,
+			Setsid:     true,
+		},
+	}
+	if flags&unix.CLONE_NEWUSER != 0 {
+		cmd.SysProcAttr.UidMappings = idMap(spec.Linux.UIDMappings)
+		cmd.SysProcAttr.GidMappings = idMap(spec.Linux.GIDMappings)
+		cmd.SysProcAttr.GidMappingsEnableSetgroups = true
+		// Root of the new namespace, so that the init keeps its
+		// capabilities there across execve.
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: 0, Gid: 0}
+	}
+	// A pid namespace joined by path is the one of the init's children:
+	// setns on this thread, which forks the init and is never unlocked, so
+	// that the Go runtime drops it when this goroutine ends.
+	if joinPid != "" {
+		runtime.LockOSThread()
+		if err := setns(joinPid, unix.CLONE_NEWPID); err != nil {
+			parent.Close()
+			return nil, nil, err
+		}
+	}
+	if err := cmd.Start(); err != nil {
+		parent.Close()
+		return nil, nil, fmt.Errorf("start container init: %w", err)
+	}
+	return cmd, parent, nil
+}
+
+func idMap(m []specs.LinuxIDMapping) []syscall.SysProcIDMap {
+	out := make([]syscall.SysProcIDMap, 0, len(m))
+	for _, e := range m {
+		out = append(out, syscall.SysProcIDMap{ContainerID: int(e.ContainerID), HostID: int(e.HostID), Size: int(e.Size)})
+	}
+	return out
+}
+
+// setns joins the namespace at path on this thread.
+func setns(path string, kind int) error {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &os.PathError{Op: "open namespace", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	if err := unix.Setns(fd, kind); err != nil {
+		return &os.PathError{Op: "setns", Path: path, Err: err}
+	}
+	return nil
+}
+
+// initReply is a line of the init on the sync socket: ready, an error,
+// or a request to run the createRuntime hooks (prestart too) in the
+// runtime's namespaces before it goes on.
+type initReply struct {
+	Ready bool   `json:"ready,omitempty"`
+	Error string `json:"error,omitempty"`
+	Hooks string `json:"hooks,omitempty"`
+}
+
+// handshake sends the init its config and serves it until its last
+// reply: ready, or the error that stopped it (an exec's init says nothing:
+// the socket closes at execve). An init that dies without a word is an
+// error too. hooks runs the hooks the init asks for.
+func handshake(sock *os.File, cfg *initConfig, hooks func(kind string) error) error {
+	enc := json.NewEncoder(sock)
+	if err := enc.Encode(cfg); err != nil {
+		return fmt.Errorf("send config to the container init: %w", err)
+	}
+	dec := json.NewDecoder(sock)
+	for {
+		var r initReply
+		err := dec.Decode(&r)
+		switch {
+		case err == io.EOF && cfg.Exec:
+			return nil
+		case err == io.EOF:
+			return errors.New("container init exited before it was ready")
+		case err != nil:
+			return fmt.Errorf("read from the container init: %w", err)
+		case r.Error != "":
+			return errors.New(r.Error)
+		case r.Ready:
+			return nil
+		case r.Hooks != "" && hooks != nil:
+			if err := hooks(r.Hooks); err != nil {
+				return err
+			}
+			if err := enc.Encode(initReply{Ready: true}); err != nil {
+				return fmt.Errorf("sync socket: %w", err)
+			}
+		default:
+			return fmt.Errorf("container init: unexpected reply %+v", r)
+		}
+	}
+}

@@ -1,0 +1,200 @@
+package runc
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	securejoin "github.com/cyphar/filepath-securejoin"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/tupperware/tw/applets/mountdev"
+)
+
+// makeDevices makes runc's default devices and those of linux.devices
+// below rootfs, then /dev's links and /dev/ptmx for the container's
+// devpts. In a user namespace, where mknod is not permitted, the host's
+// node is bind-mounted instead.
+func makeDevices(rootfs string, devices []specs.LinuxDevice, userns bool) error {
+	seen := map[string]bool{}
+	for _, d := range devices {
+		seen[filepath.Clean(d.Path)] = true
+	}
+	all := append([]specs.LinuxDevice{}, devices...)
+	for _, n := range mountdev.Nodes {
+		d := specs.LinuxDevice{Path: "/dev/" + n.Name, Type: "c", Major: int64(n.Major), Minor: int64(n.Minor)}
+		if !seen[d.Path] {
+			all = append(all, d)
+		}
+	}
+	old := unix.Umask(0)
+	defer unix.Umask(old)
+	for _, d := range all {
+		if err := makeDevice(rootfs, d, userns); err != nil {
+			return fmt.Errorf("device %s: %w", d.Path, err)
+		}
+	}
+	for _, l := range mountdev.Links {
+		if l[0] == "ptmx" {
+			continue
+		}
+		if err := symlinkIn(rootfs, l[1], "/dev/"+l[0]); err != nil {
+			return err
+		}
+	}
+	// With a devpts of its own, /dev/ptmx must be its ptmx.
+	pts, err := securejoin.SecureJoin(rootfs, "/dev/pts/ptmx")
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(pts); err == nil {
+		ptmx, err := joinParent(rootfs, "/dev/ptmx")
+		if err != nil {
+			return err
+		}
+		if target, err := os.Readlink(ptmx); err == nil && target == "pts/ptmx" {
+			return nil
+		}
+		if err := os.Remove(ptmx); err != nil && !os.IsNotExist(err) {
+			return err
+		}
+		if err := os.Symlink("pts/ptmx", ptmx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func makeDevice(rootfs string, d specs.LinuxDevice, userns bool) error {
+	if err := mkdirIn(rootfs, filepath.Dir(d.Path)); err != nil {
+		return err
+	}
+	dest, err := joinParent(rootfs, d.Path)
+	if err != nil {
+		return err
+	}
+	if userns {
+		return bindMount(d.Path, dest, 0)
+	}
+	var typ uint32
+	switch d.Type {
+	case "c", "u":
+		typ = unix.S_IFCHR
+	case "b":
+		typ = unix.S_IFBLK
+	case "p":
+		typ = unix.S_IFIFO
+	default:
+		return fmt.Errorf("unknown device type %q", d.Type)
+	}
+	mode := uint32(0o666)
+	if d.FileMode != nil {
+		mode = uint32(*d.FileMode) & 0o7777
+	}
+	err = unix.Mknod(dest, typ|mode, int(unix.Mkdev(uint32(d.Major), uint32(d.Minor))))
+	if err == unix.EEXIST {
+		// The image's own node (a /dev not of tmpfs): it must be the one.
+		var st unix.Stat_t
+		if err := unix.Lstat(dest, &st); err != nil {
+			return err
+		}
+		if st.Mode&unix.S_IFMT != typ || st.Rdev != unix.Mkdev(uint32(d.Major), uint32(d.Minor)) {
+			return &os.PathError{Op: "mknod", Path: dest, Err: unix.EEXIST}
+		}
+		return nil
+	}
+	if err != nil {
+		return &os.PathError{Op: "mknod", Path: dest, Err: err}
+	}
+	uid, gid := 0, 0
+	if d.UID != nil {
+		uid = int(*d.UID)
+	}
+	if d.GID != nil {
+		gid = int(*d.GID)
+	}
+	if err := unix.Lchown(dest, uid, gid); err != nil {
+		return &os.PathError{Op: "chown", Path: dest, Err: err}
+	}
+	return nil
+}
+
+// symlinkIn makes the link name (inside rootfs) to target, unless the
+// name exists.
+func symlinkIn(rootfs, target, name string) error {
+	p, err := joinParent(rootfs, name)
+	if err != nil {
+		return err
+	}
+	if err := os.Symlink(target, p); err != nil && !os.IsExist(err) {
+		return err
+	}
+	return nil
+}
+
+// joinParent is name inside rootfs with its directory resolved there
+// (symbolic links included) and its last part as it is: what exists at
+// that name, a symbolic link say, is not followed.
+func joinParent(rootfs, name string) (string, error) {
+	dir, err := securejoin.SecureJoin(rootfs, filepath.Dir(name))
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, filepath.Base(name)), nil
+}
+
+// mkdirIn makes the directory dir inside rootfs, with its parents.
+func mkdirIn(rootfs, dir string) error {
+	p, err := securejoin.SecureJoin(rootfs, dir)
+	if err != nil {
+		return err
+	}
+	return os.MkdirAll(p, 0o755)
+}
+
+// maskPaths hides the masked paths (/dev/null bound over files, an empty
+// read-only tmpfs over directories) and makes the read-only ones
+// read-only, as runc does; a missing path is skipped. harden.Mask does the
+// same and also remounts the root nodev, which tw-runc leaves to the
+// devices cgroup: a bundle without a /dev mount has its nodes on the root.
+func maskPaths(masked, readonly []string) error {
+	if len(masked) > 0 {
+		// The rootfs could have put any file at /dev/null.
+		var st unix.Stat_t
+		if err := unix.Stat("/dev/null", &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR || st.Rdev != unix.Mkdev(1, 3) {
+			return errors.New("maskedPaths: /dev/null is not the null device")
+		}
+	}
+	for _, p := range readonly {
+		if err := unix.Mount(p, p, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			if err == unix.ENOENT {
+				continue
+			}
+			return &os.PathError{Op: "bind mount", Path: p, Err: err}
+		}
+		if err := remountReadonly(p); err != nil {
+			return err
+		}
+	}
+	for _, p := range masked {
+		var st unix.Stat_t
+		if err := unix.Stat(p, &st); err != nil {
+			if err == unix.ENOENT {
+				continue
+			}
+			return &os.PathError{Op: "mask", Path: p, Err: err}
+		}
+		var err error
+		if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+			err = unix.Mount("tmpfs", p, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=0,mode=555")
+		} else {
+			err = unix.Mount("/dev/null", p, "", unix.MS_BIND, "")
+		}
+		if err != nil {
+			return &os.PathError{Op: "mask", Path: p, Err: err}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,126 @@
+package runc
+
+import (
+	"fmt"
+	"strings"
+	"unsafe"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/tupperware/tw/applets/internal/caps"
+)
+
+func capNames() []string {
+	out := make([]string, len(caps.Names))
+	for i, c := range caps.Names {
+		out[i] = "CAP_" + c
+	}
+	return out
+}
+
+// capSet reads a list of capability names into a set.
+func capSet(names []string) (caps.Set, error) {
+	var s caps.Set
+	for _, n := range names {
+		c, err := caps.Parse(n)
+		if err != nil || strings.EqualFold(n, "ALL") {
+			return 0, fmt.Errorf("process.capabilities: unknown capability %q", n)
+		}
+		s |= c
+	}
+	return s, nil
+}
+
+// checkCaps refuses an unknown capability name.
+func checkCaps(c *specs.LinuxCapabilities) error {
+	if c == nil {
+		return nil
+	}
+	for _, l := range [][]string{c.Bounding, c.Effective, c.Inheritable, c.Permitted, c.Ambient} {
+		if _, err := capSet(l); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setUser gives this thread the process's identity, as runc's
+// finalizeNamespace does: the bounding set cut, then groups, gid and uid
+// (keeping the capabilities across the change of uid), then the
+// capability sets and the ambient ones. Credentials belong to a thread;
+// the raw syscalls change this one only, which executes the program.
+func setUser(u specs.User, c *specs.LinuxCapabilities) error {
+	var bounding, eff, perm, inh, amb caps.Set
+	if c != nil {
+		bounding, _ = capSet(c.Bounding)
+		eff, _ = capSet(c.Effective)
+		perm, _ = capSet(c.Permitted)
+		inh, _ = capSet(c.Inheritable)
+		amb, _ = capSet(c.Ambient)
+	}
+	if c != nil {
+		for i := 0; i < 64; i++ {
+			if bounding.Has(i) {
+				continue
+			}
+			if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(i), 0, 0, 0); err != nil {
+				if err == unix.EINVAL {
+					break // past the kernel's last capability
+				}
+				return fmt.Errorf("drop capability %d from the bounding set: %w", i, err)
+			}
+		}
+	}
+	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("keepcaps: %w", err)
+	}
+	gids := make([]uint32, len(u.AdditionalGids))
+	copy(gids, u.AdditionalGids)
+	if err := rawSetgroups(gids); err != nil {
+		return fmt.Errorf("setgroups: %w", err)
+	}
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(u.GID), uintptr(u.GID), uintptr(u.GID)); e != 0 {
+		return fmt.Errorf("setgid %d: %w", u.GID, e)
+	}
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, uintptr(u.UID), uintptr(u.UID), uintptr(u.UID)); e != 0 {
+		return fmt.Errorf("setuid %d: %w", u.UID, e)
+	}
+	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("keepcaps: %w", err)
+	}
+	if c == nil {
+		return nil
+	}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	data := [2]unix.CapUserData{
+		{Effective: uint32(eff), Permitted: uint32(perm), Inheritable: uint32(inh)},
+		{Effective: uint32(eff >> 32), Permitted: uint32(perm >> 32), Inheritable: uint32(inh >> 32)},
+	}
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("capset: %w", err)
+	}
+	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
+		return fmt.Errorf("clear ambient capabilities: %w", err)
+	}
+	for i := 0; i < 64; i++ {
+		if amb.Has(i) {
+			if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(i), 0, 0); err != nil {
+				return fmt.Errorf("raise ambient capability %s: %w", caps.Names[i], err)
+			}
+		}
+	}
+	return nil
+}
+
+// rawSetgroups sets this thread's supplementary groups.
+func rawSetgroups(gids []uint32) error {
+	var p unsafe.Pointer
+	if len(gids) > 0 {
+		p = unsafe.Pointer(&gids[0])
+	}
+	if _, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(gids)), uintptr(p), 0); e != 0 {
+		return e
+	}
+	return nil
+}

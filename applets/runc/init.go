@@ -1,0 +1,423 @@
+package runc
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+
+	securejoin "github.com/cyphar/filepath-securejoin"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/tupperware/tw/applets/internal/chain"
+	"github.com/tupperware/tw/applets/internal/cli"
+	"github.com/tupperware/tw/applets/pivot"
+)
+
+// cmdInit is the container's init: started by create (or exec) in the new
+// namespaces, it reads its config from the sync socket, builds the
+// container, replies ready and waits at the start gate; then it executes
+// the program, which replaces tw before anything of the container runs.
+//
+// Everything runs on one locked thread: namespaces joined with setns,
+// credentials, capabilities, no_new_privs and the seccomp filter belong to
+// a thread, and the program inherits those of the thread that executes it.
+func cmdInit(g *globals, args []string, stdio cli.IO) error {
+	runtime.LockOSThread()
+	// No process of the container may open /proc/PID/exe of tw.
+	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+	var fds initFds
+	if _, err := fmt.Sscanf(os.Getenv(envInit), "%d,%d,%d,%d", &fds.Sync, &fds.Fifo, &fds.Console, &fds.Preserve); err != nil {
+		return fmt.Errorf("init: %s: %w", envInit, err)
+	}
+	os.Unsetenv(envInit)
+	sync := os.NewFile(uintptr(fds.Sync), "sync")
+	dec := json.NewDecoder(sync)
+	var cfg initConfig
+	if err := dec.Decode(&cfg); err != nil {
+		return fmt.Errorf("init: read config: %w", err)
+	}
+	in := &initProc{cfg: &cfg, fds: fds, sync: sync, dec: dec, stdio: stdio}
+	err := in.run()
+	if !in.ready {
+		// create is waiting for this reply; it reports the error.
+		json.NewEncoder(sync).Encode(initReply{Error: err.Error()})
+		return cli.Status(1)
+	}
+	return err
+}
+
+type initProc struct {
+	cfg   *initConfig
+	fds   initFds
+	sync  *os.File
+	dec   *json.Decoder
+	stdio cli.IO
+	ready bool
+}
+
+func (in *initProc) run() error {
+	spec := in.cfg.Spec
+	proc := spec.Process
+	if in.cfg.Exec {
+		if err := in.joinContainer(); err != nil {
+			return err
+		}
+	} else if err := in.buildContainer(); err != nil {
+		return err
+	}
+	if proc.Terminal {
+		if err := in.console(); err != nil {
+			return err
+		}
+	}
+	if proc.OOMScoreAdj != nil {
+		if err := os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(*proc.OOMScoreAdj)), 0); err != nil {
+			return fmt.Errorf("oom_score_adj: %w", err)
+		}
+	}
+	if err := unix.Chdir(proc.Cwd); err != nil {
+		return &os.PathError{Op: "chdir", Path: proc.Cwd, Err: err}
+	}
+	env := withHome(proc.Env, proc.User.UID)
+	path, err := chain.LookPath(proc.Args[0], getenv(env, "PATH"))
+	if err != nil {
+		return err
+	}
+	for _, r := range proc.Rlimits {
+		lim := unix.Rlimit{Cur: r.Soft, Max: r.Hard}
+		if err := unix.Setrlimit(rlimitResource(r.Type), &lim); err != nil {
+			return fmt.Errorf("setrlimit %s: %w", r.Type, err)
+		}
+	}
+	if proc.User.Umask != nil {
+		unix.Umask(int(*proc.User.Umask))
+	}
+	sec, err := newSeccomp(in.seccomp())
+	if err != nil {
+		return err
+	}
+	// Without no_new_privs a filter needs CAP_SYS_ADMIN: install it while
+	// the capabilities are still there, as runc does.
+	if !proc.NoNewPrivileges {
+		if err := sec.install(); err != nil {
+			return err
+		}
+	}
+	if err := setUser(proc.User, proc.Capabilities); err != nil {
+		return err
+	}
+	if proc.NoNewPrivileges {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return fmt.Errorf("no_new_privs: %w", err)
+		}
+	}
+	// Only 0, 1, 2 and the preserved descriptors reach the program.
+	if err := chain.CloseExtraFiles(); err != nil {
+		return err
+	}
+	for fd := 3; fd < 3+in.fds.Preserve; fd++ {
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, 0); err != nil {
+			return fmt.Errorf("preserve fd %d: %w", fd, err)
+		}
+	}
+	if !in.cfg.Exec {
+		if err := in.reply(initReply{Ready: true}); err != nil {
+			return err
+		}
+		if err := in.gate(); err != nil {
+			return err
+		}
+		if h := spec.Hooks; h != nil {
+			// In the container, right before its program.
+			if err := runHooks("startContainer", h.StartContainer, in.state(Running)); err != nil {
+				return err
+			}
+		}
+	}
+	if proc.NoNewPrivileges {
+		if err := sec.install(); err != nil {
+			return err
+		}
+	}
+	err = unix.Exec(path, proc.Args, env)
+	err = &os.PathError{Op: "exec", Path: proc.Args[0], Err: err}
+	return cli.Exit(chain.ExitCode(err), err)
+}
+
+func (in *initProc) seccomp() *specs.LinuxSeccomp {
+	if in.cfg.Spec.Linux == nil {
+		return nil
+	}
+	return in.cfg.Spec.Linux.Seccomp
+}
+
+// reply tells create the container is ready; from here on errors go to
+// the container's stderr.
+func (in *initProc) reply(r initReply) error {
+	err := json.NewEncoder(in.sync).Encode(r)
+	in.sync.Close()
+	in.ready = true
+	if err != nil {
+		return fmt.Errorf("sync socket: %w", err)
+	}
+	return nil
+}
+
+// ask has create run the hooks of kind in the runtime's namespaces and
+// waits until it has.
+func (in *initProc) ask(kind string) error {
+	if err := json.NewEncoder(in.sync).Encode(initReply{Hooks: kind}); err != nil {
+		return fmt.Errorf("sync socket: %w", err)
+	}
+	var r initReply
+	if err := in.dec.Decode(&r); err != nil || !r.Ready {
+		return fmt.Errorf("%s hooks: create gave up", kind)
+	}
+	return nil
+}
+
+// state is the container's state for the hooks the init runs.
+func (in *initProc) state(status string) Public {
+	return Public{OCIVersion: in.cfg.Spec.Version, ID: in.cfg.ID, Pid: in.cfg.InitPid, Status: status,
+		Bundle: in.cfg.Bundle, Annotations: in.cfg.Spec.Annotations}
+}
+
+// gate blocks until start writes a byte into the fifo; EOF or an error
+// means create's caller gave up on the container.
+func (in *initProc) gate() error {
+	f := os.NewFile(uintptr(in.fds.Fifo), fifoFile)
+	defer f.Close()
+	var b [1]byte
+	n, err := f.Read(b[:])
+	if n != 1 {
+		return fmt.Errorf("start gate: %v", err)
+	}
+	return nil
+}
+
+// buildContainer makes the container's filesystem and identity: mounts,
+// devices, pivot_root, read-only paths, hostname, sysctls.
+func (in *initProc) buildContainer() error {
+	spec, rootfs := in.cfg.Spec, in.cfg.Rootfs
+	for _, n := range spec.Linux.Namespaces {
+		if n.Path != "" && n.Type != specs.PIDNamespace {
+			if err := setns(n.Path, int(nsFlags[n.Type])); err != nil {
+				return err
+			}
+		}
+	}
+	if newNS(spec, specs.CgroupNamespace) {
+		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+			return fmt.Errorf("new cgroup namespace: %w", err)
+		}
+	}
+	// Nothing mounted here may propagate to the host.
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
+		return &os.PathError{Op: "make mounts slaves", Path: "/", Err: err}
+	}
+	for _, m := range spec.Mounts {
+		if err := in.mount(rootfs, m); err != nil {
+			return err
+		}
+	}
+	if err := makeDevices(rootfs, spec.Linux.Devices, newNS(spec, specs.UserNamespace)); err != nil {
+		return err
+	}
+	if h := spec.Hooks; h != nil {
+		if len(h.Prestart)+len(h.CreateRuntime) > 0 {
+			if err := in.ask("createRuntime"); err != nil {
+				return err
+			}
+		}
+		// In the container's namespaces, before pivot_root.
+		if err := runHooks("createContainer", h.CreateContainer, in.state(Creating)); err != nil {
+			return err
+		}
+	}
+	if err := pivot.Pivot(rootfs); err != nil {
+		return err
+	}
+	if p := spec.Linux.RootfsPropagation; p != "" {
+		if err := unix.Mount("", "/", "", propagation[p], ""); err != nil {
+			return &os.PathError{Op: "rootfsPropagation " + p, Path: "/", Err: err}
+		}
+	}
+	if spec.Hostname != "" {
+		if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
+			return fmt.Errorf("sethostname %s: %w", spec.Hostname, err)
+		}
+	}
+	if spec.Domainname != "" {
+		if err := unix.Setdomainname([]byte(spec.Domainname)); err != nil {
+			return fmt.Errorf("setdomainname %s: %w", spec.Domainname, err)
+		}
+	}
+	for k, v := range spec.Linux.Sysctl {
+		p := "/proc/sys/" + strings.ReplaceAll(k, ".", "/")
+		if err := os.WriteFile(p, []byte(v), 0); err != nil {
+			return fmt.Errorf("sysctl %s: %w", k, err)
+		}
+	}
+	if err := maskPaths(spec.Linux.MaskedPaths, spec.Linux.ReadonlyPaths); err != nil {
+		return err
+	}
+	if spec.Root.Readonly {
+		if err := remountReadonly("/"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mount mounts one entry of config.json's mounts below rootfs; the
+// destination is resolved inside rootfs, symbolic links included.
+func (in *initProc) mount(rootfs string, m specs.Mount) error {
+	dest, err := securejoin.SecureJoin(rootfs, m.Destination)
+	if err != nil {
+		return fmt.Errorf("mount %s: %w", m.Destination, err)
+	}
+	flags, prop, data := mountOptions(m.Options)
+	switch {
+	case isBind(m):
+		if err := bindMount(m.Source, dest, flags); err != nil {
+			return fmt.Errorf("mount %s: %w", m.Destination, err)
+		}
+	case m.Type == "cgroup" || m.Type == "cgroup2":
+		if err := in.mountCgroup(dest, m.Type, flags); err != nil {
+			return fmt.Errorf("mount %s: %w", m.Destination, err)
+		}
+	default:
+		if err := os.MkdirAll(dest, 0o755); err != nil {
+			return fmt.Errorf("mount %s: %w", m.Destination, err)
+		}
+		src := m.Source
+		if src == "" {
+			src = m.Type
+		}
+		if err := unix.Mount(src, dest, m.Type, flags, data); err != nil {
+			return fmt.Errorf("mount %s: %w", m.Destination, &os.PathError{Op: "mount " + m.Type, Path: dest, Err: err})
+		}
+	}
+	for _, p := range prop {
+		if err := unix.Mount("", dest, "", p, ""); err != nil {
+			return fmt.Errorf("mount %s: %w", m.Destination, &os.PathError{Op: "set propagation", Path: dest, Err: err})
+		}
+	}
+	return nil
+}
+
+// bindMount binds src onto dest (made as a directory or an empty file
+// like src), then applies the flags that a bind takes only on remount.
+func bindMount(src, dest string, flags uintptr) error {
+	fi, err := os.Stat(src)
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		err = os.MkdirAll(dest, 0o755)
+	} else if err = os.MkdirAll(filepath.Dir(dest), 0o755); err == nil {
+		var f *os.File
+		if f, err = os.OpenFile(dest, os.O_CREATE|os.O_WRONLY|unix.O_CLOEXEC, 0o644); err == nil {
+			f.Close()
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if err := unix.Mount(src, dest, "", unix.MS_BIND|flags&unix.MS_REC, ""); err != nil {
+		return &os.PathError{Op: "bind mount " + src, Path: dest, Err: err}
+	}
+	if rest := flags &^ (unix.MS_BIND | unix.MS_REC | unix.MS_REMOUNT); rest != 0 {
+		if err := unix.Mount("", dest, "", unix.MS_BIND|unix.MS_REMOUNT|rest, ""); err != nil {
+			return &os.PathError{Op: "remount bind", Path: dest, Err: err}
+		}
+	}
+	return nil
+}
+
+// mountCgroup gives the container its cgroups at dest: on cgroup v1 a
+// tmpfs with one directory per hierarchy, each a cgroup mount (in a new
+// cgroup namespace its root is the container's cgroup) or a bind of the
+// container's cgroup directory; on v2 the unified hierarchy likewise.
+func (in *initProc) mountCgroup(dest, typ string, flags uintptr) error {
+	cg := in.cfg.Cgroup
+	ownNS := newNS(in.cfg.Spec, specs.CgroupNamespace)
+	if err := os.MkdirAll(dest, 0o755); err != nil {
+		return err
+	}
+	if cg.V2 || typ == "cgroup2" {
+		if ownNS {
+			if err := unix.Mount("cgroup2", dest, "cgroup2", flags, ""); err != nil {
+				return &os.PathError{Op: "mount cgroup2", Path: dest, Err: err}
+			}
+			return nil
+		}
+		return bindMount(cg.Paths[""], dest, flags|unix.MS_REC)
+	}
+	if err := unix.Mount("tmpfs", dest, "tmpfs", flags&^unix.MS_RDONLY, "mode=755"); err != nil {
+		return &os.PathError{Op: "mount tmpfs", Path: dest, Err: err}
+	}
+	for m, dir := range cg.Paths {
+		sub := filepath.Join(dest, filepath.Base(m))
+		if err := os.Mkdir(sub, 0o755); err != nil {
+			return err
+		}
+		if ownNS {
+			if err := unix.Mount("cgroup", sub, "cgroup", flags, cg.Opts[m]); err != nil {
+				return &os.PathError{Op: "mount cgroup " + cg.Opts[m], Path: sub, Err: err}
+			}
+		} else if err := bindMount(dir, sub, flags); err != nil {
+			return err
+		}
+	}
+	if flags&unix.MS_RDONLY != 0 {
+		return remountReadonly(dest)
+	}
+	return nil
+}
+
+// remountReadonly makes the mount at p read-only, keeping its other flags.
+func remountReadonly(p string) error {
+	var sfs unix.Statfs_t
+	if err := unix.Statfs(p, &sfs); err != nil {
+		return &os.PathError{Op: "statfs", Path: p, Err: err}
+	}
+	keep := uintptr(sfs.Flags) & (unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_NOATIME | unix.MS_NODIRATIME | unix.MS_RELATIME)
+	if err := unix.Mount("", p, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|keep, ""); err != nil {
+		return &os.PathError{Op: "make read-only", Path: p, Err: err}
+	}
+	return nil
+}
+
+// withHome adds HOME when the environment lacks it, from the container's
+// /etc/passwd, else /, as runc does.
+func withHome(env []string, uid uint32) []string {
+	if getenv(env, "HOME") != "" {
+		return env
+	}
+	home := "/"
+	if b, err := os.ReadFile("/etc/passwd"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			f := strings.Split(line, ":")
+			if len(f) >= 6 && f[2] == strconv.FormatUint(uint64(uid), 10) {
+				home = f[5]
+				break
+			}
+		}
+	}
+	return append(env[:len(env):len(env)], "HOME="+home)
+}
+
+func getenv(env []string, key string) string {
+	for i := len(env) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(env[i], "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,318 @@
+package runc
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+func TestMountOptions(t *testing.T) {
+	flags, prop, data := mountOptions([]string{"nosuid", "noexec", "ro", "rw", "rbind", "rslave", "mode=755", "size=64k", "x-ignored", "tmpcopyup"})
+	if want := uintptr(unix.MS_NOSUID | unix.MS_NOEXEC | unix.MS_BIND | unix.MS_REC); flags != want {
+		t.Errorf("flags = %#x, want %#x", flags, want)
+	}
+	if len(prop) != 1 || prop[0] != unix.MS_SLAVE|unix.MS_REC {
+		t.Errorf("propagation = %v", prop)
+	}
+	if data != "mode=755,size=64k" {
+		t.Errorf("data = %q", data)
+	}
+	if !isBind(specs.Mount{Type: "none", Options: []string{"rbind"}}) || isBind(specs.Mount{Type: "tmpfs"}) {
+		t.Error("isBind")
+	}
+}
+
+func TestCgroupPath(t *testing.T) {
+	for _, c := range []struct {
+		in, id  string
+		systemd bool
+		want    string
+	}{
+		{"/default/c1", "c1", false, "/default/c1"},
+		{"default/c1", "c1", false, "/default/c1"},
+		{"", "c1", false, "/c1"},
+		{"/a/../b", "c1", false, "/b"},
+		{"system.slice:docker:abc", "abc", true, "/system.slice/docker-abc.scope"},
+		{"a-b.slice:cri:x", "x", true, "/a.slice/a-b.slice/cri-x.scope"},
+	} {
+		got, err := cgroupPath(c.in, c.id, c.systemd)
+		if err != nil || got != c.want {
+			t.Errorf("cgroupPath(%q) = %q, %v; want %q", c.in, got, err, c.want)
+		}
+	}
+	if _, err := cgroupPath("/..", "x", false); err == nil {
+		t.Error("the root cgroup was accepted")
+	}
+}
+
+func TestControllers(t *testing.T) {
+	for in, want := range map[string]string{
+		"rw,memory":                "memory",
+		"rw,cpu,cpuacct":           "cpu,cpuacct",
+		"rw,xattr,name=systemd":    "none,name=systemd",
+		"rw,release_agent=/x,pids": "pids",
+	} {
+		if got := controllers(strings.Split(in, ",")); got != want {
+			t.Errorf("controllers(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestDeviceRule(t *testing.T) {
+	for _, c := range []struct {
+		r    specs.LinuxDeviceCgroup
+		want string
+	}{
+		{specs.LinuxDeviceCgroup{Access: "rwm"}, "a"},
+		{specs.LinuxDeviceCgroup{Type: "c", Major: i64(1), Minor: i64(3), Access: "rwm"}, "c 1:3 rwm"},
+		{specs.LinuxDeviceCgroup{Type: "c", Major: i64(136), Access: "rw"}, "c 136:* rw"},
+		{specs.LinuxDeviceCgroup{Type: "b", Major: i64(-1), Minor: i64(-1)}, "b *:* rwm"},
+	} {
+		if got := deviceRule(c.r); got != c.want {
+			t.Errorf("deviceRule(%+v) = %q, want %q", c.r, got, c.want)
+		}
+	}
+}
+
+func TestParseSignal(t *testing.T) {
+	for in, want := range map[string]unix.Signal{"9": unix.SIGKILL, "KILL": unix.SIGKILL, "sigterm": unix.SIGTERM, "SIGUSR1": unix.SIGUSR1, "15": unix.SIGTERM} {
+		if got, err := parseSignal(in); err != nil || got != want {
+			t.Errorf("parseSignal(%q) = %v, %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"", "0", "65", "NOPE", "-1"} {
+		if _, err := parseSignal(in); err == nil {
+			t.Errorf("parseSignal(%q) accepted", in)
+		}
+	}
+}
+
+func TestCheckID(t *testing.T) {
+	for _, ok := range []string{"a", "c1", "default_x-1.2+3"} {
+		if err := checkID(ok); err != nil {
+			t.Errorf("checkID(%q): %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", ".", "..", "a/b", "../x", "a b"} {
+		if err := checkID(bad); err == nil {
+			t.Errorf("checkID(%q) accepted", bad)
+		}
+	}
+}
+
+// minimal is the smallest config.json validate accepts.
+func minimal() *specs.Spec {
+	return &specs.Spec{
+		Version: "1.0.2",
+		Process: &specs.Process{Args: []string{"sh"}, Cwd: "/"},
+		Root:    &specs.Root{Path: "rootfs"},
+		Linux:   &specs.Linux{Namespaces: []specs.LinuxNamespace{{Type: "mount"}, {Type: "pid"}}},
+	}
+}
+
+func TestValidate(t *testing.T) {
+	if err := validate(minimal()); err != nil {
+		t.Fatalf("minimal spec: %v", err)
+	}
+	for _, c := range []struct {
+		edit func(*specs.Spec)
+		want string
+	}{
+		{func(s *specs.Spec) { s.Version = "0.9" }, `unsupported ociVersion "0.9": need 1.x`},
+		{func(s *specs.Spec) { s.Process = nil }, "process is missing"},
+		{func(s *specs.Spec) { s.Process.Cwd = "tmp" }, `process.cwd "tmp" is not an absolute path`},
+		{func(s *specs.Spec) { s.Linux.Namespaces = s.Linux.Namespaces[1:] }, "a new mount namespace is required"},
+		{func(s *specs.Spec) { s.Hostname = "h" }, "hostname needs a new uts namespace"},
+		{func(s *specs.Spec) {
+			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "user", Path: "/proc/1/ns/user"})
+		}, "joining a user namespace by path is not supported"},
+		{func(s *specs.Spec) {
+			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "pid"})
+		}, "pid given twice"},
+		{func(s *specs.Spec) { s.Linux.UIDMappings = []specs.LinuxIDMapping{{Size: 1}} }, "need a new user namespace"},
+		{func(s *specs.Spec) { s.Linux.IntelRdt = &specs.LinuxIntelRdt{} }, "linux.intelRdt is not supported"},
+		{func(s *specs.Spec) { s.Process.ApparmorProfile = "x" }, "process.apparmorProfile is not supported"},
+		{func(s *specs.Spec) { s.Mounts = []specs.Mount{{Destination: "x", Type: "tmpfs"}} }, `destination "x" is not an absolute path`},
+		{func(s *specs.Spec) { s.Linux.Sysctl = map[string]string{"a/b": "1"} }, `invalid key "a/b"`},
+		{func(s *specs.Spec) {
+			s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: "SCMP_ACT_ALLOW", Syscalls: []specs.LinuxSyscall{{Names: []string{"read"}, Action: "SCMP_ACT_ERRNO", Args: []specs.LinuxSeccompArg{{Index: 6, Op: "SCMP_CMP_EQ"}}}}}
+		}, "argument index 6 is out of range"},
+	} {
+		s := minimal()
+		c.edit(s)
+		err := validate(s)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("validate: %v, want %q", err, c.want)
+		}
+	}
+}
+
+// bpf interprets a seccomp program on one syscall, as the kernel does.
+func bpf(t *testing.T, prog []unix.SockFilter, arch, nr uint32, args ...uint64) uint32 {
+	t.Helper()
+	data := make([]byte, 64)
+	binary.LittleEndian.PutUint32(data[0:], nr)
+	binary.LittleEndian.PutUint32(data[4:], arch)
+	for i, a := range args {
+		binary.LittleEndian.PutUint64(data[16+8*i:], a)
+	}
+	var acc uint32
+	for pc := 0; pc < len(prog); pc++ {
+		in := prog[pc]
+		switch in.Code {
+		case unix.BPF_LD | unix.BPF_W | unix.BPF_ABS:
+			acc = binary.LittleEndian.Uint32(data[in.K:])
+		case unix.BPF_ALU | unix.BPF_AND | unix.BPF_K:
+			acc &= in.K
+		case unix.BPF_RET | unix.BPF_K:
+			return in.K
+		case unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, unix.BPF_JMP | unix.BPF_JGT | unix.BPF_K, unix.BPF_JMP | unix.BPF_JGE | unix.BPF_K:
+			ok := map[uint16]bool{unix.BPF_JEQ: acc == in.K, unix.BPF_JGT: acc > in.K, unix.BPF_JGE: acc >= in.K}[in.Code&^(unix.BPF_JMP|unix.BPF_K)]
+			if ok {
+				pc += int(in.Jt)
+			} else {
+				pc += int(in.Jf)
+			}
+		default:
+			t.Fatalf("pc %d: instruction %#x", pc, in.Code)
+		}
+	}
+	t.Fatal("fell off the end of the program")
+	return 0
+}
+
+func TestSeccompCompile(t *testing.T) {
+	if syscallNumbers == nil {
+		t.Skip("no syscall table for this architecture")
+	}
+	var s specs.LinuxSeccomp
+	err := json.Unmarshal([]byte(`{"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 38, "syscalls": [
+		{"names": ["read", "write", "no_such_call"], "action": "SCMP_ACT_ALLOW"},
+		{"names": ["personality"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]},
+		{"names": ["personality"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 4294967295, "op": "SCMP_CMP_EQ"}]},
+		{"names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 40, "op": "SCMP_CMP_NE"}]},
+		{"names": ["clone"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 2114060288, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"}]},
+		{"names": ["kill"], "action": "SCMP_ACT_KILL_PROCESS"},
+		{"names": ["lseek"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 1, "value": 4294967296, "op": "SCMP_CMP_GE"}, {"index": 1, "value": 8589934592, "op": "SCMP_CMP_LT"}]},
+		{"names": ["dup"], "action": "SCMP_ACT_ERRNO", "errnoRet": 9, "args": [{"index": 0, "value": 10, "op": "SCMP_CMP_GT"}]},
+		{"names": ["dup2"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 0, "value": 10, "op": "SCMP_CMP_LE"}]}
+	]}`), &s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := newSeccomp(&s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nr := func(n string) uint32 { return syscallNumbers[n] }
+	allow, enosys := uint32(unix.SECCOMP_RET_ALLOW), uint32(unix.SECCOMP_RET_ERRNO|38)
+	for _, c := range []struct {
+		arch uint32
+		nr   string
+		args []uint64
+		want uint32
+	}{
+		{nativeArch, "read", nil, allow},
+		{nativeArch, "write", nil, allow},
+		{nativeArch, "open", nil, enosys},
+		{0x40000003, "read", nil, enosys}, // another architecture
+		{nativeArch, "personality", []uint64{8}, allow},
+		{nativeArch, "personality", []uint64{0xffffffff}, allow},
+		{nativeArch, "personality", []uint64{0x1_00000008}, enosys},
+		{nativeArch, "personality", []uint64{9}, enosys},
+		{nativeArch, "socket", []uint64{2}, allow},
+		{nativeArch, "socket", []uint64{40}, enosys},
+		{nativeArch, "clone", []uint64{17}, allow},
+		{nativeArch, "clone", []uint64{unix.CLONE_NEWNS | 17}, enosys},
+		{nativeArch, "kill", nil, unix.SECCOMP_RET_KILL_PROCESS},
+		{nativeArch, "lseek", []uint64{0, 1 << 32}, allow},
+		{nativeArch, "lseek", []uint64{0, 1<<33 - 1}, allow},
+		{nativeArch, "lseek", []uint64{0, 1 << 33}, enosys},
+		{nativeArch, "lseek", []uint64{0, 1<<32 - 1}, enosys},
+		{nativeArch, "dup", []uint64{11}, unix.SECCOMP_RET_ERRNO | 9},
+		{nativeArch, "dup", []uint64{1 << 32}, unix.SECCOMP_RET_ERRNO | 9},
+		{nativeArch, "dup", []uint64{10}, enosys},
+		{nativeArch, "dup2", []uint64{10}, unix.SECCOMP_RET_ERRNO | uint32(unix.EPERM)},
+		{nativeArch, "dup2", []uint64{1<<32 + 1}, enosys},
+	} {
+		if got := bpf(t, f.prog, c.arch, nr(c.nr), c.args...); got != c.want {
+			t.Errorf("%s%v (arch %#x) = %#x, want %#x", c.nr, c.args, c.arch, got, c.want)
+		}
+	}
+}
+
+// ebpfRun interprets a device filter on one access, as the kernel would.
+func ebpfRun(t *testing.T, prog []ebpf, typ, access, major, minor uint32) uint32 {
+	t.Helper()
+	ctx := [3]uint32{access<<16 | typ, major, minor}
+	var r [11]uint32
+	for pc := 0; pc < len(prog); pc++ {
+		in := prog[pc]
+		dst, src := in.regs&0xf, in.regs>>4
+		switch in.code {
+		case ldxW:
+			if src != 1 {
+				t.Fatalf("pc %d: load from r%d", pc, src)
+			}
+			r[dst] = ctx[in.off/4]
+		case alu32 | unix.BPF_MOV | unix.BPF_X:
+			r[dst] = r[src]
+		case alu32 | unix.BPF_MOV | unix.BPF_K:
+			r[dst] = uint32(in.imm)
+		case alu32 | unix.BPF_RSH | unix.BPF_K:
+			r[dst] >>= uint32(in.imm)
+		case alu32 | unix.BPF_AND | unix.BPF_K:
+			r[dst] &= uint32(in.imm)
+		case jmp | unix.BPF_JNE | unix.BPF_K:
+			if r[dst] != uint32(in.imm) {
+				pc += int(in.off)
+			}
+		case jmp | unix.BPF_EXIT:
+			return r[0]
+		default:
+			t.Fatalf("pc %d: instruction %#x", pc, in.code)
+		}
+	}
+	t.Fatal("fell off the end of the program")
+	return 0
+}
+
+func TestDeviceFilter(t *testing.T) {
+	rules := append([]specs.LinuxDeviceCgroup{
+		{Allow: false, Access: "rwm"},
+		{Allow: true, Type: "c", Major: i64(10), Minor: i64(229), Access: "r"},
+		{Allow: true, Type: "b", Major: i64(7), Access: "rw"},
+	}, defaultDevices...)
+	prog, err := deviceFilter(rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const m, r, w = 1, 2, 4
+	for _, c := range []struct {
+		typ, access, major, minor uint32
+		want                      uint32
+	}{
+		{devChr, r | w, 1, 3, 1},    // null
+		{devChr, m, 1, 3, 1},        // mknod null
+		{devChr, r, 10, 229, 1},     // fuse, read
+		{devChr, r | w, 10, 229, 0}, // fuse, write too
+		{devBlk, r, 7, 3, 1},        // any loop device
+		{devBlk, m, 7, 3, 0},        // but not mknod
+		{devChr, r, 7, 3, 0},        // a char device 7:3
+		{devChr, r, 136, 42, 1},     // a pts
+		{devBlk, r, 8, 0, 0},        // a disk
+	} {
+		if got := ebpfRun(t, prog, c.typ, c.access, c.major, c.minor); got != c.want {
+			t.Errorf("type %d access %d %d:%d = %d, want %d", c.typ, c.access, c.major, c.minor, got, c.want)
+		}
+	}
+	// no deny-all rule: what no rule names is allowed
+	prog, _ = deviceFilter([]specs.LinuxDeviceCgroup{{Allow: false, Type: "b", Major: i64(8), Access: "rwm"}})
+	if ebpfRun(t, prog, devBlk, r, 8, 1) != 0 || ebpfRun(t, prog, devBlk, r, 9, 1) != 1 {
+		t.Error("a lone deny rule")
+	}
+}

@@ -1,0 +1,216 @@
+package runc
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// State is one container, kept in ROOT/ID/state.json. The first fields
+// are what `state` prints, as runc does; the others are what the other
+// commands need.
+type State struct {
+	OCIVersion  string            `json:"ociVersion"`
+	ID          string            `json:"id"`
+	Pid         int               `json:"pid"`
+	Status      string            `json:"status"`
+	Bundle      string            `json:"bundle"`
+	Rootfs      string            `json:"rootfs"`
+	Created     time.Time         `json:"created"`
+	Owner       string            `json:"owner"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+
+	InitStart uint64              `json:"initStart"`
+	Cgroup    *Cgroup             `json:"cgroup,omitempty"`
+	Namespace map[string]string   `json:"namespaces,omitempty"` // type → path joined at create
+	Process   *specs.Process      `json:"process,omitempty"`
+	Seccomp   *specs.LinuxSeccomp `json:"seccomp,omitempty"`
+	Hooks     *specs.Hooks        `json:"hooks,omitempty"`
+}
+
+// Public is what `state` prints.
+type Public struct {
+	OCIVersion  string            `json:"ociVersion"`
+	ID          string            `json:"id"`
+	Pid         int               `json:"pid"`
+	Status      string            `json:"status"`
+	Bundle      string            `json:"bundle"`
+	Rootfs      string            `json:"rootfs"`
+	Created     time.Time         `json:"created"`
+	Owner       string            `json:"owner"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+func (st *State) Public() Public {
+	return Public{st.OCIVersion, st.ID, st.Pid, st.Status, st.Bundle, st.Rootfs, st.Created, st.Owner, st.Annotations}
+}
+
+const (
+	stateFile = "state.json"
+	fifoFile  = "exec.fifo"
+)
+
+// Status names, as runc's.
+const (
+	Creating = "creating"
+	Created  = "created"
+	Running  = "running"
+	Paused   = "paused"
+	Stopped  = "stopped"
+)
+
+var validID = regexp.MustCompile(`^[\w+\-.]+$`)
+
+// checkID refuses an ID that is not a plain file name, as runc does.
+func checkID(id string) error {
+	if id == "" {
+		return errors.New("container id cannot be empty")
+	}
+	if !validID.MatchString(id) || id == "." || id == ".." {
+		return fmt.Errorf("invalid container id format: %s", id)
+	}
+	return nil
+}
+
+func (g *globals) dir(id string) string { return filepath.Join(g.root, id) }
+
+// ErrNotExist is runc's phrasing, which containerd's shim matches.
+var ErrNotExist = errors.New("container does not exist")
+
+// ErrNotRunning is runc's phrasing, which containerd's shim matches.
+var ErrNotRunning = errors.New("container not running")
+
+// load reads the state of container id and works out its status.
+func (g *globals) load(id string) (*State, error) {
+	if err := checkID(id); err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(filepath.Join(g.dir(id), stateFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w", id, ErrNotExist)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var st State
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(g.dir(id), stateFile), err)
+	}
+	st.Status = g.status(&st)
+	return &st, nil
+}
+
+// save writes the state atomically.
+func (g *globals) save(st *State) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(g.dir(st.ID), stateFile), b, 0o600)
+}
+
+// status is runc's rule: stopped when the init is gone (or a zombie, or
+// another process that got its pid), paused when frozen, created while
+// the start gate exists, running otherwise.
+func (g *globals) status(st *State) string {
+	if st.Pid <= 0 {
+		return Stopped
+	}
+	start, state, err := procStat(st.Pid)
+	if err != nil || start != st.InitStart || state == 'Z' || state == 'X' {
+		return Stopped
+	}
+	if st.Cgroup != nil && st.Cgroup.Frozen() {
+		return Paused
+	}
+	if _, err := os.Lstat(filepath.Join(g.dir(st.ID), fifoFile)); err == nil {
+		return Created
+	}
+	return Running
+}
+
+// pfExiting is the flag (field 9 of /proc/PID/stat) of a process that is
+// exiting: the init of a pid namespace stays so until every process of its
+// namespace is reaped, which may take the reaper (outside) a while.
+const pfExiting = 0x4
+
+// procStat returns the start time (field 22) and state (field 3) of pid;
+// an exiting process has state 'X'.
+func procStat(pid int) (uint64, byte, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, 0, err
+	}
+	// The command name may hold spaces and parentheses: skip past the last ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 20 {
+		return 0, 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	start, err := strconv.ParseUint(f[19], 10, 64)
+	state := f[0][0]
+	if flags, _ := strconv.ParseUint(f[6], 10, 64); flags&pfExiting != 0 {
+		state = 'X'
+	}
+	return start, state, err
+}
+
+// alive reports whether the init of st still runs (not a zombie).
+func alive(st *State) bool {
+	start, state, err := procStat(st.Pid)
+	return err == nil && start == st.InitStart && state != 'Z' && state != 'X'
+}
+
+// writeFileAtomic writes a temporary file and renames it, so that a reader
+// (containerd reads the pid file) never sees half of it.
+func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".")
+	if err != nil {
+		return err
+	}
+	_, err = tmp.Write(b)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), mode)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+	return err
+}
+
+// signalByName reads SIGTERM, TERM, term or 15.
+func parseSignal(s string) (unix.Signal, error) {
+	if n, err := strconv.Atoi(s); err == nil {
+		if n <= 0 || n > 64 {
+			return 0, fmt.Errorf("invalid signal: %s", s)
+		}
+		return unix.Signal(n), nil
+	}
+	name := strings.ToUpper(s)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	if sig := unix.SignalNum(name); sig != 0 {
+		return sig, nil
+	}
+	return 0, fmt.Errorf("invalid signal: %s", s)
+}
