@@ -170,17 +170,6 @@ no_veths() {
 	assert_equal "$(veths)" ""
 }
 
-# wait_for FILE: until FILE exists, at most 5 seconds.
-wait_for() {
-	local _
-	for _ in $(seq 50); do
-		[ -e "$1" ] && return 0
-		sleep 0.1
-	done
-	echo "wait_for: $1 did not appear" >&2
-	return 1
-}
-
 # wait_gone LINK: until the link LINK is gone, at most 5 seconds (a veth
 # goes with its network namespace, which the kernel frees asynchronously).
 wait_gone() {
@@ -193,13 +182,3 @@ wait_gone() {
 	return 1
 }
 
-# child_of PID: the (first) child process of PID, waiting for it.
-child_of() {
-	local _ c
-	for _ in $(seq 50); do
-		c=$(pgrep -P "$1" | head -1) && [ -n "$c" ] && echo "$c" && return 0
-		sleep 0.1
-	done
-	echo "child_of: $1 has no child" >&2
-	return 1
-}

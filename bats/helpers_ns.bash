@@ -53,25 +53,3 @@ container() {
 	tw-unshare -muinpf --hostname tupperware tw-pivot "$ROOT" tw-mountproc "$@"
 }
 
-# wait_for FILE: until FILE exists (a container signals it is ready), at
-# most 5 seconds.
-wait_for() {
-	local _
-	for _ in $(seq 50); do
-		[ -e "$1" ] && return 0
-		sleep 0.1
-	done
-	echo "wait_for: $1 did not appear" >&2
-	return 1
-}
-
-# child_of PID: the (first) child process of PID, waiting for it to appear.
-child_of() {
-	local _ c
-	for _ in $(seq 50); do
-		c=$(pgrep -P "$1" | head -1) && [ -n "$c" ] && echo "$c" && return 0
-		sleep 0.1
-	done
-	echo "child_of: $1 has no child" >&2
-	return 1
-}

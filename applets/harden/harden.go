@@ -101,10 +101,7 @@ func Main(args []string, stdio cli.IO) error {
 	if done, err := cli.Parse(fs, args, usage, stdio.Stdout); done || err != nil {
 		return err
 	}
-	argv := fs.Args()
-	if len(argv) == 0 {
-		argv = []string{"/bin/sh"}
-	}
+	argv := chain.Argv(fs.Args())
 	p, err := o.plan()
 	if err != nil {
 		return err

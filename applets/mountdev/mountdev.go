@@ -59,14 +59,11 @@ var Links = [][2]string{
 func Main(args []string, stdio cli.IO) error {
 	fs := cli.NewFlagSet("mountdev", false)
 	target := fs.String("target", "/dev", "mount the new /dev at `DIR`")
-	force := fs.Bool("force", false, "act although this mount namespace cannot be shown to be another one than the host's (never in the initial one)")
+	force := ns.ForceFlag(fs)
 	if done, err := cli.Parse(fs, args, usage, stdio.Stdout); done || err != nil {
 		return err
 	}
-	argv := fs.Args()
-	if len(argv) == 0 {
-		argv = []string{"/bin/sh"}
-	}
+	argv := chain.Argv(fs.Args())
 	if err := ns.Mount(*force); err != nil {
 		return err
 	}
@@ -88,8 +85,8 @@ func Mount(dir string) error {
 		}
 	}
 	// Mounts must not propagate to the host.
-	if err := unix.Mount("none", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
-		return &os.PathError{Op: "make mounts slaves", Path: "/", Err: err}
+	if err := ns.Slave(); err != nil {
+		return err
 	}
 	if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_STRICTATIME, "mode=755,size=65536k"); err != nil {
 		return &os.PathError{Op: "mount tmpfs", Path: dir, Err: err}

@@ -31,14 +31,11 @@ func Main(args []string, stdio cli.IO) error {
 	fs := cli.NewFlagSet("mountproc", false)
 	target := fs.String("target", "/proc", "mount proc at `DIR`")
 	hostPids := fs.Bool("host-pids", false, "mount even without a new pid namespace")
-	force := fs.Bool("force", false, "act although this mount namespace cannot be shown to be another one than the host's (never in the initial one)")
+	force := ns.ForceFlag(fs)
 	if done, err := cli.Parse(fs, args, usage, stdio.Stdout); done || err != nil {
 		return err
 	}
-	argv := fs.Args()
-	if len(argv) == 0 {
-		argv = []string{"/bin/sh"}
-	}
+	argv := chain.Argv(fs.Args())
 	if err := ns.Mount(*force); err != nil {
 		return err
 	}
@@ -57,8 +54,8 @@ func Main(args []string, stdio cli.IO) error {
 // (private and slave ones stay as they are), so that the new mount cannot
 // propagate to the host.
 func Mount(dir string) error {
-	if err := unix.Mount("none", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
-		return &os.PathError{Op: "make mounts slaves", Path: "/", Err: err}
+	if err := ns.Slave(); err != nil {
+		return err
 	}
 	if err := unix.Mount("proc", dir, "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		return &os.PathError{Op: "mount proc", Path: dir, Err: err}

@@ -27,14 +27,11 @@ to act in the host's mount namespace. tw-harden masks /sys/firmware.
 func Main(args []string, stdio cli.IO) error {
 	fs := cli.NewFlagSet("mountsys", false)
 	target := fs.String("target", "/sys", "mount sysfs at `DIR`")
-	force := fs.Bool("force", false, "act although this mount namespace cannot be shown to be another one than the host's (never in the initial one)")
+	force := ns.ForceFlag(fs)
 	if done, err := cli.Parse(fs, args, usage, stdio.Stdout); done || err != nil {
 		return err
 	}
-	argv := fs.Args()
-	if len(argv) == 0 {
-		argv = []string{"/bin/sh"}
-	}
+	argv := chain.Argv(fs.Args())
 	if err := ns.Mount(*force); err != nil {
 		return err
 	}
@@ -46,8 +43,8 @@ func Main(args []string, stdio cli.IO) error {
 
 // Mount mounts a read-only sysfs at dir; nothing propagates to the host.
 func Mount(dir string) error {
-	if err := unix.Mount("none", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
-		return &os.PathError{Op: "make mounts slaves", Path: "/", Err: err}
+	if err := ns.Slave(); err != nil {
+		return err
 	}
 	flags := uintptr(unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
 	if err := unix.Mount("sysfs", dir, "sysfs", flags, ""); err != nil {

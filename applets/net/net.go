@@ -170,10 +170,7 @@ func Main(args []string, stdio cli.IO) error {
 	case o.pid > 0:
 		return o.attach(stdio)
 	}
-	argv := fs.Args()
-	if len(argv) == 0 {
-		argv = []string{"/bin/sh"}
-	}
+	argv := chain.Argv(fs.Args())
 	return o.run(argv, stdio)
 }
 

@@ -40,17 +40,14 @@ var ErrCurrentRoot = errors.New("is the current root")
 
 func Main(args []string, stdio cli.IO) error {
 	fs := cli.NewFlagSet("pivot", false)
-	force := fs.Bool("force", false, "act although this mount namespace cannot be shown to be another one than the host's (never in the initial one)")
+	force := ns.ForceFlag(fs)
 	if done, err := cli.Parse(fs, args, usage, stdio.Stdout); done || err != nil {
 		return err
 	}
 	if err := cli.Args(fs, 1, -1); err != nil {
 		return err
 	}
-	root, argv := fs.Arg(0), fs.Args()[1:]
-	if len(argv) == 0 {
-		argv = []string{"/bin/sh"}
-	}
+	root, argv := fs.Arg(0), chain.Argv(fs.Args()[1:])
 	if err := checkRoot(root); err != nil {
 		return err
 	}

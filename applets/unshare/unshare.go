@@ -122,10 +122,7 @@ func Main(args []string, stdio cli.IO) error {
 	if err := o.check(); err != nil {
 		return err
 	}
-	argv := fs.Args()
-	if len(argv) == 0 {
-		argv = []string{"/bin/sh"}
-	}
+	argv := chain.Argv(fs.Args())
 	if os.Getenv(ns.EnvChild) != "" {
 		os.Unsetenv(ns.EnvChild)
 		unix.CloseOnExec(3) // the pins' socket: for this process only

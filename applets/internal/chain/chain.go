@@ -66,6 +66,15 @@ func report(a cli.Applet, err error, stderr io.Writer) error {
 	return cli.Status(cli.ExitCode(err))
 }
 
+// Argv is the rest of a chainloader's command line: the program to execute
+// next, /bin/sh when none is named.
+func Argv(rest []string) []string {
+	if len(rest) == 0 {
+		return []string{"/bin/sh"}
+	}
+	return rest
+}
+
 // ExitCode maps a failure to find or execute a program to the exit status
 // of shells and chainloaders: 127 not found, 126 found but not executable.
 func ExitCode(err error) int {

@@ -10,6 +10,9 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
 )
 
 // EnvLeft is the environment variable in which tw-unshare records the
@@ -171,3 +174,19 @@ func CheckUTS(f Facts) error {
 
 // UTS is CheckUTS on this process.
 func UTS() error { return CheckUTS(Gather("uts")) }
+
+// ForceFlag adds --force, the override of the guard that every applet
+// changing mounts offers.
+func ForceFlag(fs *pflag.FlagSet) *bool {
+	return fs.Bool("force", false, "act although this mount namespace cannot be shown to be another one than the host's (never in the initial one)")
+}
+
+// Slave makes the shared mounts of this namespace slaves (private and slave
+// ones stay as they are), so that nothing mounted next can propagate to the
+// host.
+func Slave() error {
+	if err := unix.Mount("none", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
+		return &os.PathError{Op: "make mounts slaves", Path: "/", Err: err}
+	}
+	return nil
+}
