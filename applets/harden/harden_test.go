@@ -1,25 +1,12 @@
 package harden
 
 import (
-	"bytes"
-	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/tupperware/tw/applets/internal/cli"
 )
-
-func TestUsage(t *testing.T) {
-	err := Main([]string{"--bogus"}, cli.IO{Stdout: &bytes.Buffer{}})
-	if cli.ExitCode(err) != 2 || err.Error() != "unknown flag: --bogus" {
-		t.Errorf("--bogus: %v", err)
-	}
-	var out bytes.Buffer
-	if err := Main([]string{"--help"}, cli.IO{Stdout: &out}); err != nil || !strings.HasPrefix(out.String(), "Usage: tw-harden ") {
-		t.Errorf("--help: %v\n%s", err, out.String())
-	}
-}
 
 func TestParseRlimit(t *testing.T) {
 	inf := uint64(unix.RLIM_INFINITY)

@@ -1,7 +1,6 @@
 package limit
 
 import (
-	"bytes"
 	"strings"
 	"testing"
 
@@ -10,17 +9,6 @@ import (
 	"github.com/tupperware/tw/applets/internal/cgroup"
 	"github.com/tupperware/tw/applets/internal/cli"
 )
-
-func TestUsage(t *testing.T) {
-	err := Main([]string{"--bogus"}, cli.IO{Stdout: &bytes.Buffer{}})
-	if cli.ExitCode(err) != 2 || err.Error() != "unknown flag: --bogus" {
-		t.Errorf("--bogus: %v", err)
-	}
-	var out bytes.Buffer
-	if err := Main([]string{"--help"}, cli.IO{Stdout: &out}); err != nil || !strings.HasPrefix(out.String(), "Usage: tw-limit ") {
-		t.Errorf("--help: %v\n%s", err, out.String())
-	}
-}
 
 func TestLimits(t *testing.T) {
 	o := options{memory: "32M", pids: 20, cpus: "1.5", weight: 500}
