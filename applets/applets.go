@@ -38,6 +38,7 @@ var (
 	Get      = cli.Get
 	Names    = cli.Names
 	ExitCode = cli.ExitCode
+	Report   = cli.Report
 )
 
 // Core are the applets that every tw process links: storage, namespaces,

@@ -4,7 +4,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -71,25 +70,7 @@ func run(argv []string, stdio applets.IO) int {
 		listTo(stdio.Stderr)
 		return 127
 	}
-	return Report(a, a.Main(args, stdio), stdio.Stderr)
-}
-
-// Report turns an applet's error into its one line on stderr and the exit
-// code, as DESIGN.md says.
-func Report(a applets.Applet, err error, stderr io.Writer) int {
-	if err == nil {
-		return 0
-	}
-	var ee *applets.ExitError
-	if errors.As(err, &ee) && ee.Silent {
-		return ee.Code
-	}
-	fmt.Fprintf(stderr, "tw-%s: %v\n", a.Name, err)
-	var ue *applets.UsageError
-	if errors.As(err, &ue) {
-		fmt.Fprintf(stderr, "Try 'tw-%s --help' for more information.\n", a.Name)
-	}
-	return applets.ExitCode(err)
+	return applets.Report(a, a.Main(args, stdio), stdio.Stderr)
 }
 
 func listTo(w io.Writer) {

@@ -54,16 +54,7 @@ func report(a cli.Applet, err error, stderr io.Writer) error {
 	if err == nil {
 		return nil
 	}
-	var ee *cli.ExitError
-	if errors.As(err, &ee) && ee.Silent {
-		return err
-	}
-	fmt.Fprintf(stderr, "tw-%s: %v\n", a.Name, err)
-	var ue *cli.UsageError
-	if errors.As(err, &ue) {
-		fmt.Fprintf(stderr, "Try 'tw-%s --help' for more information.\n", a.Name)
-	}
-	return cli.Status(cli.ExitCode(err))
+	return cli.Status(cli.Report(a, err, stderr))
 }
 
 // Argv is the rest of a chainloader's command line: the program to execute

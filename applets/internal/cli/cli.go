@@ -171,3 +171,23 @@ func Get(name string) (Applet, bool) {
 	a, ok := registry[name]
 	return a, ok
 }
+
+// Report prints an applet's error as DESIGN.md says — one line,
+// "tw-NAME: what failed: why", and a hint after a usage error — and returns
+// the exit code. A silent ExitError passes its code on without a word. The
+// dispatcher and a chainloader running the next applet in-process share it.
+func Report(a Applet, err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) && ee.Silent {
+		return ee.Code
+	}
+	fmt.Fprintf(stderr, "tw-%s: %v\n", a.Name, err)
+	var ue *UsageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(stderr, "Try 'tw-%s --help' for more information.\n", a.Name)
+	}
+	return ExitCode(err)
+}
