@@ -110,7 +110,7 @@ gone() {
 	run -0 c task resume bg
 	run -0 c task ls
 	assert_line --regexp '^bg +[0-9]+ +RUNNING$'
-	run -6 script -qec "timeout -k 5 30 ctr -a $CTRD_SOCK task exec -t --fifo-dir $BATS_FILE_TMPDIR/fifo --exec-id e2 bg sh -c 'tty; exit 6'" /dev/null
+	run -6 script -qec "timeout --foreground -k 5 30 ctr -a $CTRD_SOCK task exec -t --fifo-dir $BATS_FILE_TMPDIR/fifo --exec-id e2 bg sh -c 'tty; exit 6'" /dev/null
 	assert_output --partial '/dev/pts/'
 	run -0 c task metrics bg
 	assert_line --regexp '^pids.current +1 *$'
@@ -124,7 +124,7 @@ gone() {
 }
 
 @test "ctr run -t: the program gets a terminal through the console socket" {
-	run -5 script -qec "timeout -k 5 30 ctr -a $CTRD_SOCK run --rm -t $(run_opts) $IMAGE tty1 sh -c 'tty; echo done; exit 5'" /dev/null
+	run -5 script -qec "timeout --foreground -k 5 30 ctr -a $CTRD_SOCK run --rm -t $(run_opts) $IMAGE tty1 sh -c 'tty; echo done; exit 5'" /dev/null
 	assert_output --partial '/dev/pts/0'
 	assert_output --partial 'done'
 	gone tty1

@@ -49,8 +49,8 @@ teardown_btrfs() {
 	if [ -n "${BTRFS_LOOP:-}" ]; then
 		losetup -d "$BTRFS_LOOP" 2>/dev/null || true
 	fi
-	[ -n "${BTRFS_IMG:-}" ] && rm -f "$BTRFS_IMG"
-	[ -n "${BTRFS:-}" ] && rmdir "$BTRFS" 2>/dev/null
+	if [ -n "${BTRFS_IMG:-}" ]; then rm -f "$BTRFS_IMG"; fi
+	if [ -n "${BTRFS:-}" ]; then rmdir "$BTRFS" 2>/dev/null || true; fi
 	BTRFS='' BTRFS_LOOP='' BTRFS_IMG=''
 }
 
