@@ -186,7 +186,7 @@ func bpf(t *testing.T, prog []unix.SockFilter, arch, nr uint32, args ...uint64) 
 }
 
 func TestSeccompCompile(t *testing.T) {
-	if syscallNumbers == nil {
+	if syscallNumbers() == nil {
 		t.Skip("no syscall table for this architecture")
 	}
 	var s specs.LinuxSeccomp
@@ -208,7 +208,7 @@ func TestSeccompCompile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nr := func(n string) uint32 { return syscallNumbers[n] }
+	nr := func(n string) uint32 { return syscallNumbers()[n] }
 	allow, enosys := uint32(unix.SECCOMP_RET_ALLOW), uint32(unix.SECCOMP_RET_ERRNO|38)
 	for _, c := range []struct {
 		arch uint32

@@ -48,7 +48,7 @@ func seccompOperators() []string {
 
 // checkSeccomp refuses what the filter compiler does not do.
 func checkSeccomp(s *specs.LinuxSeccomp) error {
-	if syscallNumbers == nil {
+	if syscallNumbers() == nil {
 		return errors.New("linux.seccomp is not supported on this architecture")
 	}
 	if len(s.Flags) > 0 {
@@ -178,7 +178,7 @@ func compileSeccomp(s *specs.LinuxSeccomp) ([]unix.SockFilter, error) {
 	byNr := map[uint32][]rule{}
 	for _, sc := range s.Syscalls {
 		for _, name := range sc.Names {
-			nr, ok := syscallNumbers[name]
+			nr, ok := syscallNumbers()[name]
 			if !ok {
 				continue
 			}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -69,14 +68,24 @@ const (
 	Stopped  = "stopped"
 )
 
-var validID = regexp.MustCompile(`^[\w+\-.]+$`)
+// validID is runc's ^[\w+\-.]+$ without a regexp compiled at every start.
+func validID(id string) bool {
+	for _, c := range id {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			c == '_' || c == '+' || c == '-' || c == '.'
+		if !ok {
+			return false
+		}
+	}
+	return id != ""
+}
 
 // checkID refuses an ID that is not a plain file name, as runc does.
 func checkID(id string) error {
 	if id == "" {
 		return errors.New("container id cannot be empty")
 	}
-	if !validID.MatchString(id) || id == "." || id == ".." {
+	if !validID(id) || id == "." || id == ".." {
 		return fmt.Errorf("invalid container id format: %s", id)
 	}
 	return nil
