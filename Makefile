@@ -43,7 +43,7 @@ install: build
 lint:
 	@out=$$(gofmt -l cmd applets); if [ -n "$$out" ]; then echo "gofmt: $$out"; exit 1; fi
 	$(GO) vet -tags '$(TAGS)' ./...
-	shellcheck -x scripts/*.sh scripts/bench/*.sh bats/*.bash .ci/run
+	shellcheck -S warning -x scripts/*.sh scripts/bench/*.sh bats/*.bash .ci/run
 
 deps:
 	bash scripts/deps.sh
