@@ -6,6 +6,7 @@
 package harden
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -114,6 +115,12 @@ func Main(args []string, stdio cli.IO) error {
 			return err
 		}
 		if err := Mask(Masked, ReadOnly); err != nil {
+			if errors.As(err, new(devNullError)) {
+				err = fmt.Errorf("mask paths: %w (run tw-mountdev first, or pass --no-mask)", err)
+			}
+			return err
+		}
+		if err := nodevRoot(); err != nil {
 			return err
 		}
 	}
@@ -251,11 +258,8 @@ func parseID(s string) (int, error) {
 // Mask hides the masked paths and makes the read-only ones read-only, as
 // runc does. A missing path is skipped.
 func Mask(masked, readonly []string) error {
-	if err := checkDevNull(); err != nil {
-		return err
-	}
-	for _, p := range masked {
-		if err := mask(p); err != nil {
+	if len(masked) > 0 {
+		if err := checkDevNull(); err != nil {
 			return err
 		}
 	}
@@ -264,7 +268,12 @@ func Mask(masked, readonly []string) error {
 			return err
 		}
 	}
-	return nodevRoot()
+	for _, p := range masked {
+		if err := mask(p); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // nodevRoot remounts the root nodev: device nodes that the image brought
@@ -294,13 +303,16 @@ func keptFlags(sfs unix.Statfs_t) uintptr {
 func checkDevNull() error {
 	var st unix.Stat_t
 	if err := unix.Stat("/dev/null", &st); err != nil {
-		return fmt.Errorf("mask paths: %w (run tw-mountdev first, or pass --no-mask)", &os.PathError{Op: "stat", Path: "/dev/null", Err: err})
+		return devNullError{&os.PathError{Op: "stat", Path: "/dev/null", Err: err}}
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFCHR || unix.Major(st.Rdev) != 1 || unix.Minor(st.Rdev) != 3 {
-		return fmt.Errorf("mask paths: /dev/null is not the null device (run tw-mountdev first, or pass --no-mask)")
+		return devNullError{errors.New("/dev/null is not the null device")}
 	}
 	return nil
 }
+
+// devNullError says why /dev/null cannot stand in for masked files.
+type devNullError struct{ error }
 
 func mask(p string) error {
 	var st unix.Stat_t

@@ -1,7 +1,6 @@
 package runc
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -152,49 +151,4 @@ func mkdirIn(rootfs, dir string) error {
 		return err
 	}
 	return os.MkdirAll(p, 0o755)
-}
-
-// maskPaths hides the masked paths (/dev/null bound over files, an empty
-// read-only tmpfs over directories) and makes the read-only ones
-// read-only, as runc does; a missing path is skipped. harden.Mask does the
-// same and also remounts the root nodev, which tw-runc leaves to the
-// devices cgroup: a bundle without a /dev mount has its nodes on the root.
-func maskPaths(masked, readonly []string) error {
-	if len(masked) > 0 {
-		// The rootfs could have put any file at /dev/null.
-		var st unix.Stat_t
-		if err := unix.Stat("/dev/null", &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR || st.Rdev != unix.Mkdev(1, 3) {
-			return errors.New("maskedPaths: /dev/null is not the null device")
-		}
-	}
-	for _, p := range readonly {
-		if err := unix.Mount(p, p, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-			if err == unix.ENOENT {
-				continue
-			}
-			return &os.PathError{Op: "bind mount", Path: p, Err: err}
-		}
-		if err := remountReadonly(p); err != nil {
-			return err
-		}
-	}
-	for _, p := range masked {
-		var st unix.Stat_t
-		if err := unix.Stat(p, &st); err != nil {
-			if err == unix.ENOENT {
-				continue
-			}
-			return &os.PathError{Op: "mask", Path: p, Err: err}
-		}
-		var err error
-		if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-			err = unix.Mount("tmpfs", p, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=0,mode=555")
-		} else {
-			err = unix.Mount("/dev/null", p, "", unix.MS_BIND, "")
-		}
-		if err != nil {
-			return &os.PathError{Op: "mask", Path: p, Err: err}
-		}
-	}
-	return nil
 }

@@ -13,6 +13,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/tupperware/tw/applets/harden"
 	"github.com/tupperware/tw/applets/internal/chain"
 	"github.com/tupperware/tw/applets/internal/cli"
 	"github.com/tupperware/tw/applets/pivot"
@@ -263,7 +264,7 @@ func (in *initProc) buildContainer() error {
 			return fmt.Errorf("sysctl %s: %w", k, err)
 		}
 	}
-	if err := maskPaths(spec.Linux.MaskedPaths, spec.Linux.ReadonlyPaths); err != nil {
+	if err := harden.Mask(spec.Linux.MaskedPaths, spec.Linux.ReadonlyPaths); err != nil {
 		return err
 	}
 	if spec.Root.Readonly {
