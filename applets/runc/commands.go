@@ -70,7 +70,7 @@ func (g *globals) start(st *State) error {
 	if st.Hooks != nil && len(st.Hooks.Poststart) > 0 {
 		// A failing poststart hook is a warning: the container runs.
 		st.Status = Running
-		if err := runHooks("poststart", st.Hooks.Poststart, st.Public()); err != nil {
+		if err := runHooks("poststart", st.Hooks.Poststart, st.Public); err != nil {
 			g.logf("warning", "%v", err)
 		}
 	}
@@ -89,7 +89,7 @@ func cmdState(g *globals, args []string, stdio cli.IO) error {
 	if st.Status == Stopped {
 		st.Pid = 0
 	}
-	b, err := json.MarshalIndent(st.Public(), "", "  ")
+	b, err := json.MarshalIndent(st.Public, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -201,7 +201,7 @@ func (g *globals) destroy(st *State) error {
 	if st.Hooks != nil && len(st.Hooks.Poststop) > 0 {
 		// A failing poststop hook is a warning: the container goes.
 		st.Status = Stopped
-		if err := runHooks("poststop", st.Hooks.Poststop, st.Public()); err != nil {
+		if err := runHooks("poststop", st.Hooks.Poststop, st.Public); err != nil {
 			g.logf("warning", "%v", err)
 		}
 	}
@@ -335,7 +335,7 @@ func cmdList(g *globals, args []string, stdio cli.IO) error {
 	list := []Public{}
 	for _, e := range ents {
 		if st, err := g.load(e.Name()); err == nil {
-			list = append(list, st.Public())
+			list = append(list, st.Public)
 		}
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })

@@ -187,8 +187,8 @@ func (g *globals) create(o *createOpts, id string, stdio cli.IO) (st *State, err
 		return nil, fmt.Errorf("container init: %w", err)
 	}
 	st = &State{
-		OCIVersion: spec.Version, ID: id, Pid: cmd.Process.Pid, Status: Created, Bundle: bundle,
-		Rootfs: rootfs, Created: time.Now().UTC(), Annotations: spec.Annotations,
+		Public: Public{OCIVersion: spec.Version, ID: id, Pid: cmd.Process.Pid, Status: Created, Bundle: bundle,
+			Rootfs: rootfs, Created: time.Now().UTC(), Annotations: spec.Annotations},
 		InitStart: start, Cgroup: cg, Namespace: joined(spec), Process: spec.Process, Seccomp: spec.Linux.Seccomp,
 		Hooks: spec.Hooks,
 	}

@@ -15,19 +15,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// State is one container, kept in ROOT/ID/state.json. The first fields
-// are what `state` prints, as runc does; the others are what the other
-// commands need.
+// State is one container, kept in ROOT/ID/state.json: what `state` prints,
+// as runc does (Public, whose fields JSON flattens into the same object),
+// and what the other commands need.
 type State struct {
-	OCIVersion  string            `json:"ociVersion"`
-	ID          string            `json:"id"`
-	Pid         int               `json:"pid"`
-	Status      string            `json:"status"`
-	Bundle      string            `json:"bundle"`
-	Rootfs      string            `json:"rootfs"`
-	Created     time.Time         `json:"created"`
-	Owner       string            `json:"owner"`
-	Annotations map[string]string `json:"annotations,omitempty"`
+	Public
 
 	InitStart uint64              `json:"initStart"`
 	Cgroup    *Cgroup             `json:"cgroup,omitempty"`
@@ -48,10 +40,6 @@ type Public struct {
 	Created     time.Time         `json:"created"`
 	Owner       string            `json:"owner"`
 	Annotations map[string]string `json:"annotations,omitempty"`
-}
-
-func (st *State) Public() Public {
-	return Public{st.OCIVersion, st.ID, st.Pid, st.Status, st.Bundle, st.Rootfs, st.Created, st.Owner, st.Annotations}
 }
 
 const (
