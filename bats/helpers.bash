@@ -70,17 +70,9 @@ btrfs_state() {
 }
 
 # busybox_rootfs DIR: a minimal root filesystem from Debian's static busybox
-# (the binary plus one symlink per applet), into an existing directory.
+# (scripts/busybox-rootfs.sh), into DIR.
 busybox_rootfs() {
-	local root=$1 a
-	mkdir -p "$root/bin" "$root/sbin" "$root/usr/bin" "$root/usr/sbin" "$root/proc" \
-		"$root/dev" "$root/sys" "$root/tmp" "$root/etc" "$root/root"
-	cp /bin/busybox "$root/bin/busybox"
-	for a in $(/bin/busybox --list-full); do
-		[ -e "$root/$a" ] || ln -s /bin/busybox "$root/$a"
-	done
-	echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
-	echo 'root:x:0:' >"$root/etc/group"
+	"$BATS_TEST_DIRNAME/../scripts/busybox-rootfs.sh" "$1"
 }
 
 # wait_for FILE: until FILE exists (a container signals it is ready), at

@@ -7,6 +7,7 @@ PATH="$PWD/bin:$PATH"
 export PATH
 printf '%-44s %12s %12s %8s\n' "benchmark" "tw" "baseline" "ratio"
 for b in scripts/bench/*.sh; do
+	[ "$b" != scripts/bench/lib.sh ] || continue
 	[ -e "$b" ] || continue
 	bash "$b"
 done

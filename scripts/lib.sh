@@ -9,6 +9,9 @@ LOOP_SIZE=${LOOP_SIZE:-4G}
 # shellcheck disable=SC2034 # used by the scripts that source this
 SEED_IMAGE="oci:$TW_HOME/seed/busybox:latest"
 
+# The scripts' own directory, absolute: they change directory as they go.
+TW_SCRIPTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
 say() { printf '%s\n' "$*" >&2; }
 die() {
 	printf '%s: %s\n' "${0##*/}" "$*" >&2
@@ -17,8 +20,7 @@ die() {
 
 # The tw binary: bin/ of this checkout first, then PATH.
 tw_path() {
-	local top
-	top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+	local top=${TW_SCRIPTS%/*}
 	if [ -x "$top/bin/tw" ]; then
 		PATH="$top/bin:$PATH"
 	fi
@@ -74,19 +76,12 @@ store_teardown() {
 # seed_ensure: the offline default image, built once with tw-commit from
 # Debian's static busybox and its applet links.
 seed_ensure() {
-	local layout=$TW_HOME/seed/busybox tmp a
+	local layout=$TW_HOME/seed/busybox tmp
 	[ -f "$layout/index.json" ] && return
 	[ -x /bin/busybox ] || die "/bin/busybox missing: install busybox-static (make deps)"
 	say "image: building the offline busybox image into $layout"
 	tmp=$(mktemp -d)
-	mkdir -p "$tmp"/{bin,sbin,usr/bin,usr/sbin,proc,dev,sys,tmp,etc,root,var}
-	chmod 1777 "$tmp/tmp"
-	cp /bin/busybox "$tmp/bin/busybox"
-	for a in $(/bin/busybox --list-full); do
-		[ -e "$tmp/$a" ] || ln -s /bin/busybox "$tmp/$a"
-	done
-	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$tmp/etc/passwd"
-	printf 'root:x:0:\nnogroup:x:65534:\n' >"$tmp/etc/group"
+	"$TW_SCRIPTS/busybox-rootfs.sh" "$tmp"
 	mkdir -p "$TW_HOME/seed"
 	tw-commit --quiet --config.cmd /bin/sh --config.env PATH=/usr/sbin:/usr/bin:/sbin:/bin \
 		--author tupperware "$tmp" "$layout:latest" >/dev/null || {

@@ -17,18 +17,10 @@
 # permitted here); runc's is the unedited spec.
 set -eu
 
-row() { printf '%-44s %12s %12s %8s\n' "$@"; }
+# shellcheck source=scripts/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
-for c in hyperfine unshare chroot jq /bin/busybox tw-unshare; do
-	if ! command -v "$c" >/dev/null; then
-		echo "bench/container: skipped (needs $c)" >&2
-		exit 0
-	fi
-done
-if [ "$(id -u)" -ne 0 ]; then
-	echo "bench/container: skipped (needs root)" >&2
-	exit 0
-fi
+needs container root hyperfine unshare chroot jq /bin/busybox tw-unshare
 if [ -z "${TW_BENCH_NS:-}" ]; then
 	exec env TW_BENCH_NS=1 unshare -m --propagation private bash "$0" "$@"
 fi
@@ -45,14 +37,7 @@ forget
 trap 'forget; rm -rf "$work"' EXIT
 root=$work/rootfs
 
-# The rootfs of bats/helpers.bash busybox_rootfs: busybox and its links.
-mkdir -p "$root/bin" "$root/sbin" "$root/usr/bin" "$root/usr/sbin" "$root/proc" \
-	"$root/dev" "$root/sys" "$root/tmp" "$root/etc" "$root/root"
-cp /bin/busybox "$root/bin/busybox"
-for a in $(/bin/busybox --list-full); do
-	[ -e "$root/$a" ] || ln -s /bin/busybox "$root/$a"
-done
-echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
+busybox_rootfs "$root"
 
 # bundle DIR RUNTIME [JQ]: an OCI bundle for RUNTIME's own spec, edited.
 bundle() {

@@ -6,23 +6,17 @@
 # 30 runs, from one hyperfine run; ratio = tw / baseline.
 set -eu
 
-row() { printf '%-44s %12s %12s %8s\n' "$@"; }
+# shellcheck source=scripts/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
-if [ "$(id -u)" -ne 0 ] || ! command -v crun >/dev/null || ! command -v hyperfine >/dev/null; then
-	echo "bench/harden: needs root, crun and hyperfine; skipped" >&2
-	exit 0
-fi
+needs harden root crun hyperfine /bin/busybox
 
 work=$(mktemp -d /tmp/tw-bench-harden.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
 # The busybox tree, and crun's default spec around it.
 root=$work/bundle/rootfs
-mkdir -p "$root/bin" "$root/proc" "$root/dev" "$root/sys" "$root/tmp" "$root/etc"
-cp /bin/busybox "$root/bin/busybox"
-for a in $(/bin/busybox --list); do
-	[ -e "$root/bin/$a" ] || ln -s busybox "$root/bin/$a"
-done
+busybox_rootfs "$root"
 (cd "$work/bundle" && crun spec)
 jq '.process.terminal = false | .process.args = ["/bin/true"] | .root.path = "rootfs"' \
 	"$work/bundle/config.json" >"$work/config.json"

@@ -9,18 +9,10 @@
 # runs by hyperfine. The bridge twb0 exists only during the bench.
 set -eu
 
-row() { printf '%-44s %12s %12s %8s\n' "$@"; }
+# shellcheck source=scripts/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
-for c in hyperfine jq ip nsenter /bin/busybox tw-net; do
-	if ! command -v "$c" >/dev/null; then
-		echo "bench/net: skipped (needs $c)" >&2
-		exit 0
-	fi
-done
-if [ "$(id -u)" -ne 0 ]; then
-	echo "bench/net: skipped (needs root)" >&2
-	exit 0
-fi
+needs net root hyperfine jq ip nsenter /bin/busybox tw-net
 
 runs=${BENCH_RUNS:-30}
 br=twb0 net=10.201.200
@@ -35,13 +27,7 @@ cleanup() {
 trap cleanup EXIT
 root=$work/rootfs
 
-# The rootfs of bats/helpers.bash busybox_rootfs: busybox and its links.
-mkdir -p "$root/bin" "$root/sbin" "$root/usr/bin" "$root/usr/sbin" "$root/proc" \
-	"$root/dev" "$root/sys" "$root/tmp" "$root/etc" "$root/root"
-cp /bin/busybox "$root/bin/busybox"
-for a in $(/bin/busybox --list-full); do
-	[ -e "$root/$a" ] || ln -s /bin/busybox "$root/$a"
-done
+busybox_rootfs "$root"
 
 median_ms() {
 	jq -r --argjson i "$2" '.results[$i].median * 1000 | . * 100 | round / 100' "$1"

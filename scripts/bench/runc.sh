@@ -6,14 +6,10 @@
 # ratio = tw / baseline.
 set -eu
 
-row() { printf '%-44s %12s %12s %8s\n' "$@"; }
+# shellcheck source=scripts/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
-for c in runc crun hyperfine jq; do
-	if [ "$(id -u)" -ne 0 ] || ! command -v "$c" >/dev/null; then
-		echo "bench/runc: needs root, runc, crun, hyperfine and jq; skipped" >&2
-		exit 0
-	fi
-done
+needs runc root runc crun hyperfine jq /bin/busybox
 
 work=$(mktemp -d /tmp/tw-bench-runc.XXXXXX)
 ctrd_pid=
@@ -35,11 +31,7 @@ trap cleanup EXIT
 
 # The image the tw way: a busybox tree committed, then unpacked as a bundle.
 root=$work/tree
-mkdir -p "$root/bin" "$root/proc" "$root/dev" "$root/sys" "$root/tmp" "$root/etc"
-cp /bin/busybox "$root/bin/busybox"
-for a in $(/bin/busybox --list); do
-	[ -e "$root/bin/$a" ] || ln -s busybox "$root/bin/$a"
-done
+busybox_rootfs "$root"
 tw-commit "$root" "$work/layout:bb" >/dev/null
 tw-unpack --image "$work/layout:bb" "$work/bundle" >/dev/null
 jq '.ociVersion = "1.0.2" | .process.terminal = false | .process.args = ["/bin/true"]' "$work/bundle/config.json" >"$work/config.json"

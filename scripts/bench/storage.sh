@@ -10,12 +10,10 @@ runs=${BENCH_RUNS:-50}          # runs per single-command benchmark
 many=${BENCH_SNAPSHOTS:-1000}   # snapshots in the bulk benchmark
 startups=${BENCH_STARTUPS:-200} # runs of the start-up benchmark
 
-row() { printf '%-44s %12s %12s %8s\n' "$@"; }
+# shellcheck source=scripts/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
-if [ "$(id -u)" -ne 0 ] || ! grep -qw btrfs /proc/filesystems || ! command -v mkfs.btrfs >/dev/null; then
-	echo "bench/storage: skipped (needs root, btrfs and btrfs-progs)" >&2
-	exit 0
-fi
+needs storage root btrfs mkfs.btrfs
 
 work=$(mktemp -d /tmp/tw-bench-storage.XXXXXX)
 loop=''

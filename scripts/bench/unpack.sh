@@ -23,18 +23,10 @@ runs=${BENCH_RUNS:-3}
 cache=/var/cache/tupperware-bench
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
-row() { printf '%-44s %12s %12s %8s\n' "$@"; }
+# shellcheck source=scripts/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
-for c in umoci mkfs.btrfs btrfs python3; do
-	if ! command -v "$c" >/dev/null; then
-		echo "bench/unpack: skipped (needs $c)" >&2
-		exit 0
-	fi
-done
-if [ "$(id -u)" -ne 0 ] || ! grep -qw btrfs /proc/filesystems; then
-	echo "bench/unpack: skipped (needs root and btrfs)" >&2
-	exit 0
-fi
+needs unpack root btrfs umoci mkfs.btrfs btrfs python3
 
 work=$(mktemp -d /tmp/tw-bench-unpack.XXXXXX)
 loop=''
