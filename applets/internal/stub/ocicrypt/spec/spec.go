@@ -1,20 +1,16 @@
+// Package spec names the media types of encrypted OCI layers, the only part
+// of ocicrypt's spec package that go.podman.io/image refers to. tw copies
+// such layers as they are and never encrypts or decrypts one.
 package spec
 
+// The OCI image spec's layer media types with "+encrypted" appended, as
+// ocicrypt defines them.
 const (
-	// MediaTypeLayerEnc is MIME type used for encrypted layers.
-	MediaTypeLayerEnc = "application/vnd.oci.image.layer.v1.tar+encrypted"
-	// MediaTypeLayerGzipEnc is MIME type used for encrypted gzip-compressed layers.
+	MediaTypeLayerEnc     = "application/vnd.oci.image.layer.v1.tar+encrypted"
 	MediaTypeLayerGzipEnc = "application/vnd.oci.image.layer.v1.tar+gzip+encrypted"
-	// MediaTypeLayerZstdEnc is MIME type used for encrypted zstd-compressed layers.
 	MediaTypeLayerZstdEnc = "application/vnd.oci.image.layer.v1.tar+zstd+encrypted"
-	// MediaTypeLayerNonDistributableEnc is MIME type used for non distributable encrypted layers.
-	MediaTypeLayerNonDistributableEnc = "application/vnd.oci.image.layer.nondistributable.v1.tar+encrypted"
-	// MediaTypeLayerNonDistributableGzipEnc is MIME type used for non distributable encrypted gzip-compressed layers.
+
+	MediaTypeLayerNonDistributableEnc     = "application/vnd.oci.image.layer.nondistributable.v1.tar+encrypted"
 	MediaTypeLayerNonDistributableGzipEnc = "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip+encrypted"
-	// MediaTypeLayerNonDistributableZstdEnc is MIME type used for non distributable encrypted zstd-compressed layers.
 	MediaTypeLayerNonDistributableZstdEnc = "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd+encrypted"
-	// MediaTypeLayerNonDistributableZsdtEnc is MIME type used for non distributable encrypted zstd-compressed layers.
-	//
-	// Deprecated: Use [MediaTypeLayerNonDistributableZstdEnc].
-	MediaTypeLayerNonDistributableZsdtEnc = MediaTypeLayerNonDistributableZstdEnc
 )

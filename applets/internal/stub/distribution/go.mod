@@ -1,3 +1,0 @@
-module github.com/docker/distribution
-
-go 1.22
