@@ -40,9 +40,12 @@ install: build
 	install -m 0755 bin/tw $(DESTDIR)$(PREFIX)/bin/tw
 	$(DESTDIR)$(PREFIX)/bin/tw --install $(DESTDIR)$(PREFIX)/bin
 
-lint:
+# Both build configurations: every applet linked, and the split core
+# (twsplit), which embeds the first and so needs it built.
+lint: build
 	@out=$$(gofmt -l cmd applets); if [ -n "$$out" ]; then echo "gofmt: $$out"; exit 1; fi
 	$(GO) vet -tags '$(TAGS)' ./...
+	$(GO) vet -tags '$(TAGS) twsplit' ./cmd/tw
 	shellcheck -S warning -x scripts/*.sh scripts/bench/*.sh bats/*.bash .ci/run
 
 deps:
