@@ -27,9 +27,6 @@ type (
 	Applet = cli.Applet
 	// IO is an applet's standard streams.
 	IO = cli.IO
-	// ExitError carries an exit code; UsageError means exit 2.
-	ExitError  = cli.ExitError
-	UsageError = cli.UsageError
 )
 
 var (

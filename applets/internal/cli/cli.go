@@ -147,7 +147,8 @@ func Register(as ...Applet) {
 	}
 }
 
-// Lookup finds an applet by its name, with or without the "tw-" prefix.
+// Lookup finds the applet that a command name calls: tw-NAME runs applet
+// NAME; a name without the "tw-" prefix is no applet's.
 func Lookup(name string) (Applet, bool) {
 	if len(name) > 3 && name[:3] == "tw-" {
 		a, ok := registry[name[3:]]
