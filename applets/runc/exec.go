@@ -42,8 +42,8 @@ func cmdExec(g *globals, args []string, stdio cli.IO) error {
 	fs.BoolVar(&o.noNewPrivs, "no-new-privs", false, "set no_new_privs")
 	fs.IntVar(&o.preserveFds, "preserve-fds", 0, "pass `N` descriptors from 3 on to the process")
 	fs.BoolVar(&o.ignorePaused, "ignore-paused", false, "exec although the container is paused")
-	fs.String("process-label", "", "accepted for runc compatibility")
-	fs.String("apparmor", "", "accepted for runc compatibility")
+	fs.String("process-label", "", "the SELinux `LABEL` of the process")
+	fs.String("apparmor", "", "the AppArmor `PROFILE` of the process")
 	fs.String("cgroup", "", "accepted for runc compatibility")
 	if done, err := cli.Parse(fs, args, usage, stdio.Stdout); done || err != nil {
 		return err
@@ -65,6 +65,9 @@ func cmdExec(g *globals, args []string, stdio cli.IO) error {
 	}
 	proc, err := o.processSpec(st, fs.Args()[1:])
 	if err != nil {
+		return err
+	}
+	if err := execLSM(fs, proc, o.process != ""); err != nil { // lsm.go
 		return err
 	}
 	if proc.Terminal && o.consoleSocket == "" {

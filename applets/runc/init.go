@@ -98,6 +98,10 @@ func (in *initProc) run() error {
 	if proc.User.Umask != nil {
 		unix.Umask(int(*proc.User.Umask))
 	}
+	// AppArmor and SELinux, first part (lsm.go).
+	if err := in.writeLSM(beforeCreds); err != nil {
+		return err
+	}
 	sec, err := newSeccomp(in.seccomp())
 	if err != nil {
 		return err
@@ -116,6 +120,10 @@ func (in *initProc) run() error {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return fmt.Errorf("no_new_privs: %w", err)
 		}
+	}
+	// AppArmor and SELinux, second part (lsm.go).
+	if err := in.writeLSM(afterCreds); err != nil {
+		return err
 	}
 	// Only 0, 1, 2 and the preserved descriptors reach the program.
 	if err := chain.CloseExtraFiles(); err != nil {
@@ -282,7 +290,7 @@ func (in *initProc) mount(rootfs string, m specs.Mount) error {
 	if err != nil {
 		return fmt.Errorf("mount %s: %w", m.Destination, err)
 	}
-	flags, prop, data := mountOptions(m.Options)
+	flags, prop, data := mountOptions(labelled(m, in.cfg.Spec.Linux.MountLabel)) // linux.mountLabel: lsm.go
 	switch {
 	case isBind(m):
 		if err := bindMount(m.Source, dest, flags); err != nil {
@@ -303,6 +311,9 @@ func (in *initProc) mount(rootfs string, m specs.Mount) error {
 		if err := unix.Mount(src, dest, m.Type, flags, data); err != nil {
 			return fmt.Errorf("mount %s: %w", m.Destination, &os.PathError{Op: "mount " + m.Type, Path: dest, Err: err})
 		}
+	}
+	if err := labelMqueue(m, dest, in.cfg.Spec.Linux.MountLabel, selinuxEnabled()); err != nil {
+		return fmt.Errorf("mount %s: %w", m.Destination, err)
 	}
 	for _, p := range prop {
 		if err := unix.Mount("", dest, "", p, ""); err != nil {
