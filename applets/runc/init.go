@@ -43,7 +43,11 @@ func cmdInit(g *globals, args []string, stdio cli.IO) error {
 		return fmt.Errorf("init: read config: %w", err)
 	}
 	in := &initProc{cfg: &cfg, fds: fds, sync: sync, dec: dec, stdio: stdio}
-	err := in.run()
+	run := in.run
+	if in.inUserNS() {
+		run = in.forkInUserNS // exec with a user namespace: userns.go
+	}
+	err := run()
 	if !in.ready {
 		// create is waiting for this reply; it reports the error.
 		json.NewEncoder(sync).Encode(initReply{Error: err.Error()})
@@ -272,7 +276,7 @@ func (in *initProc) buildContainer() error {
 			return fmt.Errorf("sysctl %s: %w", k, err)
 		}
 	}
-	if err := harden.Mask(spec.Linux.MaskedPaths, spec.Linux.ReadonlyPaths); err != nil {
+	if err := harden.Mask(spec.Linux.MaskedPaths, spec.Linux.ReadonlyPaths, maskLabel(spec.Linux.MountLabel)...); err != nil {
 		return err
 	}
 	if spec.Root.Readonly {

@@ -199,6 +199,15 @@ func labelled(m specs.Mount, label string) []string {
 	return append(m.Options[:len(m.Options):len(m.Options)], fmt.Sprintf("context=%q", label))
 }
 
+// maskLabel is the mount label as the option of the tmpfs that masks a
+// directory, as runc gives it.
+func maskLabel(label string) []string {
+	if label == "" {
+		return nil
+	}
+	return []string{fmt.Sprintf("context=%q", label)}
+}
+
 // labelMqueue gives an mqueue mount the mount label as its SELinux
 // attribute, where SELinux is on (runc's label.SetFileLabel).
 func labelMqueue(m specs.Mount, dest, label string, selinuxOn bool) error {
