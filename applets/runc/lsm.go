@@ -27,10 +27,12 @@ import (
 //     label the kernel gives the program at execve; refused up front
 //     where SELinux is off, in runc's words.
 //   - linux.mountLabel: the context= option of the container's mounts
-//     but proc, sysfs, mqueue, cgroups and binds; the mqueue mount gets it
-//     as its security.selinux attribute, where SELinux is on. Not checked
-//     up front (runc does not): without SELinux the kernel refuses the
-//     option (tmpfs: EINVAL) and so the container.
+//     but proc, sysfs, mqueue, cgroups and binds, and of the tmpfs that
+//     masks a directory; the mqueue mount gets it as its security.selinux
+//     attribute, where SELinux is on. Not checked up front (runc does
+//     not): without SELinux the kernel refuses the option (tmpfs: EINVAL)
+//     and so the container. (runc labels the tmpfs of cgroup v1's
+//     /sys/fs/cgroup too; tw-runc does not.)
 //
 // When, relative to the other steps of the init (runc's order):
 // create writes both before the seccomp filter that needs CAP_SYS_ADMIN

@@ -96,6 +96,12 @@ func TestLabelled(t *testing.T) {
 	if got := labelled(m, ""); !reflect.DeepEqual(got, m.Options) {
 		t.Errorf("without a label: %v", got)
 	}
+	if got := maskLabel(l); !reflect.DeepEqual(got, []string{ctx}) {
+		t.Errorf("maskLabel = %v", got)
+	}
+	if got := maskLabel(""); got != nil {
+		t.Errorf("maskLabel without a label = %v", got)
+	}
 }
 
 func TestSELinuxfsMountPoint(t *testing.T) {
