@@ -47,7 +47,6 @@ ref() {
 # whole sentence of a refusal), without runc's logrus quoting.
 errno() {
 	local m=${1%\"}
-	m=${m%$'\n'*}
 	printf '%s\n' "${m##*: }"
 }
 
@@ -137,8 +136,17 @@ ref_left() {
 	[[ $REF_ERR == *"can't mask path /sys/firmware: "*'context='* ]]
 	nothing_left twm3
 	ref_left refm3
-	# and without masked paths: nothing to label, both run
-	config "$BUNDLE" '.linux.maskedPaths = []'
+	# the tmpfs that holds cgroup v1's hierarchies too
+	config "$BUNDLE" '.linux.maskedPaths = [] | .mounts += [{"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup"}]'
+	if [ "$(stat -fc %T /sys/fs/cgroup)" = tmpfs ]; then
+		same_refusal m5 create --bundle "$BUNDLE"
+		assert_equal "$TW_ERR" "tw-runc: mount /sys/fs/cgroup: mount tmpfs $BUNDLE/rootfs/sys/fs/cgroup: invalid argument"
+		[[ $REF_ERR == *'/sys/fs/cgroup'*'context='*'invalid argument'* ]]
+		nothing_left twm5
+		ref_left refm5
+	fi
+	# and without masked paths or cgroups: nothing to label, both run
+	config "$BUNDLE" '.mounts = [.mounts[] | select(.type != "cgroup")]'
 	run -0 twr run --bundle "$BUNDLE" twm4
 	assert_output 0
 	run -0 ref run --bundle "$BUNDLE" refm4

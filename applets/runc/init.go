@@ -375,7 +375,7 @@ func (in *initProc) mountCgroup(dest, typ string, flags uintptr) error {
 		}
 		return bindMount(cg.Paths[""], dest, flags|unix.MS_REC)
 	}
-	if err := unix.Mount("tmpfs", dest, "tmpfs", flags&^unix.MS_RDONLY, "mode=755"); err != nil {
+	if err := unix.Mount("tmpfs", dest, "tmpfs", flags&^unix.MS_RDONLY, labelData("mode=755", in.cfg.Spec.Linux.MountLabel)); err != nil {
 		return &os.PathError{Op: "mount tmpfs", Path: dest, Err: err}
 	}
 	for m, dir := range cg.Paths {

@@ -28,11 +28,10 @@ import (
 //     where SELinux is off, in runc's words.
 //   - linux.mountLabel: the context= option of the container's mounts
 //     but proc, sysfs, mqueue, cgroups and binds, and of the tmpfs that
-//     masks a directory; the mqueue mount gets it as its security.selinux
+//     masks a directory or holds cgroup v1's hierarchies; the mqueue mount gets it as its security.selinux
 //     attribute, where SELinux is on. Not checked up front (runc does
 //     not): without SELinux the kernel refuses the option (tmpfs: EINVAL)
-//     and so the container. (runc labels the tmpfs of cgroup v1's
-//     /sys/fs/cgroup too; tw-runc does not.)
+//     and so the container.
 //
 // When, relative to the other steps of the init (runc's order):
 // create writes both before the seccomp filter that needs CAP_SYS_ADMIN
@@ -208,6 +207,12 @@ func maskLabel(label string) []string {
 		return nil
 	}
 	return []string{fmt.Sprintf("context=%q", label)}
+}
+
+// labelData is the data of a tmpfs with the mount label (cgroup v1's
+// /sys/fs/cgroup).
+func labelData(data, label string) string {
+	return strings.Join(labelled(specs.Mount{Type: "tmpfs", Options: []string{data}}, label), ",")
 }
 
 // labelMqueue gives an mqueue mount the mount label as its SELinux

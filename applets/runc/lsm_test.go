@@ -99,6 +99,12 @@ func TestLabelled(t *testing.T) {
 	if got := maskLabel(l); !reflect.DeepEqual(got, []string{ctx}) {
 		t.Errorf("maskLabel = %v", got)
 	}
+	if got := labelData("mode=755", l); got != "mode=755,"+ctx {
+		t.Errorf("labelData = %q", got)
+	}
+	if got := labelData("mode=755", ""); got != "mode=755" {
+		t.Errorf("labelData without a label = %q", got)
+	}
 	if got := maskLabel(""); got != nil {
 		t.Errorf("maskLabel without a label = %v", got)
 	}

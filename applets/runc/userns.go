@@ -162,14 +162,17 @@ func forkIntoUserNS(userFd, exeFd int, argv, envv []string) (int, error) {
 	return int(pid), fmt.Errorf("%s: %w", name, e)
 }
 
-// rawForkIntoUserNS is the fork; the child never returns. The flags come
-// first in clone's arguments on every architecture but s390x, and the
-// others are zero.
+// rawForkIntoUserNS is the fork; the child never returns. Clone's flags
+// come first, but on s390x, where the stack (none: 0) does.
 //
 //go:nosplit
 //go:norace
 func rawForkIntoUserNS(a *forkArgs) (uintptr, syscall.Errno) {
-	pid, _, e := syscall.RawSyscall6(unix.SYS_CLONE, unix.CLONE_PARENT|uintptr(unix.SIGCHLD), 0, 0, 0, 0, 0)
+	a1, a2 := unix.CLONE_PARENT|uintptr(unix.SIGCHLD), uintptr(0)
+	if runtime.GOARCH == "s390x" {
+		a1, a2 = a2, a1
+	}
+	pid, _, e := syscall.RawSyscall6(unix.SYS_CLONE, a1, a2, 0, 0, 0, 0)
 	if e != 0 || pid != 0 {
 		return pid, e
 	}
