@@ -276,3 +276,49 @@ userns_bundle() {
 	nothing_left twu
 	ref_left refu
 }
+
+@test "exec -t into a container with a user namespace: the terminal through the console socket, as runc" {
+	requires python3
+	userns_bundle
+	run -0 twrd run -d --bundle "$BUNDLE" twt
+	run -0 ref run -d --bundle "$BUNDLE" reft
+	# a console socket: take the terminal's master, print what comes
+	cat >recv.py <<-'PY'
+		import array, os, socket, sys
+		s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+		s.bind(sys.argv[1])
+		s.listen(1)
+		c, _ = s.accept()
+		fds = array.array("i")
+		_, anc, _, _ = c.recvmsg(1024, socket.CMSG_LEN(4))
+		fds.frombytes(anc[0][2][:4])
+		out = b""
+		while True:
+		    try:
+		        b = os.read(fds[0], 4096)
+		    except OSError:
+		        break
+		    if not b:
+		        break
+		    out += b
+		sys.stdout.write(out.decode().replace("\r", ""))
+	PY
+	for rt in tw ref; do
+		python3 recv.py "$PWD/$rt.sock" >"$rt.tty" 2>&1 </dev/null 3>&- &
+		pid=$!
+		for _ in $(seq 50); do [ -S "$rt.sock" ] && break; sleep 0.05; done
+		# runc takes a console socket only with --detach
+		if [ "$rt" = tw ]; then
+			run -0 twr exec -d -t --console-socket "$PWD/tw.sock" twt sh -c 'tty; id'
+		else
+			run -0 runc --root "$REF_ROOT" exec -d -t --console-socket "$PWD/ref.sock" reft sh -c 'tty; id'
+		fi
+		wait "$pid"
+	done
+	assert_equal "$(cat tw.tty)" "$(cat ref.tty)"
+	assert_equal "$(cat tw.tty)" $'/dev/pts/0\nuid=0(root) gid=0(root)'
+	run -0 twr delete --force twt
+	run -0 runc --root "$REF_ROOT" delete --force reft
+	nothing_left twt
+	ref_left reft
+}
