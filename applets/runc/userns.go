@@ -140,13 +140,14 @@ func forkIntoUserNS(userFd, exeFd int, argv, envv []string) (int, error) {
 	runtime.KeepAlive(argvp)
 	runtime.KeepAlive(envvp)
 	unix.Close(p[1])
-	defer unix.Close(p[0])
+	r := os.NewFile(uintptr(p[0]), "fork-pipe")
+	defer r.Close()
 	if errno != 0 {
 		return 0, fmt.Errorf("clone: %w", errno)
 	}
 	// Nothing to read: execve closed the pipe. Else the failed step.
 	var b [8]byte
-	n, err := io.ReadFull(os.NewFile(uintptr(p[0]), "fork-pipe"), b[:])
+	n, err := io.ReadFull(r, b[:])
 	if n == 0 && errors.Is(err, io.EOF) {
 		return int(pid), nil
 	}
