@@ -256,8 +256,9 @@ func parseID(s string) (int, error) {
 }
 
 // Mask hides the masked paths and makes the read-only ones read-only, as
-// runc does. A missing path is skipped.
-func Mask(masked, readonly []string) error {
+// runc does. A missing path is skipped. Options in tmpfsData go to the
+// tmpfs that hides a directory (tw-runc: the SELinux context= option).
+func Mask(masked, readonly []string, tmpfsData ...string) error {
 	if len(masked) > 0 {
 		if err := checkDevNull(); err != nil {
 			return err
@@ -269,7 +270,7 @@ func Mask(masked, readonly []string) error {
 		}
 	}
 	for _, p := range masked {
-		if err := mask(p); err != nil {
+		if err := mask(p, tmpfsData); err != nil {
 			return err
 		}
 	}
@@ -314,7 +315,7 @@ func checkDevNull() error {
 // devNullError says why /dev/null cannot stand in for masked files.
 type devNullError struct{ error }
 
-func mask(p string) error {
+func mask(p string, tmpfsData []string) error {
 	var st unix.Stat_t
 	if err := unix.Stat(p, &st); err != nil {
 		if err == unix.ENOENT {
@@ -324,7 +325,8 @@ func mask(p string) error {
 	}
 	var err error
 	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-		err = unix.Mount("tmpfs", p, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=0,mode=555")
+		data := strings.Join(append([]string{"size=0,mode=555"}, tmpfsData...), ",")
+		err = unix.Mount("tmpfs", p, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, data)
 	} else {
 		err = unix.Mount("/dev/null", p, "", unix.MS_BIND, "")
 	}

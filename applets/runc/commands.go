@@ -457,8 +457,9 @@ func cmdFeatures(g *globals, args []string, stdio cli.IO) error {
 				"actions":   seccompActions(),
 				"operators": seccompOperators(),
 			},
-			"apparmor": map[string]any{"enabled": false},
-			"selinux":  map[string]any{"enabled": false},
+			// runtime-spec: whether the runtime supports them, not the host (lsm.go).
+			"apparmor": map[string]any{"enabled": true},
+			"selinux":  map[string]any{"enabled": true},
 		},
 		"annotations": map[string]string{"org.opencontainers.runc.version": "1.1.5", "io.github.tupperware.runtime": "tw-runc"},
 	}

@@ -42,8 +42,8 @@ func cmdExec(g *globals, args []string, stdio cli.IO) error {
 	fs.BoolVar(&o.noNewPrivs, "no-new-privs", false, "set no_new_privs")
 	fs.IntVar(&o.preserveFds, "preserve-fds", 0, "pass `N` descriptors from 3 on to the process")
 	fs.BoolVar(&o.ignorePaused, "ignore-paused", false, "exec although the container is paused")
-	fs.String("process-label", "", "accepted for runc compatibility")
-	fs.String("apparmor", "", "accepted for runc compatibility")
+	fs.String("process-label", "", "the SELinux `LABEL` of the process")
+	fs.String("apparmor", "", "the AppArmor `PROFILE` of the process")
 	fs.String("cgroup", "", "accepted for runc compatibility")
 	if done, err := cli.Parse(fs, args, usage, stdio.Stdout); done || err != nil {
 		return err
@@ -67,12 +67,14 @@ func cmdExec(g *globals, args []string, stdio cli.IO) error {
 	if err != nil {
 		return err
 	}
+	if err := execLSM(fs, proc, o.process != ""); err != nil { // lsm.go
+		return err
+	}
 	if proc.Terminal && o.consoleSocket == "" {
 		return errors.New("cannot allocate tty if runc will detach without setting console socket")
 	}
-	if st.Namespace["user"] != "" || nsDiffers(st.Pid, "user") {
-		return errors.New("exec into a container with a user namespace is not supported")
-	}
+	// With a user namespace the init forks into it first (userns.go).
+	userns := nsDiffers(st.Pid, "user")
 	var console *os.File
 	if proc.Terminal {
 		if console, err = dialConsole(o.consoleSocket); err != nil {
@@ -82,7 +84,7 @@ func cmdExec(g *globals, args []string, stdio cli.IO) error {
 	}
 	spec := &specs.Spec{Version: st.OCIVersion, Process: proc, Linux: &specs.Linux{Seccomp: st.Seccomp}}
 	joinPid := ""
-	if nsDiffers(st.Pid, "pid") {
+	if nsDiffers(st.Pid, "pid") && !userns {
 		joinPid = fmt.Sprintf("/proc/%d/ns/pid", st.Pid)
 	}
 	cmd, parent, err := startInit(spec, 0, joinPid, preserved(o.preserveFds), nil, console, stdio)
@@ -100,17 +102,17 @@ func cmdExec(g *globals, args []string, stdio cli.IO) error {
 			return fail(fmt.Errorf("join the container's cgroup: %w", err))
 		}
 	}
-	if err := handshake(parent, &initConfig{Spec: spec, Exec: true, Pid: st.Pid}, nil); err != nil {
-		cmd.Wait()
+	p, err := execHandshake(cmd, parent, &initConfig{Spec: spec, Exec: true, Pid: st.Pid}, userns)
+	if err != nil {
 		return err
 	}
 	if o.pidFile != "" {
-		if err := writeFileAtomic(o.pidFile, []byte(strconv.Itoa(cmd.Process.Pid)), 0o644); err != nil {
+		if err := writeFileAtomic(o.pidFile, []byte(strconv.Itoa(p.Pid)), 0o644); err != nil {
 			return err
 		}
 	}
 	if o.detach {
-		cmd.Process.Release()
+		p.Release()
 		return nil
 	}
 	sigs := make(chan os.Signal, 4)
@@ -118,11 +120,14 @@ func cmdExec(g *globals, args []string, stdio cli.IO) error {
 	defer signal.Stop(sigs)
 	go func() {
 		for s := range sigs {
-			cmd.Process.Signal(s)
+			p.Signal(s)
 		}
 	}()
-	cmd.Wait()
-	ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	ps, err := p.Wait()
+	if err != nil {
+		return err
+	}
+	ws := ps.Sys().(syscall.WaitStatus)
 	if ws.Signaled() {
 		return cli.Status(128 + int(ws.Signal()))
 	}

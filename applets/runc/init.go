@@ -43,7 +43,11 @@ func cmdInit(g *globals, args []string, stdio cli.IO) error {
 		return fmt.Errorf("init: read config: %w", err)
 	}
 	in := &initProc{cfg: &cfg, fds: fds, sync: sync, dec: dec, stdio: stdio}
-	err := in.run()
+	run := in.run
+	if in.inUserNS() {
+		run = in.forkInUserNS // exec with a user namespace: userns.go
+	}
+	err := run()
 	if !in.ready {
 		// create is waiting for this reply; it reports the error.
 		json.NewEncoder(sync).Encode(initReply{Error: err.Error()})
@@ -98,6 +102,10 @@ func (in *initProc) run() error {
 	if proc.User.Umask != nil {
 		unix.Umask(int(*proc.User.Umask))
 	}
+	// AppArmor and SELinux, first part (lsm.go).
+	if err := in.writeLSM(beforeCreds); err != nil {
+		return err
+	}
 	sec, err := newSeccomp(in.seccomp())
 	if err != nil {
 		return err
@@ -116,6 +124,10 @@ func (in *initProc) run() error {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return fmt.Errorf("no_new_privs: %w", err)
 		}
+	}
+	// AppArmor and SELinux, second part (lsm.go).
+	if err := in.writeLSM(afterCreds); err != nil {
+		return err
 	}
 	// Only 0, 1, 2 and the preserved descriptors reach the program.
 	if err := chain.CloseExtraFiles(); err != nil {
@@ -264,7 +276,7 @@ func (in *initProc) buildContainer() error {
 			return fmt.Errorf("sysctl %s: %w", k, err)
 		}
 	}
-	if err := harden.Mask(spec.Linux.MaskedPaths, spec.Linux.ReadonlyPaths); err != nil {
+	if err := harden.Mask(spec.Linux.MaskedPaths, spec.Linux.ReadonlyPaths, maskLabel(spec.Linux.MountLabel)...); err != nil {
 		return err
 	}
 	if spec.Root.Readonly {
@@ -282,7 +294,7 @@ func (in *initProc) mount(rootfs string, m specs.Mount) error {
 	if err != nil {
 		return fmt.Errorf("mount %s: %w", m.Destination, err)
 	}
-	flags, prop, data := mountOptions(m.Options)
+	flags, prop, data := mountOptions(labelled(m, in.cfg.Spec.Linux.MountLabel)) // linux.mountLabel: lsm.go
 	switch {
 	case isBind(m):
 		if err := bindMount(m.Source, dest, flags); err != nil {
@@ -303,6 +315,9 @@ func (in *initProc) mount(rootfs string, m specs.Mount) error {
 		if err := unix.Mount(src, dest, m.Type, flags, data); err != nil {
 			return fmt.Errorf("mount %s: %w", m.Destination, &os.PathError{Op: "mount " + m.Type, Path: dest, Err: err})
 		}
+	}
+	if err := labelMqueue(m, dest, in.cfg.Spec.Linux.MountLabel, selinuxEnabled()); err != nil {
+		return fmt.Errorf("mount %s: %w", m.Destination, err)
 	}
 	for _, p := range prop {
 		if err := unix.Mount("", dest, "", p, ""); err != nil {
@@ -360,7 +375,7 @@ func (in *initProc) mountCgroup(dest, typ string, flags uintptr) error {
 		}
 		return bindMount(cg.Paths[""], dest, flags|unix.MS_REC)
 	}
-	if err := unix.Mount("tmpfs", dest, "tmpfs", flags&^unix.MS_RDONLY, "mode=755"); err != nil {
+	if err := unix.Mount("tmpfs", dest, "tmpfs", flags&^unix.MS_RDONLY, labelData("mode=755", in.cfg.Spec.Linux.MountLabel)); err != nil {
 		return &os.PathError{Op: "mount tmpfs", Path: dest, Err: err}
 	}
 	for m, dir := range cg.Paths {

@@ -135,7 +135,7 @@ func TestValidate(t *testing.T) {
 		}, "pid given twice"},
 		{func(s *specs.Spec) { s.Linux.UIDMappings = []specs.LinuxIDMapping{{Size: 1}} }, "need a new user namespace"},
 		{func(s *specs.Spec) { s.Linux.IntelRdt = &specs.LinuxIntelRdt{} }, "linux.intelRdt is not supported"},
-		{func(s *specs.Spec) { s.Process.ApparmorProfile = "x" }, "process.apparmorProfile is not supported"},
+		{func(s *specs.Spec) { s.Linux.Personality = &specs.LinuxPersonality{} }, "linux.personality is not supported"},
 		{func(s *specs.Spec) { s.Mounts = []specs.Mount{{Destination: "x", Type: "tmpfs"}} }, `destination "x" is not an absolute path`},
 		{func(s *specs.Spec) { s.Linux.Sysctl = map[string]string{"a/b": "1"} }, `invalid key "a/b"`},
 		{func(s *specs.Spec) {

@@ -95,14 +95,11 @@ func validate(s *specs.Spec) error {
 		set  bool
 		name string
 	}{
-		{s.Process.ApparmorProfile != "", "process.apparmorProfile"},
-		{s.Process.SelinuxLabel != "", "process.selinuxLabel"},
 		{s.Process.IOPriority != nil, "process.ioPriority"},
 		{s.Process.Scheduler != nil, "process.scheduler"},
 		{s.Process.ExecCPUAffinity != nil, "process.execCPUAffinity"},
 		{s.Linux.IntelRdt != nil, "linux.intelRdt"},
 		{s.Linux.Personality != nil, "linux.personality"},
-		{s.Linux.MountLabel != "", "linux.mountLabel"},
 		{s.Linux.TimeOffsets != nil, "linux.timeOffsets"},
 		{len(s.Linux.NetDevices) > 0, "linux.netDevices"},
 		{s.Linux.MemoryPolicy != nil, "linux.memoryPolicy"},
@@ -116,6 +113,10 @@ func validate(s *specs.Spec) error {
 		if unsupported.set {
 			return fmt.Errorf("%s is not supported", unsupported.name)
 		}
+	}
+	// AppArmor and SELinux (lsm.go): a label only where SELinux is on.
+	if err := checkLSM(s.Process, selinuxEnabled()); err != nil {
+		return err
 	}
 	seen := map[specs.LinuxNamespaceType]bool{}
 	for _, n := range s.Linux.Namespaces {

@@ -1,0 +1,250 @@
+package runc
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tupperware/tw/applets/internal/cli"
+)
+
+// exec into a container with a user namespace.
+//
+// A process joins a user namespace with setns only while it is single
+// threaded, and a Go process never is: runc joins it in C before its Go
+// runtime starts (nsexec.c). Here the exec's init (this binary, started
+// by exec in no namespace of the container) forks a child with a raw
+// clone, a copy of its one locked thread; the child joins the container's
+// user namespace, becomes its root (setresgid/setresuid 0, as nsexec),
+// starts a session and executes this binary again: that second init, in
+// the user namespace, gets the config and joins the other namespaces as
+// every exec's init does. The child is born in the container's pid
+// namespace and, with CLONE_PARENT, is the runtime's child, as runc's
+// last stage is: the runtime waits for it and writes its pid.
+
+// forkReply is the first init's word to exec: the pid (in exec's pid
+// namespace) of the init it forked, or why it could not.
+type forkReply struct {
+	Pid   int    `json:"pid,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// inUserNS reports whether this exec's init must fork into the container's
+// user namespace first.
+func (in *initProc) inUserNS() bool {
+	return in.cfg.Exec && nsDiffers(in.cfg.Pid, "user")
+}
+
+// forkInUserNS is the first init of an exec into a container with a user
+// namespace: it forks the second into it and tells exec its pid.
+func (in *initProc) forkInUserNS() error {
+	pid, err := in.forkSecond()
+	r := forkReply{Pid: pid}
+	if err != nil {
+		r.Error = err.Error()
+	}
+	in.ready = true // exec reads this reply, not an error of cmdInit
+	if e := json.NewEncoder(in.sync).Encode(r); e != nil {
+		return fmt.Errorf("sync socket: %w", e)
+	}
+	if err != nil {
+		return cli.Status(1)
+	}
+	return nil
+}
+
+func (in *initProc) forkSecond() (int, error) {
+	pid := in.cfg.Pid
+	if nsDiffers(pid, "pid") {
+		// For the child: this thread is locked, and its children are
+		// born in the namespace.
+		if err := setns(fmt.Sprintf("/proc/%d/ns/pid", pid), unix.CLONE_NEWPID); err != nil {
+			return 0, err
+		}
+	}
+	p := fmt.Sprintf("/proc/%d/ns/user", pid)
+	userFd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, &os.PathError{Op: "open", Path: p, Err: err}
+	}
+	defer unix.Close(userFd)
+	// The sealed binary this init runs from (exe.go).
+	exeFd, err := unix.Open("/proc/self/exe", unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, &os.PathError{Op: "open", Path: "/proc/self/exe", Err: err}
+	}
+	defer unix.Close(exeFd)
+	env := fmt.Sprintf("%s=%d,%d,%d,%d", envInit, in.fds.Sync, in.fds.Fifo, in.fds.Console, in.fds.Preserve)
+	child, err := forkIntoUserNS(userFd, exeFd, []string{"tw-runc", "init"}, []string{env})
+	if err != nil {
+		return child, fmt.Errorf("join the user namespace of %d: %w", pid, err)
+	}
+	return child, nil
+}
+
+// forkSteps name the child's steps, for its error.
+var forkSteps = []string{"clone", "setns", "setresgid 0", "setresuid 0", "setsid", "execveat"}
+
+// forkArgs is everything the child needs, made before the fork: after it,
+// the child may only make raw system calls (no allocation, no stack
+// growth, no scheduler: its Go runtime has no other thread).
+type forkArgs struct {
+	userFd, exeFd, pipe uintptr
+	path                *byte
+	argv, envv          **byte
+	mask                unix.Sigset_t
+	msg                 [2]uint32 // the step that failed and its errno
+}
+
+// forkIntoUserNS forks a child of this process's parent (CLONE_PARENT)
+// that joins the user namespace userFd, becomes its root and executes
+// exeFd with argv and envv. It returns the child's pid once execve
+// succeeded, or the step that failed (the pid too: the parent reaps it).
+func forkIntoUserNS(userFd, exeFd int, argv, envv []string) (int, error) {
+	argvp, err := syscall.SlicePtrFromStrings(argv)
+	if err != nil {
+		return 0, err
+	}
+	envvp, err := syscall.SlicePtrFromStrings(envv)
+	if err != nil {
+		return 0, err
+	}
+	path, _ := syscall.BytePtrFromString("")
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		return 0, fmt.Errorf("pipe: %w", err)
+	}
+	a := &forkArgs{userFd: uintptr(userFd), exeFd: uintptr(exeFd), pipe: uintptr(p[1]), path: path, argv: &argvp[0], envv: &envvp[0]}
+	var all unix.Sigset_t
+	for i := range all.Val {
+		all.Val[i] = ^all.Val[i]
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	// No signal handler of Go may run in the child; it restores the mask
+	// before execve.
+	syscall.ForkLock.Lock()
+	unix.PthreadSigmask(unix.SIG_SETMASK, &all, &a.mask)
+	pid, errno := rawForkIntoUserNS(a)
+	unix.PthreadSigmask(unix.SIG_SETMASK, &a.mask, nil)
+	syscall.ForkLock.Unlock()
+	runtime.KeepAlive(a)
+	runtime.KeepAlive(argvp)
+	runtime.KeepAlive(envvp)
+	unix.Close(p[1])
+	r := os.NewFile(uintptr(p[0]), "fork-pipe")
+	defer r.Close()
+	if errno != 0 {
+		return 0, fmt.Errorf("clone: %w", errno)
+	}
+	// Nothing to read: execve closed the pipe. Else the failed step.
+	var b [8]byte
+	n, err := io.ReadFull(r, b[:])
+	if n == 0 && errors.Is(err, io.EOF) {
+		return int(pid), nil
+	}
+	if n != len(b) {
+		return int(pid), fmt.Errorf("read from the child: %v", err)
+	}
+	step := *(*uint32)(unsafe.Pointer(&b[0]))
+	e := syscall.Errno(*(*uint32)(unsafe.Pointer(&b[4])))
+	name := "?"
+	if int(step) < len(forkSteps) {
+		name = forkSteps[step]
+	}
+	return int(pid), fmt.Errorf("%s: %w", name, e)
+}
+
+// rawForkIntoUserNS is the fork; the child never returns. Clone's flags
+// come first, but on s390x, where the stack (none: 0) does.
+//
+//go:nosplit
+//go:norace
+func rawForkIntoUserNS(a *forkArgs) (uintptr, syscall.Errno) {
+	a1, a2 := unix.CLONE_PARENT|uintptr(unix.SIGCHLD), uintptr(0)
+	if runtime.GOARCH == "s390x" {
+		a1, a2 = a2, a1
+	}
+	pid, _, e := syscall.RawSyscall6(unix.SYS_CLONE, a1, a2, 0, 0, 0, 0)
+	if e != 0 || pid != 0 {
+		return pid, e
+	}
+	step := uint32(1)
+	_, _, e = syscall.RawSyscall(unix.SYS_SETNS, a.userFd, unix.CLONE_NEWUSER, 0)
+	if e == 0 {
+		step = 2
+		_, _, e = syscall.RawSyscall(unix.SYS_SETRESGID, 0, 0, 0)
+	}
+	if e == 0 {
+		step = 3
+		_, _, e = syscall.RawSyscall(unix.SYS_SETRESUID, 0, 0, 0)
+	}
+	if e == 0 {
+		step = 4
+		_, _, e = syscall.RawSyscall(unix.SYS_SETSID, 0, 0, 0)
+	}
+	if e == 0 {
+		step = 5
+		syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&a.mask)), 0, unsafe.Sizeof(a.mask), 0, 0)
+		_, _, e = syscall.RawSyscall6(unix.SYS_EXECVEAT, a.exeFd, uintptr(unsafe.Pointer(a.path)),
+			uintptr(unsafe.Pointer(a.argv)), uintptr(unsafe.Pointer(a.envv)), unix.AT_EMPTY_PATH, 0)
+	}
+	a.msg[0], a.msg[1] = step, uint32(e)
+	syscall.RawSyscall(unix.SYS_WRITE, a.pipe, uintptr(unsafe.Pointer(&a.msg)), unsafe.Sizeof(a.msg))
+	for {
+		syscall.RawSyscall(unix.SYS_EXIT_GROUP, 127, 0, 0)
+	}
+}
+
+// execHandshake serves exec's init until the program runs and returns the
+// process that runs it: the init itself, or (userns) the init it forked
+// into the container's user namespace, which then gets the config too.
+func execHandshake(cmd *exec.Cmd, sock *os.File, cfg *initConfig, userns bool) (*os.Process, error) {
+	if !userns {
+		if err := handshake(sock, cfg, nil); err != nil {
+			cmd.Wait()
+			return nil, err
+		}
+		return cmd.Process, nil
+	}
+	defer cmd.Wait() // the first init exits once it has forked
+	if err := json.NewEncoder(sock).Encode(cfg); err != nil {
+		return nil, fmt.Errorf("send config to the container init: %w", err)
+	}
+	var r forkReply
+	if err := json.NewDecoder(sock).Decode(&r); err != nil {
+		if err == io.EOF {
+			return nil, errors.New("container init exited before it was ready")
+		}
+		return nil, fmt.Errorf("read from the container init: %w", err)
+	}
+	var p *os.Process
+	if r.Pid > 0 {
+		var err error
+		if p, err = os.FindProcess(r.Pid); err != nil {
+			return nil, err
+		}
+	}
+	if r.Error == "" && p == nil {
+		return nil, fmt.Errorf("container init: unexpected reply %+v", r)
+	}
+	err := errors.New(r.Error)
+	if r.Error == "" {
+		err = handshake(sock, cfg, nil)
+	}
+	if err != nil {
+		if p != nil {
+			p.Wait()
+		}
+		return nil, err
+	}
+	return p, nil
+}

@@ -1,0 +1,107 @@
+package runc
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// The raw fork, for real: a helper process (this test binary again) forks
+// into a user namespace held by a sleep and executes /bin/sh there; the
+// child is the test's (CLONE_PARENT), which reaps it.
+
+const envForkHelper = "TW_RUNC_FORK_HELPER"
+
+func TestForkHelper(t *testing.T) {
+	ns := os.Getenv(envForkHelper)
+	if ns == "" {
+		t.Skip("a helper of TestForkIntoUserNS")
+	}
+	fd, err := unix.Open(ns, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		fmt.Printf("open: %v\n", err)
+		return
+	}
+	exe, err := unix.Open("/bin/sh", unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		fmt.Printf("open: %v\n", err)
+		return
+	}
+	script := `echo "uid $(id -u) gid $(id -g) ppid $PPID sid $(cut -d' ' -f6 /proc/self/stat) self $$"; readlink /proc/self/ns/user`
+	pid, err := forkIntoUserNS(fd, exe, []string{"sh", "-c", script}, []string{"PATH=/usr/bin:/bin"})
+	fmt.Printf("forked %d %v\n", pid, err)
+}
+
+func forkHelper(t *testing.T, ns string) (pid int, out []string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestForkHelper$", "-test.v")
+	cmd.Env = append(os.Environ(), envForkHelper+"="+ns)
+	b, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("helper: %v: %s", err, b)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "forked" {
+			pid, _ = strconv.Atoi(f[1])
+		}
+		out = append(out, l)
+	}
+	if pid <= 0 {
+		t.Fatalf("no pid from the helper: %s", b)
+	}
+	var ws unix.WaitStatus
+	if _, err := unix.Wait4(pid, &ws, 0, nil); err != nil {
+		t.Fatalf("wait for %d, the helper's child, as our own: %v", pid, err)
+	}
+	if ws.Exited() {
+		out = append(out, "status "+strconv.Itoa(ws.ExitStatus()))
+	}
+	return pid, out
+}
+
+func TestForkIntoUserNS(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	holder := exec.Command("sleep", "100")
+	holder.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags:  unix.CLONE_NEWUSER,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 100000, Size: 65536}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 100000, Size: 65536}},
+	}
+	if err := holder.Start(); err != nil {
+		t.Skipf("no user namespace here: %v", err)
+	}
+	defer func() {
+		holder.Process.Kill()
+		holder.Wait()
+	}()
+	ns := fmt.Sprintf("/proc/%d/ns/user", holder.Process.Pid)
+	want, err := os.Readlink(ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, out := forkHelper(t, ns)
+	all := strings.Join(out, "\n")
+	wantID := fmt.Sprintf("uid 0 gid 0 ppid %d sid %d self %d", os.Getpid(), pid, pid)
+	for _, w := range []string{wantID, want, fmt.Sprintf("forked %d <nil>", pid), "status 0"} {
+		if !strings.Contains(all, w) {
+			t.Errorf("want %q in:\n%s", w, all)
+		}
+	}
+
+	// Not a namespace: the child fails at setns and says so.
+	pid, out = forkHelper(t, "/dev/null")
+	all = strings.Join(out, "\n")
+	for _, w := range []string{fmt.Sprintf("forked %d setns: invalid argument", pid), "status 127"} {
+		if !strings.Contains(all, w) {
+			t.Errorf("want %q in:\n%s", w, all)
+		}
+	}
+}
