@@ -111,13 +111,22 @@ teardown() {
 }
 
 @test "containers started at once get distinct addresses" {
-	local i pids=()
+	local i n pids=()
+	# Each container holds its address until all six have one (C1/tmp/go,
+	# at most 30 s), so that none can end and free its address early on a
+	# loaded machine.
+	rm -f "$C1/tmp/go"
 	for i in 1 2 3 4 5 6; do
-		net_argv "$C1" -- sh -c 'ip -o -4 addr show eth0; sleep 1'
+		net_argv "$C1" -- sh -c 'ip -o -4 addr show eth0; n=0; while [ ! -e /tmp/go ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n+1)); done'
 		"${NET_ARGV[@]}" >"$BATS_TEST_TMPDIR/out$i" 2>&1 </dev/null 3>&- &
 		pids+=("$!")
 		echo "$!" >>"$BATS_FILE_TMPDIR/pids"
 	done
+	for n in $(seq 300); do
+		[ "$(cat "$BATS_TEST_TMPDIR"/out* | grep -c inet)" -lt 6 ] || break
+		sleep 0.1
+	done
+	touch "$C1/tmp/go"
 	for i in "${pids[@]}"; do
 		wait "$i"
 	done
