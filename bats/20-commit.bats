@@ -198,12 +198,25 @@ setfattr_py() {
 	[ -z "$(find . -maxdepth 1 -name '.child*')" ]
 }
 
+# catches_int PID: until PID has its SIGINT handler (SigCgt bit 2), at most
+# 10 s. A job started with & in a script ignores SIGINT until tw-commit asks
+# for it, so a signal sent earlier, as on a loaded machine, would be lost.
+catches_int() {
+	local n mask
+	for n in $(seq 100); do
+		mask=$(awk '$1 == "SigCgt:" { print $2 }' "/proc/$1/status" 2>/dev/null)
+		if [ -n "$mask" ] && (((16#$mask & 2) != 0)); then return 0; fi
+		sleep 0.1
+	done
+	return 1
+}
+
 @test "tw-commit interrupted (SIGINT) leaves no layout, or the existing one as it was" {
 	mkdir big
 	head -c 300M /dev/urandom >big/random
 	tw-commit big oci:x 2>err &
 	pid=$!
-	sleep 0.5
+	catches_int "$pid"
 	kill -INT "$pid"
 	status=0
 	wait "$pid" || status=$?
@@ -214,7 +227,7 @@ setfattr_py() {
 	before=$(cat oci/index.json)
 	tw-commit big oci:new 2>err &
 	pid=$!
-	sleep 0.5
+	catches_int "$pid"
 	kill -INT "$pid"
 	status=0
 	wait "$pid" || status=$?
