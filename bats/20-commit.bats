@@ -202,8 +202,8 @@ setfattr_py() {
 # 10 s. A job started with & in a script ignores SIGINT until tw-commit asks
 # for it, so a signal sent earlier, as on a loaded machine, would be lost.
 catches_int() {
-	local n mask
-	for n in $(seq 100); do
+	local mask
+	for _ in $(seq 100); do
 		mask=$(awk '$1 == "SigCgt:" { print $2 }' "/proc/$1/status" 2>/dev/null)
 		if [ -n "$mask" ] && (((16#$mask & 2) != 0)); then return 0; fi
 		sleep 0.1
