@@ -3,6 +3,7 @@ package runc
 import (
 	"encoding/binary"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -366,5 +367,66 @@ func TestDeviceFilter(t *testing.T) {
 	prog, _ = deviceFilter([]specs.LinuxDeviceCgroup{{Allow: false, Type: "b", Major: i64(8), Access: "rwm"}})
 	if ebpfRun(t, prog, devBlk, r, 8, 1) != 0 || ebpfRun(t, prog, devBlk, r, 9, 1) != 1 {
 		t.Error("a lone deny rule")
+	}
+}
+
+func TestSeccompNewerThanProfile(t *testing.T) {
+	if syscallNumbers() == nil {
+		t.Skip("no syscall table for this architecture")
+	}
+	nr := func(n string) uint32 { return syscallNumbers()[n] }
+	eperm, enosys := uint32(unix.SECCOMP_RET_ERRNO|uint32(unix.EPERM)), uint32(unix.SECCOMP_RET_ERRNO|uint32(unix.ENOSYS))
+	for _, c := range []struct {
+		profile string
+		call    string
+		want    uint32
+	}{
+		// a profile from before close_range: newer syscalls get ENOSYS
+		{`{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read", "getrandom"], "action": "SCMP_ACT_ALLOW"}]}`, "close_range", enosys},
+		{`{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read", "getrandom"], "action": "SCMP_ACT_ALLOW"}]}`, "mkdir", eperm},
+		{`{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read", "getrandom"], "action": "SCMP_ACT_ALLOW"}]}`, "getrandom", unix.SECCOMP_RET_ALLOW},
+		// a newer profile that names close_range decides it
+		{`{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read", "close_range"], "action": "SCMP_ACT_ALLOW"}]}`, "clone3", eperm},
+		// an allowing default needs no stub
+		{`{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO"}]}`, "close_range", unix.SECCOMP_RET_ALLOW},
+		{`{"defaultAction": "SCMP_ACT_KILL", "syscalls": [{"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"}]}`, "close_range", enosys},
+	} {
+		var s specs.LinuxSeccomp
+		if err := json.Unmarshal([]byte(c.profile), &s); err != nil {
+			t.Fatal(err)
+		}
+		f, err := newSeccomp(&s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := bpf(t, f.prog, nativeArch, nr(c.call)); got != c.want {
+			t.Errorf("%s under %s = %#x, want %#x", c.call, c.profile, got, c.want)
+		}
+	}
+}
+
+func TestCheckProcMount(t *testing.T) {
+	root := t.TempDir()
+	dir := t.TempDir()
+	for _, c := range []struct {
+		dest string
+		m    specs.Mount
+		want string
+	}{
+		{"/proc", specs.Mount{Type: "proc", Source: "proc"}, ""},
+		{"/proc", specs.Mount{Type: "bind", Source: "/proc", Options: []string{"rbind"}}, ""},
+		{"/proc", specs.Mount{Type: "bind", Source: dir, Options: []string{"rbind"}}, "not of type proc"},
+		{"/proc", specs.Mount{Type: "tmpfs", Source: "tmpfs"}, "not of type proc"},
+		{"/proc/uptime", specs.Mount{Type: "bind", Source: dir, Options: []string{"bind"}}, ""},
+		{"/proc/sys/kernel/ns_last_pid", specs.Mount{Type: "bind", Source: dir}, ""},
+		{"/proc/sys", specs.Mount{Type: "bind", Source: dir, Options: []string{"rbind"}}, "inside /proc"},
+		{"/proc/sys", specs.Mount{Type: "tmpfs", Source: "tmpfs"}, "inside /proc"},
+		{"/procfoo", specs.Mount{Type: "tmpfs", Source: "tmpfs"}, ""},
+		{"/", specs.Mount{Type: "tmpfs", Source: "tmpfs"}, ""},
+	} {
+		err := checkProcMount(root, filepath.Join(root, c.dest), c.m)
+		if (c.want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), c.want) {
+			t.Errorf("checkProcMount %s %+v = %v, want %q", c.dest, c.m, err, c.want)
+		}
 	}
 }
