@@ -117,8 +117,7 @@ CAPS='grep -E "^Cap(Inh|Prm|Eff|Bnd|Amb)" /proc/self/status; grep NoNewPrivs /pr
 	local i=0 caps user nnp
 	for caps in '["CAP_KILL"]|["CAP_KILL"]|["CAP_KILL"]' '["CAP_KILL"]|[]|["CAP_KILL"]' \
 		'["CAP_KILL","CAP_CHOWN","CAP_NET_RAW"]|["CAP_KILL","CAP_CHOWN"]|["CAP_CHOWN","CAP_NET_RAW"]' '[]|[]|[]'; do
-		for user in '{"uid": 0, "gid": 0}' '{"uid": 1000, "gid": 1000, "additionalGids": [5, 7]}' \
-			'{"uid": 65534, "gid": 65534, "umask": 63}'; do
+		for user in '{"uid": 0, "gid": 0}' '{"uid": 1000, "gid": 1000, "additionalGids": [5, 7], "umask": 63}'; do
 			for nnp in true false; do
 				IFS='|' read -r all inh amb <<<"$caps"
 				same '.process.user = ($u | fromjson) | .process.noNewPrivileges = ($n | fromjson)
@@ -131,7 +130,7 @@ CAPS='grep -E "^Cap(Inh|Prm|Eff|Bnd|Amb)" /proc/self/status; grep NoNewPrivs /pr
 			done
 		done
 	done
-	[ "$i" = 24 ]
+	[ "$i" = 16 ]
 }
 
 @test "rlimits: a generated family" {
@@ -336,6 +335,10 @@ CAPS='grep -E "^Cap(Inh|Prm|Eff|Bnd|Amb)" /proc/self/status; grep NoNewPrivs /pr
 		config second '.process.args = ["/no/such/program"]'
 		run ! "$rt" --root "$BATS_TEST_TMPDIR/$rt" run --bundle second "second$$" </dev/null
 		kill -0 "$pid" || { echo "$rt: the failed create killed the running container" >&2; return 1; }
+		# nor does a container that ran there and is deleted
+		config second '.process.args = ["true"]'
+		"$rt" --root "$BATS_TEST_TMPDIR/$rt" run --bundle second "third$$" </dev/null
+		kill -0 "$pid" || { echo "$rt: deleting another container killed the running one" >&2; return 1; }
 		grep -qx "$pid" "/sys/fs/cgroup/pids/$CG/c/cgroup.procs"
 		assert_equal "$("$rt" --root "$BATS_TEST_TMPDIR/$rt" state "first$$" | jq -r .status)" running
 		"$rt" --root "$BATS_TEST_TMPDIR/$rt" delete --force "first$$"

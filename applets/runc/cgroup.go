@@ -25,6 +25,9 @@ type Cgroup struct {
 	// Made are the directories this create made, parents first: a
 	// failed create removes these and nothing else.
 	Made []string `json:"-"`
+	// Shared: the cgroup was there before the container (another
+	// container's, say); delete leaves it and what else runs in it.
+	Shared bool `json:"shared,omitempty"`
 	// Opts are the v1 hierarchies' mount options that name their
 	// controllers ("memory", "none,name=systemd"), by mount point.
 	Opts map[string]string `json:"opts,omitempty"`
@@ -157,6 +160,9 @@ func newCgroup(path string) (*Cgroup, error) {
 			key = ""
 		}
 		dir := filepath.Join(m, path)
+		if _, err := os.Stat(dir); err == nil {
+			cg.Shared = true
+		}
 		if err := cg.mkdirAll(m, dir); err != nil {
 			cg.Undo()
 			return nil, err
@@ -205,7 +211,7 @@ func (cg *Cgroup) Undo() {
 	for _, d := range cg.Made {
 		made[d] = true
 	}
-	mine := &Cgroup{V2: cg.V2, Paths: map[string]string{}, Opts: cg.Opts}
+	mine := &Cgroup{V2: cg.V2, Paths: map[string]string{}, Opts: cg.Opts} // not Shared: these are its own
 	for k, d := range cg.Paths {
 		if made[d] {
 			mine.Paths[k] = d
@@ -677,9 +683,16 @@ func (cg *Cgroup) killNoFreeze() {
 	}
 }
 
-// Remove kills what is left in the cgroup and removes its directories.
+// Remove kills what is left in the cgroup and removes its directories;
+// a shared one is only removed if empty, as runc leaves it.
 func (cg *Cgroup) Remove() error {
 	if !cg.Exists() {
+		return nil
+	}
+	if cg.Shared {
+		for _, d := range cg.Paths {
+			unix.Rmdir(d)
+		}
 		return nil
 	}
 	var err error
