@@ -267,6 +267,15 @@ CAPS='grep -E "^Cap(Inh|Prm|Eff|Bnd|Amb)" /proc/self/status; grep NoNewPrivs /pr
 	same '.linux.namespaces = [.linux.namespaces[] | select(.type != "mount")]'
 	both true unshare -m
 	refused "unable to restrict sys entries without a private MNT namespace"
+	# root.readonly: runc ignores it without a mount namespace, and the
+	# program writes to the bundle; tw-runc refuses (on purpose: it cannot
+	# be honoured without remounting the runtime's own mounts)
+	same '.linux.namespaces = [.linux.namespaces[] | select(.type != "mount")] | .linux.maskedPaths = []
+		| .linux.readonlyPaths = [] | .root.readonly = true'
+	both 'touch /written && echo written' unshare -m
+	assert_equal "$rc_runc/$out_runc" 0/written
+	[ "$rc_tw" = 1 ] && [[ "$err_tw" == *"root.readonly needs a mount namespace"* ]]
+	rm "$BUNDLE/rootfs/written"
 }
 
 @test "a mount namespace and a uts namespace joined by path, with a hostname (in a private namespace of this test)" {
