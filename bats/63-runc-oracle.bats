@@ -182,12 +182,14 @@ CAPS='grep -E "^Cap(Inh|Prm|Eff|Bnd|Amb)" /proc/self/status; grep NoNewPrivs /pr
 	assert_equal "$rc_tw/$out_tw" 0/ran
 }
 
-@test "linux.devices: a FIFO is made without a cgroup rule; char and block nodes" {
+@test "linux.devices of every type: a FIFO is made without a cgroup rule; char (c, u) and block nodes" {
 	same '.linux.devices = [{"path": "/dev/myfifo", "type": "p", "fileMode": 420},
 		{"path": "/dev/mynull", "type": "c", "major": 1, "minor": 3, "fileMode": 438},
-		{"path": "/dev/myloop", "type": "b", "major": 7, "minor": 0, "fileMode": 384}]
+		{"path": "/dev/myloop", "type": "b", "major": 7, "minor": 0, "fileMode": 384},
+		{"path": "/dev/myzero", "type": "u", "major": 1, "minor": 5, "fileMode": 438}]
 		| .linux.resources.devices += [{"allow": true, "type": "b", "major": 7, "minor": 0, "access": "rwm"}]'
-	both 'stat -c "%F %a %t:%T" /dev/myfifo /dev/mynull /dev/myloop; echo x >/dev/mynull && echo written'
+	both 'stat -c "%F %a %t:%T" /dev/myfifo /dev/mynull /dev/myloop /dev/myzero; echo x >/dev/mynull && echo written
+		head -c 3 /dev/myzero | wc -c'
 	agree
 	[[ "$out_tw" == "fifo 644 0:0"* ]]
 }
