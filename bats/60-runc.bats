@@ -152,7 +152,10 @@ teardown() {
 	check '.hooks = {"createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", "echo no way >&2; exit 3"]}]}' \
 		"createRuntime hook /bin/sh: exit status 3: no way"
 	check '.linux.namespaces += [{"type": "time"}]' "$cfg: linux.namespaces: the time namespace is not supported"
-	check '.linux.namespaces = [.linux.namespaces[] | select(.type != "mount")]' "$cfg: linux.namespaces: a new mount namespace is required"
+	check '.linux.namespaces = [.linux.namespaces[] | select(.type != "mount")]' \
+		"$cfg: unable to restrict sys entries without a private MNT namespace"
+	check '.linux.namespaces = [.linux.namespaces[] | select(.type != "network")] | .linux.sysctl = {"net.ipv4.ip_forward": "1"}' \
+		"$cfg: sysctl \"net.ipv4.ip_forward\" not allowed in host network namespace"
 	check '.mounts += [{"destination": "/x", "type": "overlay", "source": "none"}]' "$cfg: mounts: type \"overlay\" (at /x) is not supported"
 	check '.process.capabilities.bounding += ["CAP_FLY"]' "$cfg: process.capabilities: unknown capability \"CAP_FLY\""
 	check '.process.rlimits += [{"type": "RLIMIT_FUN", "hard": 1, "soft": 1}]' "$cfg: process.rlimits: unknown type \"RLIMIT_FUN\""

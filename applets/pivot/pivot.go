@@ -89,6 +89,13 @@ func Pivot(root string) error {
 	if err := unix.Mount(root, root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return &os.PathError{Op: "bind mount", Path: root, Err: err}
 	}
+	return Enter(root)
+}
+
+// Enter makes root, a mount point whose parent mount is not shared, the
+// root directory: pivot_root(".", "."), the old root detached, cwd /.
+// The propagation of the mounts is left as it is.
+func Enter(root string) error {
 	// umount -a in the container must not make the host's filesystem
 	// read-only (see ns.Pin).
 	if err := ns.Pin(root); err != nil {

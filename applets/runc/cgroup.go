@@ -22,6 +22,12 @@ import (
 type Cgroup struct {
 	V2    bool              `json:"v2,omitempty"`
 	Paths map[string]string `json:"paths"`
+	// Made are the directories this create made, parents first: a
+	// failed create removes these and nothing else.
+	Made []string `json:"-"`
+	// Shared: the cgroup was there before the container (another
+	// container's, say); delete leaves it and what else runs in it.
+	Shared bool `json:"shared,omitempty"`
 	// Opts are the v1 hierarchies' mount options that name their
 	// controllers ("memory", "none,name=systemd"), by mount point.
 	Opts map[string]string `json:"opts,omitempty"`
@@ -30,15 +36,34 @@ type Cgroup struct {
 // cgroupPath turns linux.cgroupsPath into a path below each hierarchy's
 // root: "/default/ID" as it is, a relative one below "/", an empty one
 // "/ID" as runc does, and with --systemd-cgroup "slice:prefix:name" the
-// path systemd would give it (/slice/prefix-name.scope).
+// path systemd would give it (/slice/prefix-name.scope). No form reaches
+// above the hierarchy's root: ".." is cleaned away, and systemd's names
+// may not hold "/" or be "." or "..".
 func cgroupPath(p, id string, systemd bool) (string, error) {
-	if systemd && strings.Count(p, ":") == 2 {
-		f := strings.SplitN(p, ":", 3)
+	if systemd {
+		f := strings.Split(p, ":")
+		if p == "" {
+			f = []string{"", "runc", id} // runc's default
+		}
+		if len(f) != 3 {
+			return "", fmt.Errorf("expected cgroupsPath to be of format \"slice:prefix:name\" for systemd cgroups, got %q instead", p)
+		}
 		slice := f[0]
 		if slice == "" {
 			slice = "system.slice"
 		}
-		return "/" + filepath.Join(sliceDirs(slice), f[1]+"-"+f[2]+".scope"), nil
+		if !strings.HasSuffix(slice, ".slice") || strings.Contains(slice, "/") || strings.HasPrefix(slice, "-") ||
+			strings.Contains(slice, "--") || strings.HasSuffix(slice, "-.slice") {
+			return "", fmt.Errorf("invalid slice name: %s", slice)
+		}
+		unit := f[2] + ".scope"
+		if f[1] != "" {
+			unit = f[1] + "-" + unit
+		}
+		if strings.Contains(unit, "/") || strings.HasPrefix(unit, ".") {
+			return "", fmt.Errorf("cgroupsPath %q: invalid unit name %q", p, unit)
+		}
+		return "/" + filepath.Join(sliceDirs(slice), unit), nil
 	}
 	if p == "" {
 		p = id
@@ -120,7 +145,9 @@ func controllers(superOpts []string) string {
 	return strings.Join(keep, ",")
 }
 
-// newCgroup makes the container's cgroup directories.
+// newCgroup makes the container's cgroup directories, remembering which
+// it made (Made): a cgroup that was there (another container's, say) is
+// joined, never removed by Undo.
 func newCgroup(path string) (*Cgroup, error) {
 	mounts, opts, v2, err := hierarchies()
 	if err != nil {
@@ -133,25 +160,67 @@ func newCgroup(path string) (*Cgroup, error) {
 			key = ""
 		}
 		dir := filepath.Join(m, path)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			cg.Remove()
+		if _, err := os.Stat(dir); err == nil {
+			cg.Shared = true
+		}
+		if err := cg.mkdirAll(m, dir); err != nil {
+			cg.Undo()
 			return nil, err
 		}
 		cg.Paths[key] = dir
 		if !v2 && strings.Contains(","+opts[m]+",", ",cpuset,") {
 			if err := cpusetInherit(m, path); err != nil {
-				cg.Remove()
+				cg.Undo()
 				return nil, err
 			}
 		}
 	}
 	if v2 {
 		if err := enableControllers(mounts[0], path); err != nil {
-			cg.Remove()
+			cg.Undo()
 			return nil, err
 		}
 	}
 	return cg, nil
+}
+
+// mkdirAll makes dir and its parents below root, adding those it made to
+// cg.Made.
+func (cg *Cgroup) mkdirAll(root, dir string) error {
+	if dir == root {
+		return nil
+	}
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	if err := cg.mkdirAll(root, filepath.Dir(dir)); err != nil {
+		return err
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil && !os.IsExist(err) {
+		return err
+	}
+	cg.Made = append(cg.Made, dir)
+	return nil
+}
+
+// Undo removes what newCgroup made after a failed create: the processes
+// in a cgroup it made are the failed init's; a cgroup it did not make is
+// left as it is, with what runs in it.
+func (cg *Cgroup) Undo() {
+	made := map[string]bool{}
+	for _, d := range cg.Made {
+		made[d] = true
+	}
+	mine := &Cgroup{V2: cg.V2, Paths: map[string]string{}, Opts: cg.Opts} // not Shared: these are its own
+	for k, d := range cg.Paths {
+		if made[d] {
+			mine.Paths[k] = d
+		}
+	}
+	mine.Remove()
+	for i := len(cg.Made) - 1; i >= 0; i-- {
+		unix.Rmdir(cg.Made[i])
+	}
 }
 
 // cpusetInherit copies cpus and mems down to a new v1 cpuset cgroup: an
@@ -240,24 +309,13 @@ func (cg *Cgroup) set(ctl, file, val string) error {
 	return writeFile(filepath.Join(d, file), val)
 }
 
-// Apply sets linux.resources; the devices of linux.devices are allowed,
-// as runc allows them.
-func (cg *Cgroup) Apply(r *specs.LinuxResources, devices []specs.LinuxDevice) error {
+// Apply sets linux.resources (not the device rules: Devices does).
+func (cg *Cgroup) Apply(r *specs.LinuxResources) error {
 	if r == nil {
 		return nil
 	}
 	if cg.V2 {
-		if err := cg.applyV2(r); err != nil {
-			return err
-		}
-		if rules := deviceRules(r, devices); len(rules) > 0 {
-			prog, err := deviceFilter(append(rules, defaultDevices...))
-			if err != nil {
-				return err
-			}
-			return attachDeviceFilter(cg.Paths[""], prog)
-		}
-		return nil
+		return cg.applyV2(r)
 	}
 	if len(r.Unified) > 0 {
 		return errors.New("linux.resources.unified needs cgroup v2")
@@ -330,49 +388,66 @@ func (cg *Cgroup) Apply(r *specs.LinuxResources, devices []specs.LinuxDevice) er
 			return err
 		}
 	}
-	return cg.devices(deviceRules(r, devices))
+	return nil
 }
 
-// deviceRules are the container's device rules, with an allow rule for
-// each device of linux.devices; none when it has none.
+// deviceRules are the container's device rules as runc builds them: deny
+// every device, then linux.resources.devices, then runc's defaults, then
+// an allow rule for each char and block device of linux.devices (the
+// runtime-spec says they MUST be available; runc 1.1 leaves them to the
+// rules). A FIFO needs no rule. The last rule that matches decides.
 func deviceRules(r *specs.LinuxResources, devices []specs.LinuxDevice) []specs.LinuxDeviceCgroup {
-	rules := r.Devices
-	if len(rules) == 0 {
-		return nil
+	rules := []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}}
+	if r != nil {
+		rules = append(rules, r.Devices...)
 	}
+	rules = append(rules, defaultDevices...)
 	for _, d := range devices {
 		typ := d.Type
-		if typ == "u" {
+		switch typ {
+		case "u":
 			typ = "c"
+		case "c", "b":
+		default:
+			continue
 		}
-		rules = append(rules[:len(rules):len(rules)], specs.LinuxDeviceCgroup{Allow: true, Type: typ, Major: i64(d.Major), Minor: i64(d.Minor), Access: "rwm"})
+		rules = append(rules, specs.LinuxDeviceCgroup{Allow: true, Type: typ, Major: i64(d.Major), Minor: i64(d.Minor), Access: "rwm"})
 	}
 	return rules
 }
 
-// defaultDevices are allowed in every container, as runc allows them.
+// defaultDevices are allowed in every container: runc's list (mknod of
+// any node; null, random, full, tty, zero, urandom; the ptys; ptmx; tun).
 var defaultDevices = []specs.LinuxDeviceCgroup{
-	{Allow: true, Type: "c", Major: i64(1), Minor: i64(3), Access: "rwm"},    // null
-	{Allow: true, Type: "c", Major: i64(1), Minor: i64(5), Access: "rwm"},    // zero
-	{Allow: true, Type: "c", Major: i64(1), Minor: i64(7), Access: "rwm"},    // full
-	{Allow: true, Type: "c", Major: i64(1), Minor: i64(8), Access: "rwm"},    // random
-	{Allow: true, Type: "c", Major: i64(1), Minor: i64(9), Access: "rwm"},    // urandom
-	{Allow: true, Type: "c", Major: i64(5), Minor: i64(0), Access: "rwm"},    // tty
-	{Allow: true, Type: "c", Major: i64(5), Minor: i64(1), Access: "rwm"},    // console
-	{Allow: true, Type: "c", Major: i64(5), Minor: i64(2), Access: "rwm"},    // ptmx
-	{Allow: true, Type: "c", Major: i64(136), Minor: nil, Access: "rwm"},     // pts
-	{Allow: true, Type: "c", Major: i64(10), Minor: i64(200), Access: "rwm"}, // tun
+	{Allow: true, Type: "c", Access: "m"},
+	{Allow: true, Type: "b", Access: "m"},
+	{Allow: true, Type: "c", Major: i64(1), Minor: i64(3), Access: "rwm"},
+	{Allow: true, Type: "c", Major: i64(1), Minor: i64(8), Access: "rwm"},
+	{Allow: true, Type: "c", Major: i64(1), Minor: i64(7), Access: "rwm"},
+	{Allow: true, Type: "c", Major: i64(5), Minor: i64(0), Access: "rwm"},
+	{Allow: true, Type: "c", Major: i64(1), Minor: i64(5), Access: "rwm"},
+	{Allow: true, Type: "c", Major: i64(1), Minor: i64(9), Access: "rwm"},
+	{Allow: true, Type: "c", Major: i64(136), Access: "rwm"},
+	{Allow: true, Type: "c", Major: i64(5), Minor: i64(2), Access: "rwm"},
+	{Allow: true, Type: "c", Major: i64(10), Minor: i64(200), Access: "rwm"},
 }
 
 func i64(n int64) *int64 { return &n }
 
-// devices writes the device rules of the v1 devices controller, the
-// container's first and runc's defaults after them.
-func (cg *Cgroup) devices(rules []specs.LinuxDeviceCgroup) error {
-	if len(rules) == 0 || cg.dirOf("devices") == "" {
-		return nil
+// Devices sets the device rules (deviceRules): on cgroup v1 in the
+// devices controller, on v2 as an eBPF program attached to the cgroup.
+func (cg *Cgroup) Devices(rules []specs.LinuxDeviceCgroup) error {
+	if cg.V2 {
+		prog, err := deviceFilter(rules)
+		if err != nil {
+			return err
+		}
+		return attachDeviceFilter(cg.Paths[""], prog)
 	}
-	for _, r := range append(append([]specs.LinuxDeviceCgroup{}, rules...), defaultDevices...) {
+	if cg.dirOf("devices") == "" {
+		return errors.New("cgroup controller devices is not mounted")
+	}
+	for _, r := range rules {
 		file := "devices.deny"
 		if r.Allow {
 			file = "devices.allow"
@@ -608,9 +683,16 @@ func (cg *Cgroup) killNoFreeze() {
 	}
 }
 
-// Remove kills what is left in the cgroup and removes its directories.
+// Remove kills what is left in the cgroup and removes its directories;
+// a shared one is only removed if empty, as runc leaves it.
 func (cg *Cgroup) Remove() error {
 	if !cg.Exists() {
+		return nil
+	}
+	if cg.Shared {
+		for _, d := range cg.Paths {
+			unix.Rmdir(d)
+		}
 		return nil
 	}
 	var err error

@@ -286,7 +286,7 @@ func cmdUpdate(g *globals, args []string, stdio cli.IO) error {
 	if st.Cgroup == nil {
 		return errors.New("the container has no cgroup")
 	}
-	return st.Cgroup.Apply(&r, nil)
+	return st.Cgroup.Apply(&r)
 }
 
 func cmdPause(g *globals, args []string, stdio cli.IO) error {

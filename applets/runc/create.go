@@ -133,7 +133,7 @@ func (g *globals) create(o *createOpts, id string, stdio cli.IO) (st *State, err
 			cmd.Wait()
 		}
 		if cg != nil {
-			cg.Remove()
+			cg.Undo()
 		}
 		os.RemoveAll(dir)
 	}()
@@ -152,7 +152,10 @@ func (g *globals) create(o *createOpts, id string, stdio cli.IO) (st *State, err
 	if cg, err = newCgroup(cgPath); err != nil {
 		return nil, fmt.Errorf("cgroup %s: %w", cgPath, err)
 	}
-	if err := cg.Apply(spec.Linux.Resources, spec.Linux.Devices); err != nil {
+	if err := cg.Apply(spec.Linux.Resources); err != nil {
+		return nil, fmt.Errorf("cgroup %s: %w", cgPath, err)
+	}
+	if err := cg.Devices(deviceRules(spec.Linux.Resources, spec.Linux.Devices)); err != nil {
 		return nil, fmt.Errorf("cgroup %s: %w", cgPath, err)
 	}
 	extra := preserved(o.preserveFds)

@@ -45,23 +45,31 @@ func checkCaps(c *specs.LinuxCapabilities) error {
 	return nil
 }
 
+// capSets are the capability sets of process.capabilities.
+type capSets struct{ bounding, eff, perm, inh, amb caps.Set }
+
+func newCapSets(c *specs.LinuxCapabilities) *capSets {
+	if c == nil {
+		return nil
+	}
+	var s capSets
+	s.bounding, _ = capSet(c.Bounding)
+	s.eff, _ = capSet(c.Effective)
+	s.perm, _ = capSet(c.Permitted)
+	s.inh, _ = capSet(c.Inheritable)
+	s.amb, _ = capSet(c.Ambient)
+	return &s
+}
+
 // setUser gives this thread the process's identity, as runc's
 // finalizeNamespace does: the bounding set cut, then groups, gid and uid
-// (keeping the capabilities across the change of uid), then the
-// capability sets and the ambient ones. Credentials belong to a thread;
+// (keeping the capabilities across the change of uid). The capability
+// sets themselves are applyCaps' step. Credentials belong to a thread;
 // the raw syscalls change this one only, which executes the program.
-func setUser(u specs.User, c *specs.LinuxCapabilities) error {
-	var bounding, eff, perm, inh, amb caps.Set
-	if c != nil {
-		bounding, _ = capSet(c.Bounding)
-		eff, _ = capSet(c.Effective)
-		perm, _ = capSet(c.Permitted)
-		inh, _ = capSet(c.Inheritable)
-		amb, _ = capSet(c.Ambient)
-	}
+func setUser(u specs.User, c *capSets) error {
 	if c != nil {
 		for i := 0; i < 64; i++ {
-			if bounding.Has(i) {
+			if c.bounding.Has(i) {
 				continue
 			}
 			if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(i), 0, 0, 0); err != nil {
@@ -89,25 +97,45 @@ func setUser(u specs.User, c *specs.LinuxCapabilities) error {
 	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
 		return fmt.Errorf("keepcaps: %w", err)
 	}
+	return nil
+}
+
+// raiseAdmin puts CAP_SYS_ADMIN into the effective set, if permitted,
+// so that a seccomp filter can be installed without no_new_privs after
+// the change of uid; applyCaps sets the final sets after it. It reports
+// whether the thread has it.
+func raiseAdmin() bool {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil || data[0].Permitted&(1<<caps.SYS_ADMIN) == 0 {
+		return false
+	}
+	data[0].Effective |= 1 << caps.SYS_ADMIN
+	return unix.Capset(&hdr, &data[0]) == nil
+}
+
+// applyCaps sets the capability sets, then raises the ambient ones as
+// runc does: one by one, and one the kernel refuses (not both permitted
+// and inheritable) is left out, not an error (runc warns; its runc spec
+// lists ambient capabilities that are not inheritable).
+func applyCaps(c *capSets) error {
 	if c == nil {
 		return nil
 	}
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	data := [2]unix.CapUserData{
-		{Effective: uint32(eff), Permitted: uint32(perm), Inheritable: uint32(inh)},
-		{Effective: uint32(eff >> 32), Permitted: uint32(perm >> 32), Inheritable: uint32(inh >> 32)},
+		{Effective: uint32(c.eff), Permitted: uint32(c.perm), Inheritable: uint32(c.inh)},
+		{Effective: uint32(c.eff >> 32), Permitted: uint32(c.perm >> 32), Inheritable: uint32(c.inh >> 32)},
 	}
 	if err := unix.Capset(&hdr, &data[0]); err != nil {
 		return fmt.Errorf("capset: %w", err)
 	}
-	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
+	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil && err != unix.EINVAL {
 		return fmt.Errorf("clear ambient capabilities: %w", err)
 	}
 	for i := 0; i < 64; i++ {
-		if amb.Has(i) {
-			if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(i), 0, 0); err != nil {
-				return fmt.Errorf("raise ambient capability %s: %w", caps.Names[i], err)
-			}
+		if c.amb.Has(i) && c.perm.Has(i) && c.inh.Has(i) {
+			unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(i), 0, 0)
 		}
 	}
 	return nil

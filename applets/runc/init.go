@@ -16,7 +16,6 @@ import (
 	"github.com/tupperware/tw/applets/harden"
 	"github.com/tupperware/tw/applets/internal/chain"
 	"github.com/tupperware/tw/applets/internal/cli"
-	"github.com/tupperware/tw/applets/pivot"
 )
 
 // cmdInit is the container's init: started by create (or exec) in the new
@@ -110,14 +109,26 @@ func (in *initProc) run() error {
 	if err != nil {
 		return err
 	}
-	// Without no_new_privs a filter needs CAP_SYS_ADMIN: install it while
-	// the capabilities are still there, as runc does.
-	if !proc.NoNewPrivileges {
-		if err := sec.install(); err != nil {
-			return err
+	// Only 0, 1, 2 and the preserved descriptors reach the program; marked
+	// now, before a filter could refuse close_range.
+	if err := chain.CloseExtraFiles(); err != nil {
+		return err
+	}
+	for fd := 3; fd < 3+in.fds.Preserve; fd++ {
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, 0); err != nil {
+			return fmt.Errorf("preserve fd %d: %w", fd, err)
 		}
 	}
-	if err := setUser(proc.User, proc.Capabilities); err != nil {
+	capSets := newCapSets(proc.Capabilities)
+	if err := setUser(proc.User, capSets); err != nil {
+		return err
+	}
+	// Without no_new_privs a filter needs CAP_SYS_ADMIN: the thread keeps
+	// it until the filter is in, then takes its final capabilities.
+	capsLast := !proc.NoNewPrivileges && sec.active()
+	if capsLast {
+		raiseAdmin()
+	} else if err := applyCaps(capSets); err != nil {
 		return err
 	}
 	if proc.NoNewPrivileges {
@@ -128,15 +139,6 @@ func (in *initProc) run() error {
 	// AppArmor and SELinux, second part (lsm.go).
 	if err := in.writeLSM(afterCreds); err != nil {
 		return err
-	}
-	// Only 0, 1, 2 and the preserved descriptors reach the program.
-	if err := chain.CloseExtraFiles(); err != nil {
-		return err
-	}
-	for fd := 3; fd < 3+in.fds.Preserve; fd++ {
-		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, 0); err != nil {
-			return fmt.Errorf("preserve fd %d: %w", fd, err)
-		}
 	}
 	if !in.cfg.Exec {
 		if err := in.reply(initReply{Ready: true}); err != nil {
@@ -152,8 +154,14 @@ func (in *initProc) run() error {
 			}
 		}
 	}
-	if proc.NoNewPrivileges {
-		if err := sec.install(); err != nil {
+	// The filter is the last step before execve: nothing after it may
+	// need a syscall a profile can deny (but capset and prctl, which runc
+	// too makes after it without no_new_privs).
+	if err := sec.install(); err != nil {
+		return err
+	}
+	if capsLast {
+		if err := applyCaps(capSets); err != nil {
 			return err
 		}
 	}
@@ -219,6 +227,13 @@ func (in *initProc) buildContainer() error {
 	spec, rootfs := in.cfg.Spec, in.cfg.Rootfs
 	for _, n := range spec.Linux.Namespaces {
 		if n.Path != "" && n.Type != specs.PIDNamespace {
+			if n.Type == specs.MountNamespace {
+				// A thread shares its root and cwd with the others: it
+				// may change its mount namespace only after unsharing them.
+				if err := unix.Unshare(unix.CLONE_FS); err != nil {
+					return fmt.Errorf("unshare fs: %w", err)
+				}
+			}
 			if err := setns(n.Path, int(nsFlags[n.Type])); err != nil {
 				return err
 			}
@@ -229,9 +244,13 @@ func (in *initProc) buildContainer() error {
 			return fmt.Errorf("new cgroup namespace: %w", err)
 		}
 	}
-	// Nothing mounted here may propagate to the host.
-	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
-		return &os.PathError{Op: "make mounts slaves", Path: "/", Err: err}
+	// Without a mount namespace of its own the container's mounts are
+	// made in the runtime's, as runc makes them; its propagation is left
+	// alone.
+	if hasNS(spec, specs.MountNamespace) {
+		if err := prepareRoot(rootfs, spec.Linux.RootfsPropagation); err != nil {
+			return err
+		}
 	}
 	for _, m := range spec.Mounts {
 		if err := in.mount(rootfs, m); err != nil {
@@ -252,13 +271,8 @@ func (in *initProc) buildContainer() error {
 			return err
 		}
 	}
-	if err := pivot.Pivot(rootfs); err != nil {
+	if err := jail(spec, rootfs); err != nil {
 		return err
-	}
-	if p := spec.Linux.RootfsPropagation; p != "" {
-		if err := unix.Mount("", "/", "", propagation[p], ""); err != nil {
-			return &os.PathError{Op: "rootfsPropagation " + p, Path: "/", Err: err}
-		}
 	}
 	if spec.Hostname != "" {
 		if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
@@ -271,8 +285,7 @@ func (in *initProc) buildContainer() error {
 		}
 	}
 	for k, v := range spec.Linux.Sysctl {
-		p := "/proc/sys/" + strings.ReplaceAll(k, ".", "/")
-		if err := os.WriteFile(p, []byte(v), 0); err != nil {
+		if err := os.WriteFile(sysctlPath(k), []byte(v), 0); err != nil {
 			return fmt.Errorf("sysctl %s: %w", k, err)
 		}
 	}
@@ -293,6 +306,9 @@ func (in *initProc) mount(rootfs string, m specs.Mount) error {
 	dest, err := securejoin.SecureJoin(rootfs, m.Destination)
 	if err != nil {
 		return fmt.Errorf("mount %s: %w", m.Destination, err)
+	}
+	if err := checkProcMount(rootfs, dest, m); err != nil {
+		return err
 	}
 	flags, prop, data := mountOptions(labelled(m, in.cfg.Spec.Linux.MountLabel)) // linux.mountLabel: lsm.go
 	switch {

@@ -3,6 +3,7 @@ package runc
 import (
 	"encoding/binary"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -46,6 +47,16 @@ func TestCgroupPath(t *testing.T) {
 	}
 	if _, err := cgroupPath("/..", "x", false); err == nil {
 		t.Error("the root cgroup was accepted")
+	}
+	// systemd's names stay names: no way above the hierarchy's root
+	for _, in := range []string{"system.slice:p:../../../../tmp/X", "../x.slice:p:n", "system.slice:..:..",
+		"system.slice:p/q:n", "nope:p:n", "/a/b", "a:b"} {
+		if got, err := cgroupPath(in, "x", true); err == nil {
+			t.Errorf("cgroupPath(%q, systemd) = %q, want an error", in, got)
+		}
+	}
+	if got, _ := cgroupPath("", "x", true); got != "/system.slice/runc-x.scope" {
+		t.Errorf("empty systemd cgroupsPath: %q", got)
 	}
 }
 
@@ -118,6 +129,31 @@ func TestValidate(t *testing.T) {
 	if err := validate(minimal()); err != nil {
 		t.Fatalf("minimal spec: %v", err)
 	}
+	// as runc: no mount namespace, or one joined by path; a hostname in a
+	// uts namespace joined by path; namespaced sysctls in their namespaces
+	for _, edit := range []func(*specs.Spec){
+		func(s *specs.Spec) { s.Linux.Namespaces = s.Linux.Namespaces[1:] },
+		func(s *specs.Spec) { s.Linux.Namespaces[0].Path = "/proc/1/ns/mnt" },
+		func(s *specs.Spec) {
+			s.Hostname = "h"
+			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "uts", Path: "/proc/1/ns/uts"})
+		},
+		func(s *specs.Spec) {
+			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "network"},
+				specs.LinuxNamespace{Type: "ipc"}, specs.LinuxNamespace{Type: "uts"})
+			s.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1", "kernel.shmmax": "1", "fs.mqueue.msg_max": "1",
+				"kernel.domainname": "d", "net/ipv4/conf/eth0.100/rp_filter": "1"}
+		},
+	} {
+		s := minimal()
+		edit(s)
+		if err := validate(s); err != nil {
+			t.Errorf("validate: %v", err)
+		}
+	}
+	if p := sysctlPath("net/ipv4/conf/eth0.100/rp_filter"); p != "/proc/sys/net/ipv4/conf/eth0.100/rp_filter" {
+		t.Errorf("sysctlPath: %s", p)
+	}
 	for _, c := range []struct {
 		edit func(*specs.Spec)
 		want string
@@ -125,8 +161,20 @@ func TestValidate(t *testing.T) {
 		{func(s *specs.Spec) { s.Version = "0.9" }, `unsupported ociVersion "0.9": need 1.x`},
 		{func(s *specs.Spec) { s.Process = nil }, "process is missing"},
 		{func(s *specs.Spec) { s.Process.Cwd = "tmp" }, `process.cwd "tmp" is not an absolute path`},
-		{func(s *specs.Spec) { s.Linux.Namespaces = s.Linux.Namespaces[1:] }, "a new mount namespace is required"},
-		{func(s *specs.Spec) { s.Hostname = "h" }, "hostname needs a new uts namespace"},
+		{func(s *specs.Spec) {
+			s.Linux.Namespaces = s.Linux.Namespaces[1:]
+			s.Linux.MaskedPaths = []string{"/proc/kcore"}
+		}, "unable to restrict sys entries without a private MNT namespace"},
+		{func(s *specs.Spec) { s.Linux.Namespaces = s.Linux.Namespaces[1:]; s.Root.Readonly = true }, "root.readonly needs a mount namespace"},
+		{func(s *specs.Spec) { s.Hostname = "h" }, "unable to set hostname without a private UTS namespace"},
+		{func(s *specs.Spec) { s.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1"} }, `sysctl "net.ipv4.ip_forward" not allowed in host network namespace`},
+		{func(s *specs.Spec) {
+			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "network", Path: "/proc/self/ns/net"})
+			s.Linux.Sysctl = map[string]string{"net/ipv4/ip_forward": "1"}
+		}, `sysctl "net.ipv4.ip_forward" not allowed in host network namespace`},
+		{func(s *specs.Spec) { s.Linux.Sysctl = map[string]string{"kernel.msgmax": "1"} }, `sysctl "kernel.msgmax" is not allowed in the hosts ipc namespace`},
+		{func(s *specs.Spec) { s.Linux.Sysctl = map[string]string{"kernel.domainname": "x"} }, `sysctl "kernel.domainname" is not in a separate kernel namespace`},
+		{func(s *specs.Spec) { s.Linux.Sysctl = map[string]string{"vm.swappiness": "1"} }, `sysctl "vm.swappiness" is not in a separate kernel namespace`},
 		{func(s *specs.Spec) {
 			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "user", Path: "/proc/1/ns/user"})
 		}, "joining a user namespace by path is not supported"},
@@ -137,7 +185,7 @@ func TestValidate(t *testing.T) {
 		{func(s *specs.Spec) { s.Linux.IntelRdt = &specs.LinuxIntelRdt{} }, "linux.intelRdt is not supported"},
 		{func(s *specs.Spec) { s.Linux.Personality = &specs.LinuxPersonality{} }, "linux.personality is not supported"},
 		{func(s *specs.Spec) { s.Mounts = []specs.Mount{{Destination: "x", Type: "tmpfs"}} }, `destination "x" is not an absolute path`},
-		{func(s *specs.Spec) { s.Linux.Sysctl = map[string]string{"a/b": "1"} }, `invalid key "a/b"`},
+		{func(s *specs.Spec) { s.Linux.Sysctl = map[string]string{"net/../../x": "1"} }, `invalid key "net/../../x"`},
 		{func(s *specs.Spec) {
 			s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: "SCMP_ACT_ALLOW", Syscalls: []specs.LinuxSyscall{{Names: []string{"read"}, Action: "SCMP_ACT_ERRNO", Args: []specs.LinuxSeccompArg{{Index: 6, Op: "SCMP_CMP_EQ"}}}}}
 		}, "argument index 6 is out of range"},
@@ -301,7 +349,7 @@ func TestDeviceFilter(t *testing.T) {
 		{devChr, r, 10, 229, 1},     // fuse, read
 		{devChr, r | w, 10, 229, 0}, // fuse, write too
 		{devBlk, r, 7, 3, 1},        // any loop device
-		{devBlk, m, 7, 3, 0},        // but not mknod
+		{devBlk, m, 8, 3, 1},        // mknod of any node (runc's default)
 		{devChr, r, 7, 3, 0},        // a char device 7:3
 		{devChr, r, 136, 42, 1},     // a pts
 		{devBlk, r, 8, 0, 0},        // a disk
@@ -310,9 +358,75 @@ func TestDeviceFilter(t *testing.T) {
 			t.Errorf("type %d access %d %d:%d = %d, want %d", c.typ, c.access, c.major, c.minor, got, c.want)
 		}
 	}
+	// deviceRules: deny all first, FIFOs get none, linux.devices last
+	got := deviceRules(nil, []specs.LinuxDevice{{Path: "/dev/p", Type: "p"}, {Path: "/dev/f", Type: "c", Major: 10, Minor: 229}})
+	if len(got) != 2+len(defaultDevices) || got[0].Allow || got[0].Type != "" || *got[len(got)-1].Major != 10 {
+		t.Errorf("deviceRules = %+v", got)
+	}
 	// no deny-all rule: what no rule names is allowed
 	prog, _ = deviceFilter([]specs.LinuxDeviceCgroup{{Allow: false, Type: "b", Major: i64(8), Access: "rwm"}})
 	if ebpfRun(t, prog, devBlk, r, 8, 1) != 0 || ebpfRun(t, prog, devBlk, r, 9, 1) != 1 {
 		t.Error("a lone deny rule")
+	}
+}
+
+func TestSeccompNewerThanProfile(t *testing.T) {
+	if syscallNumbers() == nil {
+		t.Skip("no syscall table for this architecture")
+	}
+	nr := func(n string) uint32 { return syscallNumbers()[n] }
+	eperm, enosys := uint32(unix.SECCOMP_RET_ERRNO|uint32(unix.EPERM)), uint32(unix.SECCOMP_RET_ERRNO|uint32(unix.ENOSYS))
+	for _, c := range []struct {
+		profile string
+		call    string
+		want    uint32
+	}{
+		// a profile from before close_range: newer syscalls get ENOSYS
+		{`{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read", "getrandom"], "action": "SCMP_ACT_ALLOW"}]}`, "close_range", enosys},
+		{`{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read", "getrandom"], "action": "SCMP_ACT_ALLOW"}]}`, "mkdir", eperm},
+		{`{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read", "getrandom"], "action": "SCMP_ACT_ALLOW"}]}`, "getrandom", unix.SECCOMP_RET_ALLOW},
+		// a newer profile that names close_range decides it
+		{`{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read", "close_range"], "action": "SCMP_ACT_ALLOW"}]}`, "clone3", eperm},
+		// an allowing default needs no stub
+		{`{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO"}]}`, "close_range", unix.SECCOMP_RET_ALLOW},
+		{`{"defaultAction": "SCMP_ACT_KILL", "syscalls": [{"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"}]}`, "close_range", enosys},
+	} {
+		var s specs.LinuxSeccomp
+		if err := json.Unmarshal([]byte(c.profile), &s); err != nil {
+			t.Fatal(err)
+		}
+		f, err := newSeccomp(&s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := bpf(t, f.prog, nativeArch, nr(c.call)); got != c.want {
+			t.Errorf("%s under %s = %#x, want %#x", c.call, c.profile, got, c.want)
+		}
+	}
+}
+
+func TestCheckProcMount(t *testing.T) {
+	root := t.TempDir()
+	dir := t.TempDir()
+	for _, c := range []struct {
+		dest string
+		m    specs.Mount
+		want string
+	}{
+		{"/proc", specs.Mount{Type: "proc", Source: "proc"}, ""},
+		{"/proc", specs.Mount{Type: "bind", Source: "/proc", Options: []string{"rbind"}}, ""},
+		{"/proc", specs.Mount{Type: "bind", Source: dir, Options: []string{"rbind"}}, "not of type proc"},
+		{"/proc", specs.Mount{Type: "tmpfs", Source: "tmpfs"}, "not of type proc"},
+		{"/proc/uptime", specs.Mount{Type: "bind", Source: dir, Options: []string{"bind"}}, ""},
+		{"/proc/sys/kernel/ns_last_pid", specs.Mount{Type: "bind", Source: dir}, ""},
+		{"/proc/sys", specs.Mount{Type: "bind", Source: dir, Options: []string{"rbind"}}, "inside /proc"},
+		{"/proc/sys", specs.Mount{Type: "tmpfs", Source: "tmpfs"}, "inside /proc"},
+		{"/procfoo", specs.Mount{Type: "tmpfs", Source: "tmpfs"}, ""},
+		{"/", specs.Mount{Type: "tmpfs", Source: "tmpfs"}, ""},
+	} {
+		err := checkProcMount(root, filepath.Join(root, c.dest), c.m)
+		if (c.want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), c.want) {
+			t.Errorf("checkProcMount %s %+v = %v, want %q", c.dest, c.m, err, c.want)
+		}
 	}
 }

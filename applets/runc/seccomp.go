@@ -91,6 +91,9 @@ func newSeccomp(s *specs.LinuxSeccomp) (*filter, error) {
 	return &filter{prog: prog}, nil
 }
 
+// active reports whether there is a filter to install.
+func (f *filter) active() bool { return len(f.prog) > 0 }
+
 // install loads the filter on this thread; the program executed from it
 // keeps it.
 func (f *filter) install() error {
@@ -99,6 +102,8 @@ func (f *filter) install() error {
 	}
 	return seccomp.Install(f.prog)
 }
+
+func ptr[T any](v T) *T { return &v }
 
 func retOf(a specs.LinuxSeccompAction, errno *uint) uint32 {
 	r := seccompRet[a]
@@ -176,6 +181,7 @@ func compileSeccomp(s *specs.LinuxSeccomp) ([]unix.SockFilter, error) {
 		ret  uint32
 	}
 	byNr := map[uint32][]rule{}
+	var newest uint32
 	for _, sc := range s.Syscalls {
 		for _, name := range sc.Names {
 			nr, ok := syscallNumbers()[name]
@@ -183,6 +189,7 @@ func compileSeccomp(s *specs.LinuxSeccomp) ([]unix.SockFilter, error) {
 				continue
 			}
 			byNr[nr] = append(byNr[nr], rule{sc.Args, retOf(sc.Action, sc.ErrnoRet)})
+			newest = max(newest, nr)
 		}
 	}
 	nrs := make([]uint32, 0, len(byNr))
@@ -191,6 +198,16 @@ func compileSeccomp(s *specs.LinuxSeccomp) ([]unix.SockFilter, error) {
 	}
 	sort.Slice(nrs, func(i, j int) bool { return nrs[i] < nrs[j] })
 	f := &seccomp.Filter{Arch: nativeArch, Default: retOf(s.DefaultAction, s.DefaultErrnoRet)}
+	// As runc: a profile that denies by default answers the syscalls newer
+	// than any it names with ENOSYS (close_range, clone3 to a profile
+	// written before them), so that programs fall back.
+	switch s.DefaultAction {
+	case specs.ActAllow, specs.ActLog, specs.ActTrace:
+	default:
+		if f.Default != retOf(specs.ActErrno, ptr(uint(unix.ENOSYS))) {
+			f.Newest = newest
+		}
+	}
 	for _, nr := range nrs {
 		rs := byNr[nr]
 		if rs[0].ret == unix.SECCOMP_RET_ALLOW && len(rs[0].args) == 0 {

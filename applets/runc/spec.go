@@ -130,15 +130,32 @@ func validate(s *specs.Spec) error {
 			return fmt.Errorf("linux.namespaces: %s given twice", n.Type)
 		}
 		seen[n.Type] = true
-		if n.Path != "" && (n.Type == specs.MountNamespace || n.Type == specs.UserNamespace) {
+		if n.Path != "" && n.Type == specs.UserNamespace {
 			return fmt.Errorf("linux.namespaces: joining a %s namespace by path is not supported", n.Type)
 		}
 	}
-	if !newNS(s, specs.MountNamespace) {
-		return errors.New("linux.namespaces: a new mount namespace is required")
+	// As runc's configs/validate: a namespace joined by path counts.
+	if s.Hostname != "" && !hasNS(s, specs.UTSNamespace) {
+		return errors.New("unable to set hostname without a private UTS namespace")
 	}
-	if s.Hostname != "" && !newNS(s, specs.UTSNamespace) {
-		return errors.New("hostname needs a new uts namespace")
+	if s.Domainname != "" && !hasNS(s, specs.UTSNamespace) {
+		return errors.New("unable to set domainname without a private UTS namespace")
+	}
+	if len(s.Linux.MaskedPaths)+len(s.Linux.ReadonlyPaths) > 0 && !hasNS(s, specs.MountNamespace) {
+		return errors.New("unable to restrict sys entries without a private MNT namespace")
+	}
+	// Without a mount namespace runc changes the propagation of the
+	// runtime's own root and ignores root.readonly; tw-runc refuses both.
+	if !hasNS(s, specs.MountNamespace) {
+		if s.Linux.RootfsPropagation != "" {
+			return errors.New("linux.rootfsPropagation needs a mount namespace: it would change the runtime's own")
+		}
+		if s.Root.Readonly {
+			return errors.New("root.readonly needs a mount namespace")
+		}
+	}
+	if err := checkSysctls(s); err != nil {
+		return err
 	}
 	if (len(s.Linux.UIDMappings) > 0 || len(s.Linux.GIDMappings) > 0) != newNS(s, specs.UserNamespace) {
 		return errors.New("linux.uidMappings and gidMappings need a new user namespace and it needs them")
@@ -152,11 +169,6 @@ func validate(s *specs.Spec) error {
 		}
 		if len(m.UIDMappings)+len(m.GIDMappings) > 0 {
 			return fmt.Errorf("mounts: idmapped mounts (at %s) are not supported", m.Destination)
-		}
-	}
-	for k := range s.Linux.Sysctl {
-		if strings.Contains(k, "/") || strings.Contains(k, "..") {
-			return fmt.Errorf("linux.sysctl: invalid key %q", k)
 		}
 	}
 	if s.Linux.RootfsPropagation != "" {
@@ -178,6 +190,17 @@ func validate(s *specs.Spec) error {
 		}
 	}
 	return nil
+}
+
+// hasNS reports whether the container has a namespace of type t of its
+// own, new or joined by path (runc's Namespaces.Contains).
+func hasNS(s *specs.Spec, t specs.LinuxNamespaceType) bool {
+	for _, n := range s.Linux.Namespaces {
+		if n.Type == t {
+			return true
+		}
+	}
+	return false
 }
 
 // newNS reports whether the spec asks for a new namespace of type t.

@@ -149,7 +149,8 @@ func CloseExtraFiles() error {
 	if err == nil {
 		return nil
 	}
-	if !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EINVAL) {
+	// A seccomp profile older than close_range may deny it with EPERM.
+	if !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.EPERM) {
 		return fmt.Errorf("close_range: %w", err)
 	}
 	var lim unix.Rlimit

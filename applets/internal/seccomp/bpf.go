@@ -56,6 +56,10 @@ type Filter struct {
 	Allow   []uint32 // syscall numbers allowed whatever their arguments
 	Rules   []Rule   // syscalls decided by their arguments (not in Allow)
 	Default uint32   // the return for everything else
+	// Newest, when not 0, is the highest syscall number the policy
+	// knows: a newer syscall gets ENOSYS, which programs take as "fall
+	// back to the old one" (runc's -ENOSYS stub), not Default.
+	Newest uint32
 }
 
 // ErrTooLong is returned for a program the kernel would refuse.
@@ -82,6 +86,7 @@ func ranges(nrs []uint32) [][2]uint32 {
 //
 //	load arch; if != Arch: return Default
 //	load nr;   if >= 0x40000000 (the x32 ABI): return Default
+//	if Newest and nr > Newest: return ENOSYS
 //	for each rule: if nr == Nr: its block (which returns)
 //	for each run [lo, hi] of Allow, ascending:
 //	    if nr > hi: next run; if nr >= lo: allow; else: Default
@@ -94,6 +99,9 @@ func (f *Filter) Build() ([]unix.SockFilter, error) {
 		load(offNr),
 		jump(unix.BPF_JMP|unix.BPF_JGE|unix.BPF_K, 0x40000000, 0, 1),
 		ret(f.Default),
+	}
+	if f.Newest != 0 {
+		p = append(p, jump(unix.BPF_JMP|unix.BPF_JGT|unix.BPF_K, f.Newest, 0, 1), ret(Errno(unix.ENOSYS)))
 	}
 	for _, r := range f.Rules {
 		if len(r.Code) > 255 {
