@@ -66,6 +66,7 @@ var Core = []Applet{
 // two lists equal.
 var Images = []Applet{
 	{Name: "commit", Summary: "turn a directory into an image in an OCI layout"},
+	{Name: "inspect", Summary: "print an image's manifest, config or summary, or a repository's tags"},
 	{Name: "pull", Summary: "copy an image between registries, OCI layouts and archives"},
 	{Name: "unpack", Summary: "unpack an image into a runtime bundle or an empty directory"},
 }
