@@ -9,6 +9,7 @@ import (
 	"github.com/tupperware/tw/applets/internal/cli"
 	"github.com/tupperware/tw/applets/internal/memexec"
 
+	"github.com/tupperware/tw/applets/enter"
 	"github.com/tupperware/tw/applets/harden"
 	"github.com/tupperware/tw/applets/limit"
 	"github.com/tupperware/tw/applets/mountdev"
@@ -16,6 +17,7 @@ import (
 	"github.com/tupperware/tw/applets/mountsys"
 	"github.com/tupperware/tw/applets/net"
 	"github.com/tupperware/tw/applets/pivot"
+	"github.com/tupperware/tw/applets/ps"
 	"github.com/tupperware/tw/applets/runc"
 	"github.com/tupperware/tw/applets/snapshot"
 	"github.com/tupperware/tw/applets/subvol"
@@ -45,6 +47,7 @@ var (
 // network, hardening. They start fast, which the chainloaders need most:
 // each link of the one-line container pays tw's start-up.
 var Core = []Applet{
+	enter.Applet,
 	harden.Applet,
 	limit.Applet,
 	mountdev.Applet,
@@ -52,6 +55,7 @@ var Core = []Applet{
 	mountsys.Applet,
 	net.Applet,
 	pivot.Applet,
+	ps.Applet,
 	runc.Applet,
 	snapshot.Applet,
 	subvol.Applet,
