@@ -32,6 +32,9 @@ type (
 	// ExitError carries an exit code; UsageError means exit 2.
 	ExitError  = cli.ExitError
 	UsageError = cli.UsageError
+	// Help is an applet's --help read back, for man pages and completion.
+	Help   = cli.Help
+	Option = cli.Option
 )
 
 var (
@@ -41,6 +44,9 @@ var (
 	Names    = cli.Names
 	ExitCode = cli.ExitCode
 	Report   = cli.Report
+	// ParseHelp reads what an applet's --help printed.
+	ParseHelp = cli.ParseHelp
+	Usagef    = cli.Usagef
 )
 
 // Core are the applets that every tw process links: storage, namespaces,
