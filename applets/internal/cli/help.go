@@ -42,6 +42,9 @@ func ParseHelp(s string) Help {
 		switch {
 		case m != nil:
 			o := Option{Short: m[1], Long: m[2], Arg: m[4], Help: m[5]}
+			if a, _, ok := strings.Cut(m[4], "[="); ok { // --mount-proc DIR[="/proc"]
+				o.Arg, o.Optional = a, true
+			}
 			if m[3] != "" && m[3] != "[=true|false]" {
 				o.Arg, o.Optional = strings.TrimSuffix(strings.TrimPrefix(m[3], "[="), "]"), true
 				if m[4] != "" {
