@@ -17,6 +17,7 @@ import (
 	"github.com/tupperware/tw/applets/internal/cgroup"
 	"github.com/tupperware/tw/applets/internal/chain"
 	"github.com/tupperware/tw/applets/internal/cli"
+	"github.com/tupperware/tw/applets/internal/ns"
 	"github.com/tupperware/tw/applets/internal/running"
 )
 
@@ -92,7 +93,7 @@ func parent(pid int, args []string, stdio cli.IO) error {
 	// setns(CLONE_NEWPID) changes the namespace of this thread's
 	// children: the thread forks the child and is never unlocked.
 	runtime.LockOSThread()
-	if differs(pid, "pid") {
+	if ns.Differs(pid, "pid") {
 		if err := setns(pid, "pid", unix.CLONE_NEWPID); err != nil {
 			return err
 		}
@@ -149,7 +150,7 @@ func (o *options) child(pid int, argv []string, stdio cli.IO) error {
 			return err
 		}
 	}
-	if err := joinNamespaces(pid); err != nil {
+	if err := ns.Join(pid); err != nil {
 		return err
 	}
 	if err := unix.Chdir("/"); err != nil {
@@ -161,57 +162,6 @@ func (o *options) child(pid int, argv []string, stdio cli.IO) error {
 		}
 	}
 	return chain.Exec(argv, stdio)
-}
-
-// joinNamespaces enters pid's cgroup, IPC, UTS, network and mount
-// namespaces, where they are not already this process's. All are opened
-// first: after the mount namespace, /proc is the container's.
-func joinNamespaces(pid int) error {
-	type nsFd struct {
-		kind string
-		flag int
-		fd   int
-	}
-	var fds []nsFd
-	defer func() {
-		for _, n := range fds {
-			unix.Close(n.fd)
-		}
-	}()
-	for _, k := range []struct {
-		kind string
-		flag int
-	}{{"cgroup", unix.CLONE_NEWCGROUP}, {"ipc", unix.CLONE_NEWIPC}, {"uts", unix.CLONE_NEWUTS}, {"net", unix.CLONE_NEWNET}, {"mnt", unix.CLONE_NEWNS}} {
-		if !differs(pid, k.kind) {
-			continue
-		}
-		p := fmt.Sprintf("/proc/%d/ns/%s", pid, k.kind)
-		fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return &os.PathError{Op: "open", Path: p, Err: err}
-		}
-		fds = append(fds, nsFd{k.kind, k.flag, fd})
-	}
-	for _, n := range fds {
-		if n.flag == unix.CLONE_NEWNS {
-			// A thread shares its root and cwd with the others: it may
-			// change its mount namespace only after unsharing them.
-			if err := unix.Unshare(unix.CLONE_FS); err != nil {
-				return fmt.Errorf("unshare fs: %w", err)
-			}
-		}
-		if err := unix.Setns(n.fd, n.flag); err != nil {
-			return fmt.Errorf("join the %s namespace of %d: %w", n.kind, pid, err)
-		}
-	}
-	return nil
-}
-
-// differs reports whether pid's namespace of kind is not this process's.
-func differs(pid int, kind string) bool {
-	theirs, err1 := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", pid, kind))
-	ours, err2 := os.Readlink("/proc/self/ns/" + kind)
-	return err1 == nil && err2 == nil && theirs != ours
 }
 
 func setns(pid int, kind string, flag int) error {
