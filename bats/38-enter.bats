@@ -16,6 +16,7 @@ setup() {
 	cd "$BATS_TEST_TMPDIR" || exit
 	NAME=ux-$BATS_TEST_NUMBER-$$
 	PIDS=()
+	BR=
 }
 
 teardown() {
@@ -25,6 +26,12 @@ teardown() {
 		kill -KILL "$p" 2>/dev/null || true
 		wait "$p" 2>/dev/null || true
 	done
+	# the bridge of the tw-net test, also when it failed
+	if [ -n "${BR:-}" ]; then
+		tw-net --down -b "$BR" >/dev/null 2>&1 || true
+		ip link del "$BR" 2>/dev/null || true
+		rm -rf "/run/tupperware/net/${BR:?}"
+	fi
 }
 
 # start NAME [CHAIN-PREFIX…] -- [HARDEN-OPTIONS…]: a container on $ROOT in
@@ -39,7 +46,7 @@ start() {
 	if [ ${#h[@]} -gt 0 ]; then
 		h=(tw-mountsys tw-mountdev tw-harden "${h[@]}")
 	fi
-	"${pre[@]}" tw-unshare -muinpf --hostname "$name" tw-pivot "$ROOT" tw-mountproc "${h[@]}" /bin/sleep 1000 3>&- &
+	"${pre[@]}" tw-unshare "${UNSHARE:--muinpf}" --hostname "$name" tw-pivot "$ROOT" tw-mountproc "${h[@]}" /bin/sleep 1000 3>&- &
 	PARENT=$!
 	PIDS+=("$PARENT")
 	CPID=$(child_of "$PARENT")
@@ -155,4 +162,19 @@ start() {
 	assert_output "$NAME"
 	kill -0 "$first"
 	kill -0 "$CPID"
+}
+
+@test "tw-ps shows the address tw-net gave; tw-enter sees the container's eth0" {
+	requires ip
+	br=twe$$
+	ip link show "$br" >/dev/null 2>&1 && skip "$br exists"
+	BR=$br
+	# tw-net made the network namespace: tw-unshare without -n
+	UNSHARE=-muipf start "$NAME" tw-net -b "$br" --subnet 10.201.38.0/24 -a 10.201.38.5 --
+	run -0 tw-ps --json
+	jq -e --arg n "$NAME" --arg b "$br" '.[] | select(.name == $n) | .address == "10.201.38.5" and .bridge == $b' <<<"$output"
+	run -0 tw-ps
+	assert_line --regexp "^$NAME +$CPID .* $br/10\.201\.38\.5 "
+	run -0 tw-enter "$NAME" /bin/busybox ip -4 -o addr show eth0
+	assert_output --partial 'inet 10.201.38.5/24'
 }
