@@ -169,4 +169,11 @@ complete_words() {
 	run -0 env MANPATH="$BATS_TEST_TMPDIR/d/usr/share/man" man -w tw-pull
 	assert_output "$BATS_TEST_TMPDIR/d/usr/share/man/man1/tw-pull.1"
 	cmp d/usr/share/bash-completion/completions/tw "$COMP"
+	# bash-completion's own loader finds it there, for tw and for a tw-* name
+	if [ -f /usr/share/bash-completion/bash_completion ]; then
+		for a in tw tw-pull; do
+			run -0 env XDG_DATA_DIRS="$BATS_TEST_TMPDIR/d/usr/share" bash -c '. /usr/share/bash-completion/bash_completion; __load_completion "$1"; complete -p "$1"' _ "$a"
+			assert_output "complete -F _tw $a"
+		done
+	fi
 }
