@@ -156,6 +156,14 @@ complete_words() {
 	tw --completion zsh >_tw
 	run -0 zsh -c 'autoload -U compinit && compinit -u; . ./_tw; whence -w _tw'
 	assert_output '_tw: function'
+	# bashcompinit calls _tw under "emulate sh"; zsh itself then keeps the
+	# candidates that match the word (its compgen -W does not filter)
+	# shellcheck disable=SC2016
+	run -0 zsh -c 'autoload -U compinit && compinit -u; . ./_tw; emulate sh
+		COMP_WORDS=(tw-pull --de); COMP_CWORD=1; _tw; printf "%s\n" "${COMPREPLY[@]}"
+		COMP_WORDS=(tw inspect o); COMP_CWORD=2; _tw; printf "%s\n" "${COMPREPLY[@]}"'
+	assert_line --dest-tls-verify
+	assert_line oci:
 }
 
 @test "make install puts the pages and the completion where man and bash-completion look" {

@@ -12,7 +12,7 @@ packages=(
 	crun runc containerd
 	hyperfine
 	debootstrap
-	man-db groff-base bash-completion
+	man-db groff-base bash-completion zsh
 )
 
 missing=()

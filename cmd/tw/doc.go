@@ -14,6 +14,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -22,6 +23,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/tupperware/tw/applets"
 )
@@ -50,22 +52,32 @@ type page struct {
 }
 
 func pages() ([]page, error) {
-	var out []page
-	for _, n := range applets.Names() {
-		a, _ := applets.Get(n)
-		h, err := helpOf(n)
-		if err != nil {
-			return nil, err
-		}
-		p := page{name: n, summary: a.Summary, help: h, sub: map[string]applets.Help{}}
-		for _, c := range h.Commands {
-			if p.sub[c], err = helpOf(n, c); err != nil {
-				return nil, err
+	names := applets.Names()
+	out := make([]page, len(names))
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, n := range names {
+		wg.Add(1)
+		go func() { // one --help after the other within an applet, applets side by side
+			defer wg.Done()
+			a, _ := applets.Get(n)
+			h, err := helpOf(n)
+			if err != nil {
+				errs[i] = err
+				return
 			}
-		}
-		out = append(out, p)
+			p := page{name: n, summary: a.Summary, help: h, sub: map[string]applets.Help{}}
+			for _, c := range h.Commands {
+				if p.sub[c], err = helpOf(n, c); err != nil {
+					errs[i] = err
+					return
+				}
+			}
+			out[i] = p
+		}()
 	}
-	return out, nil
+	wg.Wait()
+	return out, errors.Join(errs...)
 }
 
 // writeMan writes tw.1 and tw-NAME.1 for every applet into dir.
