@@ -51,7 +51,8 @@ type Container struct {
 type proc struct {
 	pid, ppid int
 	start     uint64 // clock ticks after boot
-	argv      []string
+	comm      string
+	argv      []string // read for tw processes only
 }
 
 // Scan lists the running containers, oldest first.
@@ -196,6 +197,11 @@ func readProc(pid int) (*proc, error) {
 		return nil, err
 	}
 	p.pid = pid
+	// Only a tw process can run tw-unshare: its command name is tw,
+	// tw-NAME, or exe when it was started as /proc/self/exe.
+	if !strings.HasPrefix(p.comm, "tw") && p.comm != "exe" {
+		return p, nil
+	}
 	cmd, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 	if err != nil {
 		return nil, err
@@ -225,7 +231,11 @@ func parseStat(b []byte) (*proc, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stat: starttime: %w", err)
 	}
-	return &proc{ppid: ppid, start: start}, nil
+	comm := ""
+	if j := bytes.IndexByte(b, '('); j >= 0 && j < i {
+		comm = string(b[j+1 : i])
+	}
+	return &proc{ppid: ppid, start: start, comm: comm}, nil
 }
 
 // uptime is the time since boot, 0 when unknown.

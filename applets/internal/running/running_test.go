@@ -39,7 +39,7 @@ func TestChainArgs(t *testing.T) {
 func TestParseStat(t *testing.T) {
 	stat := "4242 (a) b (c)) S 17 4242 1 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 100"
 	p, err := parseStat([]byte(stat))
-	if err != nil || p.ppid != 17 || p.start != 987654 {
+	if err != nil || p.ppid != 17 || p.start != 987654 || p.comm != "a) b (c)" {
 		t.Fatalf("parseStat = %+v, %v; want ppid 17, start 987654", p, err)
 	}
 	for _, bad := range []string{"", "1 (x) S 2", "1 x S"} {
