@@ -63,12 +63,18 @@ func parseStatus(r io.Reader) (*hardening, error) {
 		var err error
 		switch key {
 		case "CapBnd", "CapEff", "CapPrm":
-			var v uint64
 			if len(f) != 1 {
 				return nil, fmt.Errorf("status: %s: %q", key, val)
 			}
-			if v, err = strconv.ParseUint(f[0], 16, 64); err == nil {
-				*map[string]*caps.Set{"CapBnd": &h.bounding, "CapEff": &h.effective, "CapPrm": &h.permitted}[key] = caps.Set(v)
+			v, perr := strconv.ParseUint(f[0], 16, 64)
+			err = perr
+			switch key {
+			case "CapBnd":
+				h.bounding = caps.Set(v)
+			case "CapEff":
+				h.effective = caps.Set(v)
+			case "CapPrm":
+				h.permitted = caps.Set(v)
 			}
 		case "Uid", "Gid":
 			if len(f) < 1 {
