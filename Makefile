@@ -12,7 +12,7 @@ GOBUILD := $(GO) build -trimpath -ldflags '-s -w -X main.version=$(VERSION)'
 BATS ?= bats
 BATS_FILES ?= bats
 
-.PHONY: all build test unit bats bench install lint deps demo clean
+.PHONY: all build test unit bats bench install man completion lint deps demo clean
 
 all: build
 
@@ -35,10 +35,30 @@ test: deps build unit bats
 bench: build
 	bash scripts/bench.sh
 
-install: build
+# Man pages and completion, made from the applets' own --help (cmd/tw/doc.go).
+man: build
+	rm -rf bin/man1
+	bin/tw --man bin/man1
+
+completion: build
+	bin/tw --completion bash >bin/tw.bash
+	bin/tw --completion zsh >bin/_tw
+
+# bash-completion loads completions/NAME when NAME is first completed:
+# one file for tw, a link to it for each tw-NAME.
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/vendor-completions
+
+install: build man completion
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 bin/tw $(DESTDIR)$(PREFIX)/bin/tw
 	$(DESTDIR)$(PREFIX)/bin/tw --install $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0644 bin/man1/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -d $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	install -m 0644 bin/tw.bash $(DESTDIR)$(BASHCOMPDIR)/tw
+	for a in $$(bin/tw --list); do ln -sf tw $(DESTDIR)$(BASHCOMPDIR)/$$a; done
+	install -m 0644 bin/_tw $(DESTDIR)$(ZSHCOMPDIR)/_tw
 
 # Both build configurations: every applet linked, and the split core
 # (twsplit), which embeds the first and so needs it built.

@@ -9,6 +9,7 @@ import (
 	"github.com/tupperware/tw/applets/internal/cli"
 	"github.com/tupperware/tw/applets/internal/memexec"
 
+	"github.com/tupperware/tw/applets/enter"
 	"github.com/tupperware/tw/applets/harden"
 	"github.com/tupperware/tw/applets/limit"
 	"github.com/tupperware/tw/applets/mountdev"
@@ -16,6 +17,7 @@ import (
 	"github.com/tupperware/tw/applets/mountsys"
 	"github.com/tupperware/tw/applets/net"
 	"github.com/tupperware/tw/applets/pivot"
+	"github.com/tupperware/tw/applets/ps"
 	"github.com/tupperware/tw/applets/runc"
 	"github.com/tupperware/tw/applets/snapshot"
 	"github.com/tupperware/tw/applets/subvol"
@@ -27,6 +29,9 @@ type (
 	Applet = cli.Applet
 	// IO is an applet's standard streams.
 	IO = cli.IO
+	// Help is an applet's --help read back, for man pages and completion.
+	Help   = cli.Help
+	Option = cli.Option
 )
 
 var (
@@ -36,12 +41,16 @@ var (
 	Names    = cli.Names
 	ExitCode = cli.ExitCode
 	Report   = cli.Report
+	// ParseHelp reads what an applet's --help printed.
+	ParseHelp = cli.ParseHelp
+	Usagef    = cli.Usagef
 )
 
 // Core are the applets that every tw process links: storage, namespaces,
 // network, hardening. They start fast, which the chainloaders need most:
 // each link of the one-line container pays tw's start-up.
 var Core = []Applet{
+	enter.Applet,
 	harden.Applet,
 	limit.Applet,
 	mountdev.Applet,
@@ -49,6 +58,7 @@ var Core = []Applet{
 	mountsys.Applet,
 	net.Applet,
 	pivot.Applet,
+	ps.Applet,
 	runc.Applet,
 	snapshot.Applet,
 	subvol.Applet,
@@ -63,6 +73,7 @@ var Core = []Applet{
 // two lists equal.
 var Images = []Applet{
 	{Name: "commit", Summary: "turn a directory into an image in an OCI layout"},
+	{Name: "inspect", Summary: "print an image's manifest, config or summary, or a repository's tags"},
 	{Name: "pull", Summary: "copy an image between registries, OCI layouts and archives"},
 	{Name: "unpack", Summary: "unpack an image into a runtime bundle or an empty directory"},
 }

@@ -159,3 +159,28 @@ host_unchanged() {
 	run ip link show "$bridge"
 	[ "$status" -ne 0 ]
 }
+
+@test "--list and --exec NAME: the running container is listed, and a command runs in it with its hardening" {
+	name=ux-exec-$$
+	"$SCRIPT" --name "$name" --harden sh -c 'trap "exit 143" TERM; while :; do sleep 0.1; done' >/dev/null 2>&1 &
+	pid=$!
+	for _ in $(seq 100); do "$SCRIPT" --list -q | grep -q . && tw-ps | grep -q "^$name " && break; sleep 0.1; done
+	run -0 "$SCRIPT" --list
+	assert_line --regexp "^$name +[0-9]+ +$STORE/containers/$name +$name "
+	run -0 "$SCRIPT" --list --json
+	jq -e --arg n "$name" '.[] | select(.name == $n) | .cgroup != ""' <<<"$output"
+	run -0 "$SCRIPT" --exec "$name" sh -c 'hostname; ls /THIS_IS_TUPPERWAAAARE; grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status'
+	assert_line "$name"
+	assert_line /THIS_IS_TUPPERWAAAARE
+	assert_line --regexp '^CapEff:[[:space:]]+0000000020000420$'
+	assert_line --regexp '^NoNewPrivs:[[:space:]]+1$'
+	assert_line --regexp '^Seccomp:[[:space:]]+2$'
+	run -3 "$SCRIPT" --exec "$name" sh -c 'exit 3'
+	run -1 --separate-stderr "$SCRIPT" --exec "nosuch-$name" true
+	assert_equal "$stderr" "tw-enter: nosuch-$name: no such running container"
+	run -1 --separate-stderr "$SCRIPT" --exec
+	assert_equal "$stderr" "tupperware.sh: --exec needs a container NAME (try --list)"
+	kill "$(cat "$STORE/run/$name.pid")"
+	wait "$pid" || true
+	host_unchanged
+}

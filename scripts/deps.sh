@@ -12,6 +12,7 @@ packages=(
 	crun runc containerd
 	hyperfine
 	debootstrap
+	man-db groff-base bash-completion zsh
 )
 
 missing=()

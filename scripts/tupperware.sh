@@ -4,6 +4,8 @@
 # Usage: scripts/tupperware.sh [--name NAME] [--image IMAGE] [--store DIR]
 #                              [--rm] [--fresh] [--demo] [CMD [ARGS…]]
 #        scripts/tupperware.sh --teardown [--purge]
+#        scripts/tupperware.sh --exec NAME [CMD [ARGS…]]
+#        scripts/tupperware.sh --list [--json]
 #
 #   --name NAME    container name and hostname (env NAME, default tupperware)
 #   --image IMAGE  any tw-pull source (env IMAGE, default: an offline busybox
@@ -20,6 +22,9 @@
 #   --net BRIDGE   the article's step 16: eth0 on BRIDGE (tw-net), next
 #                  free address of its subnet (env SUBNET, 10.88.0.0/16)
 #   --teardown     unmount the default loop-file store (--purge deletes it)
+#   --exec NAME    run CMD (default /bin/sh) in the running container NAME,
+#                  with its hardening (tw-enter --harden)
+#   --list         the running containers (tw-ps; --json for JSON)
 #   CMD            what runs in the container (env CMD, default /bin/sh)
 #
 # Env PULL_OPTS adds options to tw-pull (e.g. --src-tls-verify=false for a
@@ -42,6 +47,11 @@ while [ $# -gt 0 ]; do
 	--harden) harden=true; shift ;;
 	--net) bridge=$2; shift 2 ;;
 	--teardown) shift; store_teardown "$@"; exit 0 ;;
+	--exec)
+		[ $# -ge 2 ] || die "--exec needs a container NAME (try --list)"
+		tw_path
+		exec tw-enter --harden "${@:2}" ;;
+	--list) shift; tw_path; exec tw-ps "$@" ;;
 	-h | --help) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	--) shift; break ;;
 	-*) die "unknown option: $1 (try --help)" ;;

@@ -167,7 +167,7 @@ func (p *plan) apply() error {
 			return fmt.Errorf("setrlimit %s: %w", r.Name, err)
 		}
 	}
-	if err := dropBounding(p.keep); err != nil {
+	if err := caps.DropBounding(p.keep); err != nil {
 		return err
 	}
 	if p.uid >= 0 {
@@ -187,7 +187,7 @@ func (p *plan) apply() error {
 	if p.uid > 0 {
 		eff = 0
 	}
-	if err := capset(eff); err != nil {
+	if err := caps.Apply(eff, eff); err != nil {
 		return err
 	}
 	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
@@ -198,36 +198,6 @@ func (p *plan) apply() error {
 	}
 	if p.filter != nil {
 		return seccomp.Install(p.filter)
-	}
-	return nil
-}
-
-// dropBounding removes every capability not in keep from the bounding
-// set, up to the last one this kernel knows.
-func dropBounding(keep caps.Set) error {
-	for c := 0; c < 64; c++ {
-		if keep.Has(c) {
-			continue
-		}
-		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil {
-			if err == unix.EINVAL { // past the kernel's last capability
-				return nil
-			}
-			return fmt.Errorf("drop capability %d from the bounding set: %w", c, err)
-		}
-	}
-	return nil
-}
-
-// capset makes s the effective and permitted set, nothing inheritable.
-func capset(s caps.Set) error {
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	data := [2]unix.CapUserData{
-		{Effective: uint32(s), Permitted: uint32(s)},
-		{Effective: uint32(s >> 32), Permitted: uint32(s >> 32)},
-	}
-	if err := unix.Capset(&hdr, &data[0]); err != nil {
-		return fmt.Errorf("capset %s: %w", s, err)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/tupperware/tw/applets/internal/cli"
 
 	"github.com/tupperware/tw/applets/commit"
+	"github.com/tupperware/tw/applets/inspect"
 	"github.com/tupperware/tw/applets/pull"
 	"github.com/tupperware/tw/applets/unpack"
 )
@@ -14,6 +15,7 @@ import (
 // All are the image applets, in the order of applets.Images.
 var All = []cli.Applet{
 	commit.Applet,
+	inspect.Applet,
 	pull.Applet,
 	unpack.Applet,
 }

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tupperware/tw/applets/internal/cli"
+	"github.com/tupperware/tw/applets/internal/ns"
 )
 
 type execOpts struct {
@@ -207,43 +208,5 @@ func nsDiffers(pid int, kind string) bool {
 // the container's init (its pid namespace it was born in). The mount
 // namespace comes last, as the others are found through /proc.
 func (in *initProc) joinContainer() error {
-	pid := in.cfg.Pid
-	type nsFd struct {
-		kind string
-		flag int
-		fd   int
-	}
-	var fds []nsFd
-	defer func() {
-		for _, n := range fds {
-			unix.Close(n.fd)
-		}
-	}()
-	for _, k := range []struct {
-		kind string
-		flag int
-	}{{"cgroup", unix.CLONE_NEWCGROUP}, {"ipc", unix.CLONE_NEWIPC}, {"uts", unix.CLONE_NEWUTS}, {"net", unix.CLONE_NEWNET}, {"mnt", unix.CLONE_NEWNS}} {
-		if !nsDiffers(pid, k.kind) {
-			continue
-		}
-		p := fmt.Sprintf("/proc/%d/ns/%s", pid, k.kind)
-		fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return &os.PathError{Op: "open", Path: p, Err: err}
-		}
-		fds = append(fds, nsFd{k.kind, k.flag, fd})
-	}
-	for _, n := range fds {
-		if n.flag == unix.CLONE_NEWNS {
-			// A thread shares its root and cwd with the others: it may
-			// change its mount namespace only after unsharing them.
-			if err := unix.Unshare(unix.CLONE_FS); err != nil {
-				return fmt.Errorf("unshare fs: %w", err)
-			}
-		}
-		if err := unix.Setns(n.fd, n.flag); err != nil {
-			return fmt.Errorf("join %s namespace of %d: %w", n.kind, pid, err)
-		}
-	}
-	return nil
+	return ns.Join(in.cfg.Pid)
 }

@@ -18,6 +18,7 @@ var version = "dev"
 
 const usage = `Usage: tw NAME [ARGS…]   or   tw-NAME [ARGS…]
        tw --list | --install DIR | --version | --help
+       tw --man DIR | --completion bash|zsh
 
 tupperware builds a Linux container by hand, one applet per step.
 Run 'tw NAME --help' for an applet's options.
@@ -58,6 +59,26 @@ func run(argv []string, stdio applets.IO) int {
 			}
 			if err := install(args[1]); err != nil {
 				fmt.Fprintf(stdio.Stderr, "tw: install: %v\n", err)
+				return 1
+			}
+			return 0
+		case "--man":
+			if len(args) != 2 {
+				fmt.Fprintln(stdio.Stderr, "tw: --man: expected one directory")
+				return 2
+			}
+			if err := writeMan(args[1]); err != nil {
+				fmt.Fprintf(stdio.Stderr, "tw: man: %v\n", err)
+				return 1
+			}
+			return 0
+		case "--completion":
+			if len(args) != 2 || args[1] != "bash" && args[1] != "zsh" {
+				fmt.Fprintln(stdio.Stderr, "tw: --completion: expected bash or zsh")
+				return 2
+			}
+			if err := completion(stdio.Stdout, args[1]); err != nil {
+				fmt.Fprintf(stdio.Stderr, "tw: completion: %v\n", err)
 				return 1
 			}
 			return 0
