@@ -248,7 +248,7 @@ pull_bad() {
 	# layers as they come and gzip under --preserve-digests, and says nothing
 	skopeo copy -q --dest-compress-format zstd "oci:$IMG:rich" docker-archive:sk.tar:a:b
 	skopeo copy -q --dest-compress-format zstd "oci:$IMG:rich" dir:skdir
-	! grep -q zstd skdir/manifest.json
+	run ! grep -q zstd skdir/manifest.json
 	skopeo copy -q --preserve-digests --dest-compress-format zstd "oci:$IMG:rich" oci:skp:1
 	diff <(image_digests "$IMG" rich) <(image_digests skp 1)
 	# tw-pull says so and writes nothing
