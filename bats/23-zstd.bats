@@ -344,3 +344,25 @@ pull_bad() {
 	[ "${#lines[@]}" = 1 ]
 	[ ! -e bundle ]
 }
+
+@test "README: the zstd section runs as written, its last line refused as it says" {
+	mkdir -p rootfs images/alpine-zstd
+	busybox_rootfs rootfs
+	tw-commit -q rootfs oci-images/alpine:latest >/dev/null
+	mapfile -t cmds < <(awk '/readme-zstd/ { found = 1; next }
+		found && !inside && /^```/ { inside = 1; next }
+		inside && /^```/ { exit }
+		inside { print }' "$BATS_TEST_DIRNAME/../README.md")
+	[ "${#cmds[@]}" = 4 ]
+	for cmd in "${cmds[@]:0:3}"; do
+		run bash -euc "${cmd%%   #*}"
+		[ "$status" -eq 0 ] || fail "README command failed ($status): $cmd: $output"
+	done
+	layers oci-images/mine zstd | grep -q '+zstd '
+	layers oci-images/alpine zstd | grep -q '+zstd '
+	diff <(tree_state rootfs) <(tree_state images/alpine-zstd)
+	cmd=${cmds[3]//127.0.0.1:5000/$REGISTRY}
+	run bash -euc "$cmd"
+	assert_failure 2
+	assert_line --index 0 'tw-pull: --dest-compress-format zstd: a v2s2 manifest cannot name zstd layers (use --format oci)'
+}

@@ -197,3 +197,13 @@ func isDir(path string) error {
 	}
 	return nil
 }
+
+// unstaged names the destination the user gave in msg, not the temporary
+// directory the copy wrote to.
+func unstaged(msg string, st *staging) string {
+	if st == nil || st.dir == "" {
+		return msg
+	}
+	msg = strings.ReplaceAll(msg, "./"+st.dir, st.final)
+	return strings.ReplaceAll(msg, st.dir, st.final)
+}

@@ -166,7 +166,7 @@ func Main(args []string, stdio cli.IO) error {
 		return cli.Exit(130, fmt.Errorf("interrupted"))
 	}
 	if err != nil {
-		return errors.New(Explain(err))
+		return errors.New(unstaged(Explain(err), st))
 	}
 	if st != nil {
 		if err := st.commit(); err != nil {
