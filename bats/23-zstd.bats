@@ -359,7 +359,7 @@ pull_bad() {
 		[ "$status" -eq 0 ] || fail "README command failed ($status): $cmd: $output"
 	done
 	layers oci-images/mine zstd | grep -q '+zstd '
-	layers oci-images/alpine zstd | grep -q '+zstd '
+	layers oci-images/alpine-zstd latest | grep -q '+zstd '
 	diff <(tree_state rootfs) <(tree_state images/alpine-zstd)
 	cmd=${cmds[3]//127.0.0.1:5000/$REGISTRY}
 	run bash -euc "$cmd"
