@@ -386,3 +386,12 @@ blobs() {
 	pull_bad 1 "tw-pull: --dest-cert-dir: stat $certs.typo: no such file or directory" --dest-cert-dir "$certs.typo" "oci:$SRC:1" "docker://$reg/bb:3"
 	pull_bad 1 "tw-pull: --src-cert-dir: stat $SRC/index.json: not a directory" --src-cert-dir "$SRC/index.json" "docker://$reg/bb:1" oci:existing:new
 }
+
+@test "tw-pull --help lists skopeo's copy flags" {
+	run -0 tw-pull --help
+	for f in --format --dest-compress-format --dest-compress-level --preserve-digests --remove-signatures \
+		--src-cert-dir --dest-cert-dir --src-no-creds --dest-no-creds --src-registry-token --dest-registry-token \
+		--multi-arch --additional-tag; do
+		grep -qE -- "$f( |\[)" <<<"$output" || fail "--help lacks $f"
+	done
+}

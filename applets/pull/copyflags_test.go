@@ -92,3 +92,20 @@ func TestCopyFlagsApplied(t *testing.T) {
 		t.Errorf("gzip level: %v, %v", dest.CompressionFormat, err)
 	}
 }
+
+func TestUnstaged(t *testing.T) {
+	fresh := &staging{final: "img", dir: "./.img.tw-pull-123"}
+	existing := &staging{final: "a/img", dir: "a/img/.tw-pull-9"}
+	for _, c := range []struct {
+		st       *staging
+		msg, out string
+	}{
+		{fresh, "can not copy signatures to oci:./.img.tw-pull-123:1: no", "can not copy signatures to oci:img:1: no"},
+		{existing, "writing to oci:a/img/.tw-pull-9:x: boom", "writing to oci:a/img:x: boom"},
+		{nil, "as it was", "as it was"},
+	} {
+		if got := unstaged(c.msg, c.st); got != c.out {
+			t.Errorf("unstaged(%q) = %q, want %q", c.msg, got, c.out)
+		}
+	}
+}
