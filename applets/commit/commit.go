@@ -35,7 +35,8 @@ var Applet = cli.Applet{Name: "commit", Summary: "turn a directory into an image
 
 const usage = `Usage: tw-commit [OPTIONS] DIR LAYOUT[:TAG]
 
-Pack the directory DIR into one gzip-compressed layer and tag the image
+Pack the directory DIR into one layer (gzip-compressed unless --compress
+says zstd or none) and tag the image
 as TAG (default latest) in the OCI image layout LAYOUT, the reverse of
 tw-unpack (umoci repack, bocker commit). The layer keeps ownership,
 modes, mtimes, xattrs, hardlinks, symlinks and device nodes, and its
@@ -67,6 +68,7 @@ type options struct {
 	comment       string
 	createdBy     string
 	quiet         bool
+	compress      string
 	setCmd        bool // --config.cmd given: replace the parent's
 	setEntrypoint bool
 }
@@ -86,6 +88,7 @@ func Main(args []string, stdio cli.IO) error {
 	fs.StringVar(&o.comment, "history.comment", "", "the `TEXT` of the layer's history entry")
 	fs.StringVar(&o.createdBy, "history.created_by", "tw-commit", "the `COMMAND` the history entry names")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "say nothing on stderr")
+	fs.StringVar(&o.compress, "compress", "gzip", "compress the layer with `ALGO`: gzip, zstd or none")
 	if done, err := cli.Parse(fs, args, usage, stdio.Stdout); done || err != nil {
 		return err
 	}
@@ -96,6 +99,10 @@ func Main(args []string, stdio cli.IO) error {
 	o.setEntrypoint = fs.Changed("config.entrypoint")
 	src := fs.Arg(0)
 	layout, tag, err := ParseImage(fs.Arg(1))
+	if err != nil {
+		return cli.Usagef("%s", err)
+	}
+	algo, mediaType, err := compression(o.compress)
 	if err != nil {
 		return cli.Usagef("%s", err)
 	}
@@ -160,7 +167,7 @@ func Main(args []string, stdio cli.IO) error {
 		<-ctx.Done()
 		tarball.Close()
 	}()
-	layerDesc, diffID, err := putLayer(ctx, engine, tarball)
+	layerDesc, diffID, err := putLayer(ctx, engine, tarball, algo, mediaType)
 	if ctx.Err() != nil {
 		return cli.Exit(130, errors.New("interrupted"))
 	}
@@ -330,20 +337,20 @@ func displayLayout(layout, final string) string {
 	return layout
 }
 
-// putLayer compresses a tar stream into a blob and returns its descriptor
-// and the digest of the uncompressed tar (the diff ID).
-func putLayer(ctx context.Context, engine cas.Engine, tarball io.Reader) (ispec.Descriptor, digest.Digest, error) {
+// putLayer compresses a tar stream into a blob of the given media type and
+// returns its descriptor and the digest of the uncompressed tar (the diff ID).
+func putLayer(ctx context.Context, engine cas.Engine, tarball io.Reader, algo blobcompress.Algorithm, mediaType string) (ispec.Descriptor, digest.Digest, error) {
 	diff := digest.Canonical.Digester()
-	gz, err := blobcompress.Gzip.Compress(io.TeeReader(tarball, diff.Hash()))
+	z, err := algo.Compress(io.TeeReader(tarball, diff.Hash()))
 	if err != nil {
 		return ispec.Descriptor{}, "", err
 	}
-	defer gz.Close()
-	d, size, err := engine.PutBlob(ctx, gz)
+	defer z.Close()
+	d, size, err := engine.PutBlob(ctx, z)
 	if err != nil {
 		return ispec.Descriptor{}, "", err
 	}
-	return ispec.Descriptor{MediaType: ispec.MediaTypeImageLayerGzip, Digest: d, Size: size}, diff.Digest(), nil
+	return ispec.Descriptor{MediaType: mediaType, Digest: d, Size: size}, diff.Digest(), nil
 }
 
 func putJSON(ctx context.Context, ext casext.Engine, mediaType string, v any) (ispec.Descriptor, error) {

@@ -73,6 +73,7 @@ type options struct {
 	digestfile                             string
 	policy                                 string
 	all                                    bool
+	cf                                     copyFlags // skopeo copy's other flags (copyflags.go)
 }
 
 // Main runs tw-pull.
@@ -92,6 +93,7 @@ func Main(args []string, stdio cli.IO) error {
 	fs.StringVar(&o.digestfile, "digestfile", "", "write the digest of the manifest written to `FILE`")
 	fs.StringVar(&o.policy, "policy", "", "signature policy `FILE` (see above for the default)")
 	fs.BoolVarP(&o.all, "all", "a", false, "copy every image of a list, not just this system's")
+	o.cf.register(fs)
 	if done, err := cli.Parse(fs, args, usage, stdio.Stdout); done || err != nil {
 		return err
 	}
@@ -116,6 +118,13 @@ func Main(args []string, stdio cli.IO) error {
 	srcCtx, destCtx, err := SystemContexts(fs, o)
 	if err != nil {
 		return cli.Usagef("%s", err)
+	}
+	copyOpts := &copy.Options{
+		SourceCtx:      srcCtx,
+		DestinationCtx: destCtx,
+	}
+	if err := o.cf.apply(fs, o, fs.Arg(1), srcCtx, destCtx, copyOpts); err != nil {
+		return err
 	}
 	policy, err := loadPolicy(o.policy, nil)
 	if err != nil {
@@ -146,10 +155,6 @@ func Main(args []string, stdio cli.IO) error {
 		}
 	}
 
-	copyOpts := &copy.Options{
-		SourceCtx:      srcCtx,
-		DestinationCtx: destCtx,
-	}
 	if !o.quiet {
 		copyOpts.ReportWriter = stdio.Stderr
 	}
@@ -161,7 +166,7 @@ func Main(args []string, stdio cli.IO) error {
 		return cli.Exit(130, fmt.Errorf("interrupted"))
 	}
 	if err != nil {
-		return errors.New(Explain(err))
+		return errors.New(unstaged(Explain(err), st))
 	}
 	if st != nil {
 		if err := st.commit(); err != nil {

@@ -17,6 +17,9 @@
 #   answers; 6,800 files, 206 MB unpacked, 91 MB packed. Here inflating
 #   the one gzip stream, which no tool can spread over cores, is most of
 #   tw's time.
+# Each image is also recompressed with zstd (tw-pull --dest-compress-format
+# zstd, into the bench's scratch directory) for the zstd row: tw-unpack of
+# the zstd layers against tw-unpack of the gzip ones.
 set -eu
 
 runs=${BENCH_RUNS:-3}
@@ -165,4 +168,17 @@ for image in "${images[@]}"; do
 	bench "  --rootfs-only into a subvolume (vs +cp -a)" \
 		"btrfs subvolume create tw-sub && tw-unpack --image $image --rootfs-only tw-sub" \
 		"umoci unpack --image $image umoci && btrfs subvolume create umoci-sub && cp -a umoci/rootfs/. umoci-sub/"
+
+	# The same image with its layers in zstd (tw-pull recompresses it,
+	# untimed): image → rootfs in a fresh subvolume, zstd against gzip.
+	# The baseline is tw itself: gzip's one stream on one core is its floor.
+	zimage=$work/zstd-$(basename "${image%:*}")
+	tw-pull -q --dest-compress-format zstd "oci:$image" "oci:$zimage:bench" >/dev/null
+	tw-unpack --image "$zimage:bench" warm-zstd
+	rm -rf warm-zstd
+	sync
+	clean='btrfs subvolume delete tw-sub umoci-sub >/dev/null'
+	bench "  zstd layers, --rootfs-only (vs gzip)" \
+		"btrfs subvolume create tw-sub && tw-unpack --image $zimage:bench --rootfs-only tw-sub" \
+		"btrfs subvolume create umoci-sub && tw-unpack --image $image --rootfs-only umoci-sub"
 done
