@@ -26,7 +26,6 @@ import (
 	"github.com/opencontainers/umoci/oci/cas/dir"
 	"github.com/opencontainers/umoci/oci/casext"
 	"github.com/opencontainers/umoci/oci/casext/blobcompress"
-	"github.com/opencontainers/umoci/oci/layer"
 	"golang.org/x/sys/unix"
 
 	"github.com/tupperware/tw/applets/internal/cli"
@@ -152,11 +151,9 @@ func Main(args []string, stdio cli.IO) error {
 	}()
 	ext := casext.NewEngine(engine)
 
-	opt := &layer.RepackOptions{SourceDateEpoch: epoch}
-	if o.overlayfs {
-		opt.OnDiskFormat = layer.OverlayfsRootfs{}
-	}
-	tarball := layer.GenerateInsertLayer(src, "/", false, opt)
+	// umoci's layer, but every file read through the root's descriptor
+	// (walk.go): a running container cannot slip a host file in.
+	tarball := generateLayer(src, walkOptions{sourceDateEpoch: epoch, overlayfs: o.overlayfs})
 	defer tarball.Close()
 	go func() {
 		<-ctx.Done()
