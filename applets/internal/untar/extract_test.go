@@ -451,4 +451,3 @@ func FuzzResolve(f *testing.F) {
 		}
 	})
 }
-
