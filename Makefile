@@ -12,7 +12,7 @@ GOBUILD := $(GO) build -trimpath -ldflags '-s -w -X main.version=$(VERSION)'
 BATS ?= bats
 BATS_FILES ?= bats
 
-.PHONY: all build test unit bats bench install man completion lint deps demo clean
+.PHONY: all build test unit bats bench install man completion lint deps demo clean fuzz fuzz-short
 
 all: build
 
@@ -27,10 +27,21 @@ unit:
 	$(GO) vet -tags '$(TAGS)' ./...
 	$(GO) test -tags '$(TAGS)' -count=1 ./...
 
+# Go fuzz targets of the extractor (tw-unpack's security boundary) and its
+# path resolver: a few seconds each in `make test`, FUZZTIME each in `make fuzz`.
+FUZZ_PKG := ./applets/internal/untar
+FUZZ_TARGETS := FuzzExtract FuzzExtractRaw FuzzResolve
+FUZZTIME ?= 10m
+fuzz-short:
+	@for f in $(FUZZ_TARGETS); do $(GO) test -tags '$(TAGS)' -run '^$$' -fuzz "^$$f\$$" -fuzztime 10s $(FUZZ_PKG) || exit 1; done
+
+fuzz:
+	@for f in $(FUZZ_TARGETS); do $(GO) test -tags '$(TAGS)' -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $(FUZZ_PKG) || exit 1; done
+
 bats: build
 	$(BATS) --timing $(BATS_FILES)
 
-test: deps build unit bats
+test: deps build unit fuzz-short bats
 
 bench: build
 	bash scripts/bench.sh

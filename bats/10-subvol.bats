@@ -201,8 +201,42 @@ setup() { storage_setup; }
 @test "delete: nested subvolumes without -r, nothing deleted" {
 	tw-subvol create a x x/y x/y/z
 	fails_cleanly 1 "tw-subvol: x: holds subvolume x/y (delete with -r)" tw-subvol delete x
-	fails_cleanly 1 "tw-subvol: x/y: holds subvolume x/y/z (delete with -r)" tw-subvol delete a x/y
+	fails_cleanly 1 "tw-subvol: x/y: holds subvolume x/y/z (delete with -r)" tw-subvol delete x/y
 	[ -d a ] && [ -d x/y/z ]
+}
+
+# same_delete ARGS…: in two fresh trees, btrfs-progs and tw-subvol delete
+# ARGS; both must succeed or fail alike and leave the same subvolumes.
+same_delete() {
+	local t want got
+	n=$((${n:-0} + 1))
+	for t in oracle$n tw$n; do
+		mkdir "$t"
+		(cd "$t" && tw-subvol create a b o o/i o/i/j x x/y >/dev/null)
+	done
+	run -0 bash -c 'cd "$0" && btrfs subvolume delete "$@" >/dev/null 2>&1; echo $?' "oracle$n" "$@"
+	want=$output
+	run -0 --separate-stderr bash -c 'cd "$0" && tw-subvol delete "$@"; echo $?' "tw$n" "$@"
+	got=$output
+	assert_equal "$got" "$want"
+	assert_equal "$(cd "tw$n" && find . | sort)" "$(cd "oracle$n" && find . | sort)"
+}
+
+@test "delete: PATHs go in the order given, each checked in its turn, as btrfs-progs does" {
+	same_delete o/i/j o/i o
+	[ ! -e tw1/o ]
+	same_delete a x nosuch b
+	[ ! -e tw2/a ] && [ ! -e tw2/b ] && [ -d tw2/x/y ]
+	same_delete o o/i/j o/i
+	same_delete b/ a/.
+	# the failure of one PATH is reported, and the others still go
+	mkdir t2 && cd t2
+	tw-subvol create outer outer/inner x x/y a
+	run -1 --separate-stderr tw-subvol delete outer/inner outer x nosuch a
+	assert_equal "$output" ""
+	assert_equal "$stderr" "tw-subvol: x: holds subvolume x/y (delete with -r)
+tw-subvol: nosuch: no such file or directory"
+	[ ! -e outer ] && [ ! -e a ] && [ -d x/y ]
 }
 
 @test "delete: from inside a read-only subvolume is not permitted" {

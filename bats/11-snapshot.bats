@@ -73,6 +73,40 @@ setup() { storage_setup; }
 	assert_equal "$(btrfs property get containers/r2 ro)" "ro=true"
 }
 
+@test "a tw-snapshot killed (SIGKILL) leaves staging directories that the next run removes, orphans and all; a live run's stay" {
+	mkdir c
+	dsts=()
+	for i in $(seq 1 3000); do dsts+=("c/c$i"); done
+	tw-snapshot "$IMG" "${dsts[@]}" &
+	pid=$!
+	for _ in $(seq 200); do
+		[ -n "$(find c -maxdepth 2 -path "c/.tw-snapshot.$pid.*/*" -print -quit)" ] && break
+		sleep 0.05
+	done
+	kill -KILL "$pid"
+	wait "$pid" || true
+	orphans=$(find c -maxdepth 2 -path 'c/.tw-snapshot.*/*' | wc -l)
+	[ "$orphans" -gt 0 ]
+	# a live run's (its PID alive and its lock held), and one whose PID is
+	# not ours to see but whose lock is held (another PID namespace): kept
+	sleep 60 &
+	sleeper=$!
+	mkdir "c/.tw-snapshot.$sleeper.0" "c/.tw-snapshot.$pid.99"
+	exec {lock1}<"c/.tw-snapshot.$sleeper.0" {lock2}<"c/.tw-snapshot.$pid.99"
+	flock -n "$lock1" && flock -n "$lock2"
+	run -0 tw-snapshot "$IMG" c/next
+	assert_equal "$(find c -maxdepth 1 -name '.tw-snapshot.*' | sort)" "$(printf '%s\n' "c/.tw-snapshot.$pid.99" "c/.tw-snapshot.$sleeper.0")"
+	kill "$sleeper"
+	wait "$sleeper" || true
+	exec {lock1}<&- {lock2}<&-
+	run -0 tw-snapshot "$IMG" c/last
+	assert_equal "$(find c -maxdepth 1 -name '.tw-snapshot.*')" ""
+	# no orphan subvolume is left: every subvolume under c/ is a c/cN, next or last
+	run -0 btrfs subvolume list "$BTRFS"
+	refute_output --partial ".tw-snapshot."
+	assert_equal "$(grep -c " path t$BATS_TEST_NUMBER/c/" <<<"$output")" "$(find c -mindepth 1 -maxdepth 1 | wc -l)"
+}
+
 @test "many snapshots into SRC itself hold no staging directory" {
 	tw-subvol create src
 	touch src/file

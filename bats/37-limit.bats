@@ -167,3 +167,49 @@ teardown() {
 	assert_output "tw-limit: mkdir $PIDSCG/$name: file exists"
 	[ ! -e "$MEMCG/$name" ]
 }
+
+@test "tw-limit killed (SIGKILL): the next run removes its empty cgroup, and a rerun with the same --name works" {
+	name=tw-limit-test-$BATS_TEST_NUMBER
+	tw-limit --pids 50 --name "$name" sleep 60 &
+	pid=$!
+	for _ in $(seq 50); do [ -s "$PIDSCG/$name/cgroup.procs" ] && break; sleep 0.1; done
+	victim=$(cat "$PIDSCG/$name/cgroup.procs")
+	[ -f "/run/tupperware/limit/$name" ]
+	# a live tw-limit's cgroup and record are left alone by another run
+	run -0 tw-limit --pids 5 true
+	[ -d "$PIDSCG/$name" ] && [ -f "/run/tupperware/limit/$name" ]
+	run -1 tw-limit --pids 5 --name "$name" true
+	assert_output "tw-limit: cgroup $name: in use by another tw-limit"
+	kill -KILL "$pid"
+	wait "$pid" || true
+	for _ in $(seq 50); do kill -0 "$victim" 2>/dev/null || break; sleep 0.1; done
+	# what it left: its cgroup, and its record, unlocked now
+	[ -d "$PIDSCG/$name" ] && [ -f "/run/tupperware/limit/$name" ]
+	# a process in it (here one we put there) keeps it, and the name taken
+	sleep 60 &
+	sleeper=$!
+	echo "$sleeper" >"$PIDSCG/$name/cgroup.procs"
+	run -1 tw-limit --pids 5 --name "$name" true
+	assert_output "tw-limit: cgroup $name: left by a killed tw-limit, with processes still in it"
+	[ -d "$PIDSCG/$name" ]
+	kill -KILL "$sleeper"
+	wait "$sleeper" || true
+	for _ in $(seq 50); do [ -s "$PIDSCG/$name/cgroup.procs" ] || break; sleep 0.1; done
+	# now it is empty: the rerun removes it and runs
+	run -0 tw-limit --pids 5 --name "$name" true
+	[ ! -e "$PIDSCG/$name" ] && [ ! -e "$MEMCG/$name" ] && [ ! -e "/run/tupperware/limit/$name" ]
+	# a killed run with a random name: any next run removes its cgroup
+	tw-limit --pids 50 --memory 64M sleep 60 &
+	pid=$!
+	for _ in $(seq 50); do
+		left=$(grep -lx "$(pgrep -P "$pid" sleep || echo none)" "$PIDSCG"/tw-limit-*/cgroup.procs 2>/dev/null) && break
+		sleep 0.1
+	done
+	victim=$(cat "$left")
+	kill -KILL "$pid" "$victim"
+	wait "$pid" || true
+	for _ in $(seq 50); do [ -s "$left" ] || break; sleep 0.1; done
+	[ -d "$(dirname "$left")" ]
+	run -0 tw-limit --pids 5 true
+	[ ! -e "$(dirname "$left")" ] && [ ! -e "$MEMCG/$(basename "$(dirname "$left")")" ]
+}

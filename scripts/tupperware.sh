@@ -68,6 +68,9 @@ say "== 1, 2. storage on btrfs, and the walkthrough's directories"
 store_ensure
 cd "$STORE"
 mkdir -p images containers oci-images run
+# An image holds setuid programs and private files: only root may reach
+# its tree and the containers' (as Docker's and umoci's stores do).
+chmod 0700 images containers oci-images
 
 if [ -z "$IMAGE" ]; then
 	seed_ensure

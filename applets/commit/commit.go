@@ -26,9 +26,10 @@ import (
 	"github.com/opencontainers/umoci/oci/cas/dir"
 	"github.com/opencontainers/umoci/oci/casext"
 	"github.com/opencontainers/umoci/oci/casext/blobcompress"
-	"github.com/opencontainers/umoci/oci/layer"
+	"golang.org/x/sys/unix"
 
 	"github.com/tupperware/tw/applets/internal/cli"
+	"github.com/tupperware/tw/applets/internal/ocidir"
 )
 
 var Applet = cli.Applet{Name: "commit", Summary: "turn a directory into an image in an OCI layout", Main: Main}
@@ -157,11 +158,9 @@ func Main(args []string, stdio cli.IO) error {
 	}()
 	ext := casext.NewEngine(engine)
 
-	opt := &layer.RepackOptions{SourceDateEpoch: epoch}
-	if o.overlayfs {
-		opt.OnDiskFormat = layer.OverlayfsRootfs{}
-	}
-	tarball := layer.GenerateInsertLayer(src, "/", false, opt)
+	// umoci's layer, but every file read through the root's descriptor
+	// (walk.go): a running container cannot slip a host file in.
+	tarball := generateLayer(src, walkOptions{sourceDateEpoch: epoch, overlayfs: o.overlayfs})
 	defer tarball.Close()
 	go func() {
 		<-ctx.Done()
@@ -201,6 +200,13 @@ func Main(args []string, stdio cli.IO) error {
 	}
 	manifestDesc.Platform = &ispec.Platform{OS: config.OS, Architecture: config.Architecture, Variant: config.Variant}
 
+	// The index is read, changed and replaced under the layout's lock, so
+	// that commits and pulls into one layout at once keep every tag.
+	unlock, err := ocidir.Lock(displayLayout(layout, final))
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if old, err := ext.ResolveReference(ctx, tag); err == nil && len(old) > 0 && !o.quiet {
 		fmt.Fprintf(stdio.Stderr, "tw-commit: replacing %s:%s (was %s)\n", displayLayout(layout, final), tag, old[0].Descriptor().Digest)
 	}
@@ -212,12 +218,41 @@ func Main(args []string, stdio cli.IO) error {
 		return fmt.Errorf("%s: %w", displayLayout(layout, final), err)
 	}
 	if final != "" {
-		if err := os.Rename(layout, final); err != nil {
+		if err := publish(layout, final); err != nil {
 			return err
 		}
 	}
 	fmt.Fprintln(stdio.Stdout, manifestDesc.Digest)
 	return nil
+}
+
+// publish renames the new layout made at tmp into place; when another run
+// made a layout there meanwhile, the new one joins it: its blobs move over
+// and its tag is merged into the index (under the layout's lock).
+func publish(tmp, final string) error {
+	err := unix.Rename(tmp, final)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, unix.ENOTEMPTY) && !errors.Is(err, unix.EEXIST) {
+		return &os.LinkError{Op: "rename", Old: tmp, New: final, Err: err}
+	}
+	ours, rerr := os.ReadFile(filepath.Join(tmp, "index.json"))
+	if rerr != nil {
+		return rerr
+	}
+	current, cerr := os.ReadFile(filepath.Join(final, "index.json"))
+	if cerr != nil {
+		return &os.LinkError{Op: "rename", Old: tmp, New: final, Err: err}
+	}
+	if err := ocidir.MoveBlobs(tmp, final); err != nil {
+		return err
+	}
+	merged, err := ocidir.Merge(nil, ours, current)
+	if err != nil {
+		return fmt.Errorf("%s: %w", final, err)
+	}
+	return ocidir.Replace(final, merged)
 }
 
 // ParseImage splits LAYOUT[:TAG] as umoci's --image does: at the last colon

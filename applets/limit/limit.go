@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path"
 	"runtime"
 	"strconv"
 	"strings"
@@ -148,8 +149,18 @@ func Main(args []string, stdio cli.IO) error {
 	if name == "" {
 		name = randomName()
 	}
+	sweepRecords()
+	dirs := make([]string, len(places))
+	for i, p := range places {
+		dirs[i] = path.Join(p.Parent, name)
+	}
+	rec, err := newRecord(name, dirs)
+	if err != nil {
+		return err
+	}
 	g, err := cgroup.Create(v2, places, name, l)
 	if err != nil {
+		rec.remove()
 		return err
 	}
 	// Orphans of the container come to this process to be reaped (a
@@ -166,8 +177,12 @@ func Main(args []string, stdio cli.IO) error {
 	if kerr := g.Kill(reapAll, 5*time.Second); kerr != nil && cli.ExitCode(err) == 0 {
 		err = kerr
 	}
-	if rerr := g.Remove(); rerr != nil && cli.ExitCode(err) == 0 {
-		err = rerr
+	if rerr := g.Remove(); rerr != nil {
+		if cli.ExitCode(err) == 0 {
+			err = rerr
+		}
+	} else {
+		rec.remove() // else left for the next run to finish
 	}
 	if cli.ExitCode(err) == 0 {
 		return nil

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -33,6 +34,8 @@ import (
 	_ "go.podman.io/image/v5/oci/archive"
 
 	"github.com/tupperware/tw/applets/internal/cli"
+	"github.com/tupperware/tw/applets/internal/ocidir"
+	"github.com/tupperware/tw/applets/internal/stale"
 )
 
 var Applet = cli.Applet{Name: "pull", Summary: "copy an image between registries, OCI layouts and archives", Main: Main}
@@ -353,6 +356,8 @@ type staging struct {
 	image   string // the tag, as in oci:PATH:TAG
 	fresh   bool   // the layout did not exist: rename dir to final
 	created string // the first parent directory we made, removed on failure
+	base    []byte // index.json as it was when we started (nil: fresh)
+	held    int    // descriptor of dir, its stale lock held while we run
 }
 
 // stage prepares an oci: destination. A new layout is made in a temporary
@@ -361,7 +366,8 @@ type staging struct {
 // land in place and only index.json is swapped at the end.
 func stage(arg string) (*staging, error) {
 	path, image, _ := strings.Cut(strings.TrimPrefix(arg, "oci:"), ":")
-	st := &staging{final: filepath.Clean(path), image: image}
+	st := &staging{final: filepath.Clean(path), image: image, held: -1}
+	sweep(st.final)
 	fi, err := os.Stat(st.final)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -386,7 +392,11 @@ func stage(arg string) (*staging, error) {
 		if st.created, err = mkdirAll(parent); err != nil {
 			return nil, err
 		}
-		if st.dir, err = os.MkdirTemp(parent, "."+filepath.Base(st.final)+".tw-pull-"); err != nil {
+		if st.dir, err = os.MkdirTemp(parent, freshPrefix(st.final)+pidPart()); err != nil {
+			st.abort()
+			return nil, err
+		}
+		if err := st.hold(); err != nil {
 			st.abort()
 			return nil, err
 		}
@@ -396,7 +406,15 @@ func stage(arg string) (*staging, error) {
 		}
 		return st, nil
 	}
-	if st.dir, err = os.MkdirTemp(st.final, ".tw-pull-"); err != nil {
+	if st.dir, err = os.MkdirTemp(st.final, innerPrefix+pidPart()); err != nil {
+		return nil, err
+	}
+	if err := st.hold(); err != nil {
+		st.abort()
+		return nil, err
+	}
+	if st.base, err = os.ReadFile(filepath.Join(st.final, "index.json")); err != nil {
+		st.abort()
 		return nil, err
 	}
 	for _, f := range []string{"index.json", "oci-layout"} {
@@ -416,23 +434,87 @@ func stage(arg string) (*staging, error) {
 	return st, nil
 }
 
-// commit publishes the copied image.
+// commit publishes the copied image under the layout's lock: a new layout
+// is renamed into place, or, when another run made it meanwhile, joins it;
+// in an existing layout our change is merged into index.json as it is now
+// (other runs may have tagged images since we started) and the result
+// replaces it in one step.
 func (st *staging) commit() error {
+	unlock, err := ocidir.Lock(st.final)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if st.fresh {
 		// rename(2) itself, not os.Rename: it replaces an empty directory
-		if err := syscall.Rename(st.dir, st.final); err != nil {
+		err := syscall.Rename(st.dir, st.final)
+		if err == nil {
+			st.dir, st.created = "", ""
+			return nil
+		}
+		if !errors.Is(err, syscall.ENOTEMPTY) && !errors.Is(err, syscall.EEXIST) {
 			return &os.LinkError{Op: "rename", Old: st.dir, New: st.final, Err: err}
 		}
-		st.dir, st.created = "", ""
-		return nil
+		if _, serr := os.Stat(filepath.Join(st.final, "index.json")); serr != nil {
+			return &os.LinkError{Op: "rename", Old: st.dir, New: st.final, Err: err}
+		}
+		// Another run made the layout meanwhile: join it.
+		st.created = ""
+		if err := ocidir.MoveBlobs(st.dir, st.final); err != nil {
+			return err
+		}
 	}
-	if err := syncFile(filepath.Join(st.dir, "index.json")); err != nil {
+	ours, err := os.ReadFile(filepath.Join(st.dir, "index.json"))
+	if err != nil {
 		return err
 	}
-	if err := os.Rename(filepath.Join(st.dir, "index.json"), filepath.Join(st.final, "index.json")); err != nil {
+	current, err := os.ReadFile(filepath.Join(st.final, "index.json"))
+	if err != nil {
 		return err
+	}
+	merged, err := ocidir.Merge(st.base, ours, current)
+	if err != nil {
+		return fmt.Errorf("%s: %w", st.final, err)
+	}
+	return ocidir.Replace(st.final, merged)
+}
+
+// hold locks the staging directory for as long as this run lives, so that
+// no other run takes it for debris.
+func (st *staging) hold() error {
+	fd, err := syscall.Open(st.dir, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return &os.PathError{Op: "open", Path: st.dir, Err: err}
+	}
+	st.held = fd
+	if err := stale.Hold(fd); err != nil {
+		return &os.PathError{Op: "lock", Path: st.dir, Err: err}
 	}
 	return nil
+}
+
+// The staging directories of a layout: .NAME.tw-pull-PID-* beside a new
+// one, .tw-pull-PID-* inside an existing one.
+const innerPrefix = ".tw-pull-"
+
+func freshPrefix(final string) string { return "." + filepath.Base(final) + ".tw-pull-" }
+func pidPart() string                 { return strconv.Itoa(os.Getpid()) + "-" }
+
+// sweep removes the staging directories a killed tw-pull left at this
+// layout (never those of a run still going).
+func sweep(final string) {
+	rm := func(dir string) func(string, int) error {
+		return func(name string, _ int) error { return os.RemoveAll(filepath.Join(dir, name)) }
+	}
+	parent := filepath.Dir(final)
+	for _, d := range []struct{ dir, prefix string }{{parent, freshPrefix(final)}, {final, innerPrefix}} {
+		fd, err := syscall.Open(d.dir, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+		if err != nil {
+			continue
+		}
+		stale.Sweep(fd, d.prefix, rm(d.dir))
+		syscall.Close(fd)
+	}
 }
 
 // abort removes what staging made (after a commit: the temporary
@@ -443,6 +525,10 @@ func (st *staging) abort() {
 	}
 	if st.created != "" {
 		os.RemoveAll(st.created)
+	}
+	if st.held >= 0 {
+		syscall.Close(st.held)
+		st.held = -1
 	}
 }
 

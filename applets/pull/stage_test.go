@@ -87,11 +87,19 @@ func TestStageEmptyDirectory(t *testing.T) {
 	}
 }
 
+const (
+	oldIndex = `{"schemaVersion":2,"manifests":[]}`
+	newIndex = `{"schemaVersion":2,"manifests":[{"mediaType":"m","digest":"sha256:bb","size":8,"annotations":{"org.opencontainers.image.ref.name":"2"}}]}`
+	// what another run published meanwhile: tag 3
+	otherIndex = `{"schemaVersion":2,"manifests":[{"mediaType":"m","digest":"sha256:cc","size":8,"annotations":{"org.opencontainers.image.ref.name":"3"}}]}`
+	merged     = `{"manifests":[{"mediaType":"m","digest":"sha256:cc","size":8,"annotations":{"org.opencontainers.image.ref.name":"3"}},{"mediaType":"m","digest":"sha256:bb","size":8,"annotations":{"org.opencontainers.image.ref.name":"2"}}],"schemaVersion":2}`
+)
+
 func TestStageExistingLayout(t *testing.T) {
 	root := t.TempDir()
 	img := root + "/img"
 	write(t, img+"/oci-layout", `{"imageLayoutVersion":"1.0.0"}`)
-	write(t, img+"/index.json", "old")
+	write(t, img+"/index.json", oldIndex)
 	write(t, img+"/blobs/sha256/aa", "blob")
 	st, err := stage("oci:" + img + ":2")
 	if err != nil {
@@ -100,20 +108,21 @@ func TestStageExistingLayout(t *testing.T) {
 	if st.fresh || filepath.Dir(st.dir) != img {
 		t.Errorf("staging = %+v", st)
 	}
-	if read(t, st.dir+"/index.json") != "old" || read(t, st.dir+"/blobs/sha256/aa") != "blob" {
+	if read(t, st.dir+"/index.json") != oldIndex || read(t, st.dir+"/blobs/sha256/aa") != "blob" {
 		t.Error("staging does not see the layout")
 	}
 	write(t, st.dir+"/blobs/sha256/bb", "new blob") // lands in the layout
-	write(t, st.dir+"/index.json", "new")
-	if read(t, img+"/index.json") != "old" {
+	write(t, st.dir+"/index.json", newIndex)
+	if read(t, img+"/index.json") != oldIndex {
 		t.Error("index.json changed before the commit")
 	}
+	write(t, img+"/index.json", otherIndex) // another run, meanwhile
 	if err := st.commit(); err != nil {
 		t.Fatal(err)
 	}
 	st.abort()
-	if read(t, img+"/index.json") != "new" || read(t, img+"/blobs/sha256/bb") != "new blob" {
-		t.Error("commit did not publish")
+	if read(t, img+"/index.json") != merged || read(t, img+"/blobs/sha256/bb") != "new blob" {
+		t.Errorf("commit did not publish and merge: %s", read(t, img+"/index.json"))
 	}
 	if entries(t, img) != 3 {
 		t.Errorf("%s holds %d entries, want oci-layout, index.json, blobs", img, entries(t, img))

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tupperware/tw/applets/internal/btrfs"
 	"github.com/tupperware/tw/applets/internal/cli"
+	"github.com/tupperware/tw/applets/internal/stale"
 )
 
 const usage = `Usage: tw-snapshot [-r] SRC DST…
@@ -26,7 +27,9 @@ parent directory must exist.
 Many DSTs in one call open SRC once and are made together, so that they
 share the kernel's transaction commits: a thousand containers from one
 image take seconds, not minutes. Writable ones are made in a hidden
-staging directory (.tw-snapshot.PID.N) beside DST and renamed into place.
+staging directory (.tw-snapshot.PID.N) beside DST and renamed into place;
+the staging directories of a killed run, and the snapshots in them, are
+removed by the next run into the same directory.
 Every DST is checked before the first snapshot is made.
 `
 
@@ -77,6 +80,13 @@ func snapshot(src string, dsts []string, readonly bool) error {
 		}
 		seen[key] = true
 		jobs = append(jobs, j)
+	}
+	swept := map[int]bool{}
+	for _, j := range jobs {
+		if !swept[j.fd] {
+			swept[j.fd] = true
+			sweep(j.fd)
+		}
 	}
 	if len(jobs) > 1 && !readonly && !intoSource(srcfd, jobs) {
 		return many(srcfd, jobs)
@@ -132,7 +142,7 @@ func many(srcfd int, jobs []job) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			st := stager{name: fmt.Sprintf(".tw-snapshot.%d.%d", os.Getpid(), w), fds: map[int]int{}}
+			st := stager{name: fmt.Sprintf("%s%d.%d", stagingPrefix, os.Getpid(), w), fds: map[int]int{}}
 			defer st.close()
 			s := btrfs.NewSnapshotter(srcfd, false)
 			for i := range next {
@@ -177,6 +187,7 @@ func (st *stager) snapshot(s *btrfs.Snapshotter, j job) error {
 		if unix.Mkdirat(j.fd, st.name, 0o700) == nil {
 			if fd, err := unix.Openat(j.fd, st.name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
 				sfd = fd
+				stale.Hold(fd) // ours while we live: no other run sweeps it
 			} else {
 				unix.Unlinkat(j.fd, st.name, unix.AT_REMOVEDIR)
 			}
@@ -194,6 +205,35 @@ func (st *stager) snapshot(s *btrfs.Snapshotter, j job) error {
 		return err
 	}
 	return nil
+}
+
+// stagingPrefix starts the name of every staging directory.
+const stagingPrefix = ".tw-snapshot."
+
+// sweep removes, from the destination directory dirfd, the staging
+// directories of tw-snapshot runs that were killed, and the orphan
+// snapshots in them; those of live runs stay.
+func sweep(dirfd int) {
+	stale.Sweep(dirfd, stagingPrefix, func(name string, fd int) error {
+		if names, err := readdirnames(fd); err == nil {
+			for _, n := range names {
+				if btrfs.DeleteSubvolume(fd, n) != nil {
+					unix.Unlinkat(fd, n, 0)
+				}
+			}
+		}
+		return unix.Unlinkat(dirfd, name, unix.AT_REMOVEDIR)
+	})
+}
+
+func readdirnames(fd int) ([]string, error) {
+	d, err := unix.Openat(fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	f := os.NewFile(uintptr(d), ".")
+	defer f.Close()
+	return f.Readdirnames(-1)
 }
 
 // close removes the staging directories, empty by now.

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"slices"
 
 	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
@@ -27,14 +26,17 @@ const usage = `Usage: tw-subvol create PATH…
 Manage btrfs subvolumes, like 'btrfs subvolume' and 'btrfs property … ro'.
 
   create  make an empty subvolume at each PATH (its parent must exist)
-  delete  delete the subvolume at each PATH; a subvolume holding others is
-          refused unless -r deletes those first, deepest first
+  delete  delete the subvolume at each PATH, in the order given; a subvolume
+          holding others is refused unless -r deletes those first, deepest
+          first (or an earlier PATH did)
   list    the subvolumes of the filesystem PATH is on, as
           'btrfs subvolume list -p' prints them (-r: read-only ones only)
   show    one subvolume, as the first lines of 'btrfs subvolume show'
   ro      print the read-only flag (true or false), or set it
 
-Every PATH is checked before anything is changed.
+create checks every PATH before it makes any. delete, as 'btrfs subvolume
+delete' does, checks each PATH when its turn comes: one that fails is
+reported and the others are still deleted (exit status 1).
 `
 
 // Applet is tw-subvol.
@@ -78,7 +80,7 @@ func Main(args []string, stdio cli.IO) error {
 		if err := cli.Args(fs, 1, -1); err != nil {
 			return err
 		}
-		return remove(fs.Args(), recursive)
+		return remove(fs.Args(), recursive, stdio.Stderr)
 	case "list":
 		if err := cli.Args(fs, 1, 1); err != nil {
 			return err
@@ -157,53 +159,64 @@ func openSubvol(path string) (int, error) {
 	return fd, nil
 }
 
-// remove deletes each subvolume, after checking them all; with recursive
-// the subvolumes inside go first, deepest first.
-func remove(paths []string, recursive bool) error {
-	type job struct{ abs, path string }
-	var doomed []job // in the order of deletion
-	for _, p := range paths {
-		abs, err := filepath.Abs(p)
-		if err != nil {
-			return btrfs.PathError("delete", p, err)
-		}
-		fd, err := openSubvol(p)
-		if err != nil {
-			return err
-		}
-		err = notMountPoint(fd, p, filepath.Dir(abs))
-		var inside []string
-		if err == nil {
-			inside, err = nested(fd, p, recursive)
-		}
-		unix.Close(fd)
-		if err != nil {
-			return err
-		}
-		for _, q := range inside {
-			rel, _ := filepath.Rel(p, q)
-			doomed = append(doomed, job{filepath.Join(abs, rel), q})
-		}
-		doomed = append(doomed, job{abs, p})
-	}
-	// A PATH named twice, or inside another PATH deleted with -r, goes once.
-	seen := map[string]bool{}
-	doomed = slices.DeleteFunc(doomed, func(j job) bool {
-		dup := seen[j.abs]
-		seen[j.abs] = true
-		return dup
-	})
+// remove deletes the subvolumes in the order given, as btrfs-progs does:
+// each PATH is checked when its turn comes (so "outer/inner outer" works),
+// a PATH that fails is reported and the others still go; with recursive
+// the subvolumes inside a PATH go first, deepest first. A PATH named twice,
+// or inside one already deleted with -r, goes once.
+func remove(paths []string, recursive bool, stderr io.Writer) error {
 	var dirs btrfs.Dirs
 	defer dirs.Close()
-	for _, j := range doomed {
-		dir, name := split(j.abs)
-		fd, err := dirs.Open(dir)
+	gone := map[string]bool{}
+	var failed error
+	for _, p := range paths {
+		abs, err := filepath.Abs(p)
+		if err == nil && gone[abs] {
+			continue
+		}
+		if err == nil {
+			err = removeOne(&dirs, p, abs, recursive, gone)
+		} else {
+			err = btrfs.PathError("delete", p, err)
+		}
+		if err != nil {
+			if failed != nil {
+				fmt.Fprintf(stderr, "tw-subvol: %v\n", failed)
+			}
+			failed = err
+		}
+	}
+	return failed
+}
+
+// removeOne checks and deletes the subvolume at p (and, with recursive,
+// those inside it first), recording each absolute path deleted in gone.
+func removeOne(dirs *btrfs.Dirs, p, abs string, recursive bool, gone map[string]bool) error {
+	fd, err := openSubvol(p)
+	if err != nil {
+		return err
+	}
+	err = notMountPoint(fd, p, filepath.Dir(abs))
+	var inside []string
+	if err == nil {
+		inside, err = nested(fd, p, recursive)
+	}
+	unix.Close(fd)
+	if err != nil {
+		return err
+	}
+	for _, q := range append(inside, p) {
+		rel, _ := filepath.Rel(p, q)
+		qabs := filepath.Join(abs, rel)
+		dir, name := split(qabs)
+		dfd, err := dirs.Open(dir)
 		if err != nil {
 			return btrfs.PathError("open", dir, err)
 		}
-		if err := btrfs.DeleteSubvolume(fd, name); err != nil {
-			return btrfs.PathError("delete", j.path, err)
+		if err := btrfs.DeleteSubvolume(dfd, name); err != nil {
+			return btrfs.PathError("delete", q, err)
 		}
+		gone[qabs] = true
 	}
 	return nil
 }

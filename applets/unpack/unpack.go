@@ -50,7 +50,11 @@ image's configuration. BUNDLE must not exist; on failure nothing is left.
 
 With --rootfs-only the root filesystem is written straight into DIR, an
 existing empty directory (typically a fresh btrfs subvolume), and no
-config.json is made; on failure DIR is left empty.
+config.json is made; on failure DIR is left empty. The image's root entry
+never widens access to DIR (its owner stays, its mode can only lose
+bits), and a DIR that users other than root can reach gets a warning:
+an image's setuid programs would be theirs to run. Keep images below a
+directory only root can enter, as umoci's 0700 bundle does.
 
 Whiteouts, opaque directories, hardlinks, symlinks, device nodes, setuid
 bits, xattrs, ownership and times come out as 'umoci unpack' makes them.
@@ -119,6 +123,8 @@ func Main(args []string, stdio cli.IO) error {
 		}
 	} else if err := checkEmptyDir(o.rootfsOnly); err != nil {
 		return err
+	} else {
+		warnReachable(o.rootfsOnly, stdio.Stderr)
 	}
 
 	// umoci's library logs through apex/log: only its warnings, as ours.
@@ -283,7 +289,7 @@ func unpack(ctx context.Context, engine casext.Engine, layout, tag, bundle strin
 		}()
 	}
 
-	if err := unpackRootfs(ctx, engine, rootfs, manifest, maps); err != nil {
+	if err := unpackRootfs(ctx, engine, rootfs, manifest, maps, bundle == ""); err != nil {
 		return err
 	}
 	if bundle == "" {
@@ -358,7 +364,9 @@ func closeBlob(err *error, b *casext.Blob) {
 
 // unpackRootfs applies the manifest's layers in order, as umoci's
 // layer.UnpackRootfs does, checking each layer's diff id.
-func unpackRootfs(ctx context.Context, engine casext.Engine, rootfs string, manifest ispec.Manifest, maps layer.MapOptions) (err error) {
+// With private (--rootfs-only: no 0700 bundle around the tree) the image's
+// root entry may not widen access to rootfs (keepRoot).
+func unpackRootfs(ctx context.Context, engine casext.Engine, rootfs string, manifest ispec.Manifest, maps layer.MapOptions, private bool) (err error) {
 	configBlob, err := engine.FromDescriptor(ctx, manifest.Config)
 	if err != nil {
 		return fmt.Errorf("config %s: %w", manifest.Config.Digest, blobErr(err))
@@ -393,6 +401,17 @@ func unpackRootfs(ctx context.Context, engine casext.Engine, rootfs string, mani
 	epoch := time.Unix(0, 0)
 	if err := os.Chtimes(rootfs, epoch, epoch); err != nil {
 		return err
+	}
+	if private {
+		restore, err := keepRoot(rootfs)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if rerr := restore(); err == nil {
+				err = rerr
+			}
+		}()
 	}
 
 	// umoci's own extractor where ownership must be faked (rootless, or

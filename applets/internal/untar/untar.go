@@ -132,6 +132,12 @@ func (e *Extractor) entry(hdr *tar.Header, r io.Reader) error {
 	}
 
 	if strings.HasPrefix(file, whPrefix) {
+		if target := strings.TrimPrefix(file, whPrefix); file != whOpaque && (target == "" || target == "." || target == "..") {
+			// ".wh.", ".wh.." and ".wh..." name no file: read as paths they
+			// would remove the directory, or its parent, or (empty, as our
+			// opaque marker) everything in it.
+			return fmt.Errorf("invalid whiteout %q", file)
+		}
 		d, err := e.enter(dir, false)
 		if err != nil || d == nil {
 			return err // a whiteout in a missing directory has nothing to remove
