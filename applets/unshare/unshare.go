@@ -39,7 +39,13 @@ set (--hostname, needs --uts), then PROG is executed; a tw-* applet named as
 PROG runs in the same process, so tw-pivot works although the new root has
 no tw binary. When there is nothing to do inside but private propagation
 and PROG is not a tw applet, PROG itself is the child (no tw start in
-between). PROG inherits no descriptor but 0, 1 and 2.
+between). When the applets that follow are only tw-pivot and tw-mountproc
+(after it), they run in tw-unshare itself, on a thread that has entered the
+new namespaces, and PROG is the child, forked from that thread: one tw
+start, as bubblewrap has one; tw-mountproc's proc is mounted by that child,
+inside the new pid namespace, before it executes PROG. Any other applet
+runs in a child that starts tw again. PROG inherits no descriptor but 0, 1
+and 2.
 
 tw-unshare tells tw-pivot and tw-mountproc which namespaces it left (in the
 environment variable TW_UNSHARE_LEFT, removed before PROG runs): they refuse
@@ -134,6 +140,9 @@ func Main(args []string, stdio cli.IO) error {
 		os.Unsetenv(ns.EnvChild)
 		unix.CloseOnExec(3) // the pins' socket: for this process only
 		return o.child(argv, stdio)
+	}
+	if !o.direct(argv) && o.threaded(argv) {
+		return o.thread(argv, stdio)
 	}
 	return o.parent(args, argv, stdio)
 }

@@ -80,13 +80,21 @@ func (p *Pins) Release() {
 }
 
 // Pin opens a nameless file for writing on dir's filesystem and sends it
-// to tw-unshare. It does nothing outside tw-unshare (no EnvPin), or when
+// to tw-unshare (in thread mode tw-unshare is this process: it keeps it).
+// It does nothing outside tw-unshare (no EnvPin), or when
 // the filesystem has no O_TMPFILE or nothing of dir's mount can be
 // written. Call it before dir is bind-mounted: a dir that cannot be
 // written (a read-only btrfs subvolume) is pinned through the nearest
 // directory above it, on the same mount, that can (see pinFile).
 func Pin(dir string) error {
 	v := os.Getenv(EnvPin)
+	if thread.on {
+		fd, err := pinFile(dir)
+		if fd >= 0 {
+			thread.pins = append(thread.pins, fd) // held until the process ends
+		}
+		return err
+	}
 	if v == "" {
 		return nil
 	}
