@@ -17,9 +17,10 @@ import (
 )
 
 // threadApplets are the applets that work in thread mode (see package
-// chain): they change mounts only, and tw-mountproc's proc can be left to
-// the child.
-var threadApplets = map[string]bool{"pivot": true, "mountproc": true}
+// chain): they change mounts only (of the thread's mount namespace, in the
+// thread's network and IPC namespaces for sysfs and mqueue), and
+// tw-mountproc's proc can be left to the child.
+var threadApplets = map[string]bool{"pivot": true, "mountproc": true, "mountsys": true, "mountdev": true}
 
 // threaded reports whether the rest of the chain can run in this process,
 // on a locked thread: every tw-* word of argv (any word, to be safe) names

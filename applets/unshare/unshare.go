@@ -39,8 +39,8 @@ set (--hostname, needs --uts), then PROG is executed; a tw-* applet named as
 PROG runs in the same process, so tw-pivot works although the new root has
 no tw binary. When there is nothing to do inside but private propagation
 and PROG is not a tw applet, PROG itself is the child (no tw start in
-between). When the applets that follow are only tw-pivot and tw-mountproc
-(after it), they run in tw-unshare itself, on a thread that has entered the
+between). When the applets that follow are only tw-pivot, tw-mountproc
+(after it), tw-mountsys and tw-mountdev, they run in tw-unshare itself, on a thread that has entered the
 new namespaces, and PROG is the child, forked from that thread: one tw
 start, as bubblewrap has one; tw-mountproc's proc is mounted by that child,
 inside the new pid namespace, before it executes PROG. Any other applet

@@ -212,10 +212,11 @@ func TestThreaded(t *testing.T) {
 	}{
 		{[]string{"-muinpf", "tw-pivot", "r", "tw-mountproc", "true"}, true},
 		{[]string{"-muinpf", "--hostname", "h", "true"}, true},
-		{[]string{"-muinpf", "tw-pivot", "r", "tw-mountproc", "tw-mountdev", "true"}, false},
+		{[]string{"-muinpf", "tw-pivot", "r", "tw-mountproc", "tw-mountsys", "tw-mountdev", "true"}, true},
+		{[]string{"-muinpf", "tw-pivot", "r", "tw-mountproc", "tw-limit", "true"}, false},
 		{[]string{"-muinpf", "tw-pivot", "r", "tw-mountproc", "tw-harden", "true"}, false},
 		{[]string{"-muinpf", "tw-mountproc", "--target", "r/proc", "tw-pivot", "r", "true"}, false}, // --target is resolved before the pivot
-		{[]string{"-muinpf", "tw-pivot", "r", "sh", "-c", "tw-mountsys"}, false},                    // any word: to be safe
+		{[]string{"-muinpf", "tw-pivot", "r", "sh", "-c", "tw-net"}, false},                         // any word: to be safe
 		{[]string{"-mpf", "--mount-proc", "tw-pivot", "r", "true"}, false},
 	} {
 		o, argv, err := parse(t, tc.args...)
