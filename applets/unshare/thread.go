@@ -49,9 +49,18 @@ func (o *options) threaded(argv []string) bool {
 // acts on the calling thread; CLONE_NEWPID on the children it makes), the
 // steps inside run there as in the child, and the program at the end is
 // forked from it (chain.ForkExec: PID 1 of the new pid namespace) and
-// waited for. The thread is never unlocked: it stays in the container's
-// namespaces until the process ends.
+// waited for.
 func (o *options) thread(argv []string, stdio cli.IO) error {
+	// On a goroutine of its own, locked to its thread and never unlocked:
+	// when it ends, the runtime ends the thread, namespaces and root with
+	// it, and whoever called tw-unshare in this process (tw-limit, say)
+	// goes on in the host's.
+	done := make(chan error)
+	go func() { done <- o.threadMain(argv, stdio) }()
+	return <-done
+}
+
+func (o *options) threadMain(argv []string, stdio cli.IO) error {
 	left, err := ns.Record("mnt", "pid", "uts")
 	if err != nil {
 		return fmt.Errorf("record namespaces: %w", err)
@@ -69,8 +78,17 @@ func (o *options) thread(argv []string, stdio cli.IO) error {
 	// namespace (its pid_for_children cannot be read before the first).
 	ns.EnterThread(o.pid)
 	os.Setenv(ns.EnvLeft, left)
+	defer func() {
+		chain.StartWith(nil)
+		ns.LeaveThread()
+		os.Unsetenv(ns.EnvLeft)
+	}()
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
+	defer func() {
+		signal.Stop(sigs)
+		close(sigs)
+	}()
 	var target atomic.Int64
 	go forward(sigs, &target)
 	chain.StartWith(func(path string, argv, env []string) error {

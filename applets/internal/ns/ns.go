@@ -180,6 +180,14 @@ var thread struct {
 // children go into a new pid namespace (its unshare(CLONE_NEWPID) did it).
 func EnterThread(newPid bool) { thread.on, thread.newPid = true, newPid }
 
+// LeaveThread ends thread mode and lets its pins go.
+func LeaveThread() {
+	for _, fd := range thread.pins {
+		unix.Close(fd)
+	}
+	thread.on, thread.newPid, thread.pins = false, false, nil
+}
+
 // Pinned reports whether this process holds a pin (thread mode).
 func Pinned() bool { return len(thread.pins) > 0 }
 
