@@ -51,13 +51,101 @@ func (o *options) threaded(argv []string) bool {
 // forked from it (chain.ForkExec: PID 1 of the new pid namespace) and
 // waited for.
 func (o *options) thread(argv []string, stdio cli.IO) error {
-	// On a goroutine of its own, locked to its thread and never unlocked:
-	// when it ends, the runtime ends the thread, namespaces and root with
-	// it, and whoever called tw-unshare in this process (tw-limit, say)
-	// goes on in the host's.
-	done := make(chan error)
-	go func() { done <- o.threadMain(argv, stdio) }()
-	return <-done
+	// On the calling thread, which may carry namespaces of its own
+	// (tw-net's network namespace): the container starts from them, as a
+	// child forked from it would. Afterwards the thread goes back to them,
+	// so that whoever called tw-unshare in this process (tw-limit, tw-net)
+	// goes on outside the container.
+	runtime.LockOSThread()
+	back, err := save(o.cloneflags())
+	if err != nil {
+		runtime.UnlockOSThread()
+		return err
+	}
+	defer back.close()
+	err = o.threadMain(argv, stdio)
+	if rerr := back.restore(); rerr != nil {
+		// The thread stays locked, so that nothing else runs on it.
+		return errors.Join(err, rerr)
+	}
+	runtime.UnlockOSThread()
+	return err
+}
+
+// saved is where the thread was before thread mode: a descriptor of each
+// namespace it leaves (flag: descriptor), of its root and of its cwd.
+type saved struct {
+	ns        map[int]int
+	root, cwd int
+}
+
+// nsFiles name the namespaces thread mode leaves, restored in this order
+// (the mount namespace first: setns of it resets root and cwd).
+var nsFiles = []struct {
+	flag int
+	name string
+}{
+	{unix.CLONE_NEWNS, "mnt"}, {unix.CLONE_NEWUTS, "uts"}, {unix.CLONE_NEWIPC, "ipc"},
+	{unix.CLONE_NEWNET, "net"}, {unix.CLONE_NEWCGROUP, "cgroup"}, {unix.CLONE_NEWPID, "pid_for_children"},
+}
+
+func save(flags uintptr) (*saved, error) {
+	s := &saved{ns: map[int]int{}, root: -1, cwd: -1}
+	open := func(p string, flags int) (int, error) {
+		fd, err := unix.Open(p, flags|unix.O_CLOEXEC, 0)
+		if err != nil {
+			s.close()
+			return -1, &os.PathError{Op: "open", Path: p, Err: err}
+		}
+		return fd, nil
+	}
+	var err error
+	for _, n := range nsFiles {
+		if int(flags)&n.flag != 0 {
+			if s.ns[n.flag], err = open("/proc/thread-self/ns/"+n.name, unix.O_RDONLY); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if s.root, err = open("/", unix.O_PATH|unix.O_DIRECTORY); err != nil {
+		return nil, err
+	}
+	if s.cwd, err = open(".", unix.O_PATH|unix.O_DIRECTORY); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// restore puts the thread back into the saved namespaces, root and cwd.
+func (s *saved) restore() error {
+	for _, n := range nsFiles {
+		if fd, ok := s.ns[n.flag]; ok {
+			if err := unix.Setns(fd, n.flag); err != nil {
+				return fmt.Errorf("back to the %s namespace: %w", n.name, err)
+			}
+		}
+	}
+	if err := unix.Fchdir(s.root); err != nil {
+		return fmt.Errorf("back to the root: %w", err)
+	}
+	if err := unix.Chroot("."); err != nil {
+		return fmt.Errorf("back to the root: %w", err)
+	}
+	if err := unix.Fchdir(s.cwd); err != nil {
+		return fmt.Errorf("back to the working directory: %w", err)
+	}
+	return nil
+}
+
+func (s *saved) close() {
+	for _, fd := range s.ns {
+		unix.Close(fd)
+	}
+	for _, fd := range []int{s.root, s.cwd} {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+	}
 }
 
 func (o *options) threadMain(argv []string, stdio cli.IO) error {
@@ -70,7 +158,6 @@ func (o *options) threadMain(argv []string, stdio cli.IO) error {
 	if !o.pid {
 		unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) // see parent
 	}
-	runtime.LockOSThread()
 	if err := unix.Unshare(int(o.cloneflags())); err != nil {
 		return fmt.Errorf("new namespaces: %w", err)
 	}
