@@ -32,8 +32,8 @@ runs=${BENCH_RUNS:-30}
 work=$(mktemp -d /tmp/tw-bench-container.XXXXXX)
 # State a killed run may have left in /run/crun, /run/runc.
 forget() {
-	if command -v crun >/dev/null; then crun delete -f tw-bench-crun 2>/dev/null || true; fi
-	if command -v runc >/dev/null; then runc delete -f tw-bench-runc 2>/dev/null || true; fi
+	if command -v crun >/dev/null; then crun delete -f tw-bench-crun-$$ 2>/dev/null || true; fi
+	if command -v runc >/dev/null; then runc delete -f tw-bench-runc-$$ 2>/dev/null || true; fi
 }
 forget
 trap 'forget; rm -rf "$work"' EXIT
@@ -80,11 +80,11 @@ if command -v bwrap >/dev/null; then
 fi
 if command -v crun >/dev/null; then
 	bundle "$work/crun" crun 'del(.linux.resources)'
-	runtimes+=("crun run --bundle $work/crun tw-bench-crun") labels+=("crun run")
+	runtimes+=("crun run --bundle $work/crun tw-bench-crun-$$") labels+=("crun run")
 fi
 if command -v runc >/dev/null; then
 	bundle "$work/runc" runc
-	runtimes+=("runc run --bundle $work/runc tw-bench-runc") labels+=("runc run")
+	runtimes+=("runc run --bundle $work/runc tw-bench-runc-$$") labels+=("runc run")
 fi
 runtimes+=("unshare -muinpf --mount-proc chroot $root /bin/true") labels+=("unshare+chroot")
 compare "start /bin/true: tw chain" "$chain" "${runtimes[@]}"
