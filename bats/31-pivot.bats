@@ -119,8 +119,9 @@ teardown() {
 	tw-unshare -muinpf tw-pivot "$ROOT" tw-mountproc sh -c 'touch /ready; exec sleep 60' 3>&- &
 	pid=$!
 	wait_for "$ROOT/ready"
-	# a nameless file on the container's root: "/#INODE (deleted)"
-	run -0 find "/proc/$pid/fd" -lname '/#* (deleted)'
+	# a nameless file on the container's root, named in the mount it was
+	# made in: "/containers/tupperware/#INODE (deleted)"
+	run -0 find "/proc/$pid/fd" -lname '*/#* (deleted)'
 	[ "${#lines[@]}" -eq 1 ]
 	child=$(child_of "$pid")
 	run -0 ls "/proc/$child/fd"
@@ -131,6 +132,62 @@ teardown() {
 	# the btrfs can be made read-only again: nothing holds it
 	mount -o remount,ro "$BTRFS"
 	mount -o remount,rw "$BTRFS"
+}
+
+# ro_remount_check: the btrfs's options, restored to rw if a test made it
+# read-only (so that the tests after it still run); prints what it was.
+ro_remount_check() {
+	local opts
+	opts=$(findmnt -no OPTIONS "$BTRFS" | cut -d, -f1)
+	if [ "$opts" != rw ]; then mount -o remount,rw "$BTRFS"; fi
+	echo "$opts"
+}
+
+@test "umount -a in a container on a read-only subvolume leaves the host's btrfs read-write" {
+	# The pin cannot be made on a read-only subvolume (EROFS): it is made
+	# in the writable directory above it, on the same btrfs.
+	ro=$BTRFS/images/ro-$BATS_TEST_NUMBER
+	btrfs subvolume snapshot -r "$IMAGE" "$ro" >/dev/null
+	run tw-unshare -muinpf tw-pivot "$ro" tw-mountproc sh -c 'mount -o remount,ro /; umount -a'
+	opts=$(ro_remount_check)
+	btrfs subvolume delete "$ro" >/dev/null
+	assert_equal "$opts" rw
+	assert_line "umount: can't unmount /: Device or resource busy"
+	assert_line --regexp '^mount: mounting /dev/loop[0-9]+ on / failed: Device or resource busy$'
+}
+
+# background_remount CHAIN…: run CHAIN sh -c '…' with a background job
+# that tries to make / read-only after PROG ended; prints the btrfs's
+# options afterwards, whether tw-unshare had waited for the job, and what
+# the job got.
+background_remount() {
+	local waited=no opts bg
+	"$@" sh -c '(sleep 1; err=$(umount / 2>&1); echo "$? $err" >/bg.rc) >&- 2>&- & exit 5' >/dev/null 2>&1 &&
+		return 1 || [ $? -eq 5 ] || return 1
+	if [ -e "$ROOT/bg.rc" ]; then waited=yes; fi
+	# (without the guard the btrfs turns read-only and bg.rc never comes)
+	for _ in $(seq 50); do
+		[ -e "$ROOT/bg.rc" ] || [ "$(findmnt -no OPTIONS "$BTRFS" | cut -d, -f1)" = ro ] && break
+		sleep 0.1
+	done
+	opts=$(ro_remount_check)
+	bg=$(cat "$ROOT/bg.rc" 2>/dev/null || true)
+	rm -f "$ROOT/bg.rc"
+	echo "$opts $waited $bg"
+}
+
+@test "without --pid, what PROG leaves in the background cannot make the host's btrfs read-only later" {
+	# tw-unshare is their subreaper: it waits for them, and holds the pin
+	# until the last one is gone; the status is PROG's (5). The background
+	# job writes nothing on the btrfs before its umount: a file open for
+	# writing would itself keep the remount busy. sh gives it /dev/null.
+	mknod "$ROOT/dev/null" c 1 3
+	# thread mode, then the child that starts tw again (the other order)
+	run background_remount tw-unshare -mu tw-pivot "$ROOT"
+	run2=$(background_remount tw-unshare -mu tw-mountproc --host-pids --target "$ROOT/proc" tw-pivot "$ROOT") || run2="status $?"
+	rm -f "$ROOT/dev/null"
+	assert_output "rw yes 1 umount: can't unmount /: Device or resource busy"
+	assert_equal "$run2" "rw yes 1 umount: can't unmount /: Device or resource busy"
 }
 
 @test "the exit status of the container's program comes out" {

@@ -10,7 +10,7 @@ packages=(
 	busybox-static
 	docker-registry skopeo umoci
 	crun runc containerd
-	hyperfine
+	hyperfine bubblewrap strace linux-perf
 	debootstrap
 	man-db groff-base bash-completion zsh
 )

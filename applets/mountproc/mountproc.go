@@ -44,6 +44,15 @@ func Main(args []string, stdio cli.IO) error {
 			return err
 		}
 	}
+	if chain.Threaded() {
+		// Only a process of the new pid namespace can mount its proc:
+		// the child tw-unshare starts does, before it executes PROG.
+		if err := ns.Slave(); err != nil {
+			return err
+		}
+		chain.MountProcLater(*target)
+		return chain.Exec(argv, stdio)
+	}
 	if err := Mount(*target); err != nil {
 		return err
 	}

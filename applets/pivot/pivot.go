@@ -29,6 +29,8 @@ Under tw-unshare, a nameless file open for writing on NEWROOT's filesystem
 is held by tw-unshare while the container lives: the kernel then refuses
 to remount that filesystem read-only, which umount -a in the container
 would otherwise do to the host's btrfs too (umount of one's own root).
+When NEWROOT cannot be written (a read-only subvolume), the file is made
+in the nearest directory above it, on the same mount, that can be.
 
 tw-pivot refuses to act in the host's mount namespace: its own must differ
 from the one tw-unshare left, or from its parent's. Run it under
@@ -86,6 +88,11 @@ func Pivot(root string) error {
 	if err := unix.Mount("none", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return &os.PathError{Op: "make mounts private", Path: "/", Err: err}
 	}
+	// umount -a in the container must not make the host's filesystem
+	// read-only (see ns.Pin; before the bind, on root's own mount).
+	if err := ns.Pin(root); err != nil {
+		return err
+	}
 	if err := unix.Mount(root, root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return &os.PathError{Op: "bind mount", Path: root, Err: err}
 	}
@@ -96,11 +103,6 @@ func Pivot(root string) error {
 // root directory: pivot_root(".", "."), the old root detached, cwd /.
 // The propagation of the mounts is left as it is.
 func Enter(root string) error {
-	// umount -a in the container must not make the host's filesystem
-	// read-only (see ns.Pin).
-	if err := ns.Pin(root); err != nil {
-		return err
-	}
 	// Opened after the bind: the descriptor is the new mount's root.
 	newroot, err := unix.Open(root, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {

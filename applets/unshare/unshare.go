@@ -9,6 +9,9 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/spf13/pflag"
@@ -36,13 +39,23 @@ set (--hostname, needs --uts), then PROG is executed; a tw-* applet named as
 PROG runs in the same process, so tw-pivot works although the new root has
 no tw binary. When there is nothing to do inside but private propagation
 and PROG is not a tw applet, PROG itself is the child (no tw start in
-between). PROG inherits no descriptor but 0, 1 and 2.
+between). When the applets that follow are only tw-pivot, tw-mountproc
+(after it), tw-mountsys and tw-mountdev, they run in tw-unshare itself, on a thread that has entered the
+new namespaces, and PROG is the child, forked from that thread: one tw
+start, as bubblewrap has one; tw-mountproc's proc is mounted by that child,
+inside the new pid namespace, before it executes PROG. Any other applet
+runs in a child that starts tw again. PROG inherits no descriptor but 0, 1
+and 2.
 
 tw-unshare tells tw-pivot and tw-mountproc which namespaces it left (in the
 environment variable TW_UNSHARE_LEFT, removed before PROG runs): they refuse
 to act in the mount namespace of the host. It also holds, while PROG runs,
 the file tw-pivot opens on the new root so that the host's filesystem
-cannot be remounted read-only from inside (see tw-pivot --help).
+cannot be remounted read-only from inside (see tw-pivot --help). Without
+--pid, processes that PROG leaves running in the background outlive it:
+then tw-unshare (their subreaper) holds that file, and waits, until the
+last of them has ended too; with --pid they end with PROG, as the kernel
+kills a pid namespace with its PID 1.
 `
 
 type options struct {
@@ -128,6 +141,9 @@ func Main(args []string, stdio cli.IO) error {
 		unix.CloseOnExec(3) // the pins' socket: for this process only
 		return o.child(argv, stdio)
 	}
+	if !o.direct(argv) && o.threaded(argv) {
+		return o.thread(argv, stdio)
+	}
 	return o.parent(args, argv, stdio)
 }
 
@@ -211,13 +227,21 @@ func (o *options) parent(args, argv []string, stdio cli.IO) error {
 	direct := pins == nil
 	// The container must not reach this process through /proc/PID/exe.
 	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+	// Without --pid nothing ends the processes PROG leaves running in the
+	// background: as a child subreaper, tw-unshare gets them when PROG
+	// ends, and holds the pin until the last of them is gone.
+	reaper := !direct && !o.pid
+	if reaper {
+		unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+	}
 	// Pdeathsig follows the thread that forked the child: keep it.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
 	defer signal.Stop(sigs)
-	if err := cmd.Start(); err != nil {
+	pid, err := start(cmd)
+	if err != nil {
 		if direct {
 			return startError(err, argv[0])
 		}
@@ -228,19 +252,107 @@ func (o *options) parent(args, argv []string, stdio cli.IO) error {
 		pins.Receive()
 		defer pins.Release()
 	}
-	go func() {
-		for s := range sigs {
-			cmd.Process.Signal(s)
-		}
-	}()
-	err = cmd.Wait()
-	signal.Stop(sigs)
-	close(sigs)
-	var xe *exec.ExitError
-	if errors.As(err, &xe) {
-		return cli.Status(ExitStatus(xe.Sys().(syscall.WaitStatus)))
+	var target atomic.Int64 // PROG, then 0: what it left behind
+	target.Store(int64(pid))
+	go forward(sigs, &target)
+	ws, err := wait(pid, &target)
+	if err != nil {
+		return err
 	}
-	return err
+	if reaper && pins.Stop() > 0 {
+		reap()
+	}
+	return cli.Status(ExitStatus(ws))
+}
+
+// start starts cmd as cmd.Start would, but without os/exec: os.StartProcess
+// first probes pidfd support with a throwaway clone, one process more on
+// every container start.
+func start(cmd *exec.Cmd) (int, error) {
+	files := []uintptr{fdOf(cmd.Stdin, 0), fdOf(cmd.Stdout, 1), fdOf(cmd.Stderr, 2)}
+	for _, f := range cmd.ExtraFiles {
+		files = append(files, f.Fd())
+	}
+	pid, err := syscall.ForkExec(cmd.Path, cmd.Args, &syscall.ProcAttr{Env: cmd.Env, Files: files, Sys: cmd.SysProcAttr})
+	if err != nil {
+		return 0, &os.PathError{Op: "fork/exec", Path: cmd.Path, Err: err}
+	}
+	return pid, nil
+}
+
+// fdOf is the descriptor of x when it is a file, else def.
+func fdOf(x any, def uintptr) uintptr {
+	if f, ok := x.(*os.File); ok && f != nil {
+		return f.Fd()
+	}
+	return def
+}
+
+// wait waits for pid to end and reaps it, with target cleared before
+// (while pid cannot be reused), so that no signal goes to a stranger.
+func wait(pid int, target *atomic.Int64) (syscall.WaitStatus, error) {
+	var info unix.Siginfo
+	for {
+		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if err == nil {
+			break
+		}
+		if err != unix.EINTR {
+			return 0, fmt.Errorf("wait: %w", err)
+		}
+	}
+	target.Store(0)
+	var ws syscall.WaitStatus
+	for {
+		_, err := syscall.Wait4(pid, &ws, 0, nil)
+		if err == nil {
+			return ws, nil
+		}
+		if err != syscall.EINTR {
+			return 0, fmt.Errorf("wait: %w", err)
+		}
+	}
+}
+
+// forward passes the signals tw-unshare gets on to the target, or, once
+// PROG is gone, to every child left (what PROG left behind came to this
+// process, its subreaper).
+func forward(sigs chan os.Signal, target *atomic.Int64) {
+	for s := range sigs {
+		sig := s.(syscall.Signal)
+		if pid := int(target.Load()); pid > 0 {
+			unix.Kill(pid, sig)
+			continue
+		}
+		for _, pid := range children() {
+			unix.Kill(pid, sig)
+		}
+	}
+}
+
+// children lists this process's children (of each of its threads).
+func children() []int {
+	tasks, _ := os.ReadDir("/proc/self/task")
+	var pids []int
+	for _, t := range tasks {
+		b, _ := os.ReadFile("/proc/self/task/" + t.Name() + "/children")
+		for _, f := range strings.Fields(string(b)) {
+			if pid, err := strconv.Atoi(f); err == nil {
+				pids = append(pids, pid)
+			}
+		}
+	}
+	return pids
+}
+
+// reap waits until no child is left.
+func reap() {
+	for {
+		_, err := syscall.Wait4(-1, nil, 0, nil)
+		if err != nil && err != syscall.EINTR {
+			return
+		}
+	}
 }
 
 // startError names what failed when PROG, started directly, could not

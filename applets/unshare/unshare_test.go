@@ -204,3 +204,27 @@ func TestHelp(t *testing.T) {
 		t.Errorf("help:\n%s", out.String())
 	}
 }
+
+func TestThreaded(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{
+		{[]string{"-muinpf", "tw-pivot", "r", "tw-mountproc", "true"}, true},
+		{[]string{"-muinpf", "--hostname", "h", "true"}, true},
+		{[]string{"-muinpf", "tw-pivot", "r", "tw-mountproc", "tw-mountsys", "tw-mountdev", "true"}, true},
+		{[]string{"-muinpf", "tw-pivot", "r", "tw-mountproc", "tw-limit", "true"}, false},
+		{[]string{"-muinpf", "tw-pivot", "r", "tw-mountproc", "tw-harden", "true"}, false},
+		{[]string{"-muinpf", "tw-mountproc", "--target", "r/proc", "tw-pivot", "r", "true"}, false}, // --target is resolved before the pivot
+		{[]string{"-muinpf", "tw-pivot", "r", "sh", "-c", "tw-net"}, false},                         // any word: to be safe
+		{[]string{"-mpf", "--mount-proc", "tw-pivot", "r", "true"}, false},
+	} {
+		o, argv, err := parse(t, tc.args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := o.threaded(argv); got != tc.want {
+			t.Errorf("%q: threaded %v, want %v", tc.args, got, tc.want)
+		}
+	}
+}

@@ -2,7 +2,9 @@
 # make bench, container: the whole tw container in one line running
 # /bin/true on a busybox rootfs,
 #   tw-unshare -muinpf --hostname tupperware tw-pivot ROOT tw-mountproc /bin/true
-# against `crun run` and `runc run` of the same rootfs (bundles made here
+# against bubblewrap (`bwrap --unshare-all --bind ROOT / --proc /proc --dev
+# /dev /bin/true`: the goal is <= 1.0x), `crun run` and `runc run` of the
+# same rootfs (bundles made here
 # with `crun spec`/`runc spec`: no terminal, args ["/bin/true"]), and
 # against util-linux `unshare -muinpf --mount-proc chroot ROOT /bin/true` as
 # the floor. Then tw-unshare alone against unshare(1) (the cost of its
@@ -30,8 +32,8 @@ runs=${BENCH_RUNS:-30}
 work=$(mktemp -d /tmp/tw-bench-container.XXXXXX)
 # State a killed run may have left in /run/crun, /run/runc.
 forget() {
-	if command -v crun >/dev/null; then crun delete -f tw-bench-crun 2>/dev/null || true; fi
-	if command -v runc >/dev/null; then runc delete -f tw-bench-runc 2>/dev/null || true; fi
+	if command -v crun >/dev/null; then crun delete -f tw-bench-crun-$$ 2>/dev/null || true; fi
+	if command -v runc >/dev/null; then runc delete -f tw-bench-runc-$$ 2>/dev/null || true; fi
 }
 forget
 trap 'forget; rm -rf "$work"' EXIT
@@ -73,19 +75,28 @@ compare() {
 
 chain="tw-unshare -muinpf --hostname tupperware tw-pivot $root tw-mountproc /bin/true"
 runtimes=() labels=()
+if command -v bwrap >/dev/null; then
+	runtimes+=("bwrap --unshare-all --bind $root / --proc /proc --dev /dev /bin/true") labels+=("bwrap")
+fi
 if command -v crun >/dev/null; then
 	bundle "$work/crun" crun 'del(.linux.resources)'
-	runtimes+=("crun run --bundle $work/crun tw-bench-crun") labels+=("crun run")
+	runtimes+=("crun run --bundle $work/crun tw-bench-crun-$$") labels+=("crun run")
 fi
 if command -v runc >/dev/null; then
 	bundle "$work/runc" runc
-	runtimes+=("runc run --bundle $work/runc tw-bench-runc") labels+=("runc run")
+	runtimes+=("runc run --bundle $work/runc tw-bench-runc-$$") labels+=("runc run")
 fi
 runtimes+=("unshare -muinpf --mount-proc chroot $root /bin/true") labels+=("unshare+chroot")
 compare "start /bin/true: tw chain" "$chain" "${runtimes[@]}"
 
 labels=("unshare(1)")
 compare "tw-unshare -muinpf true" "tw-unshare -muinpf /bin/true" "unshare -muinpf /bin/true"
+
+# Thread mode (one Go start) against the child that starts tw again (two):
+# the same steps in the other order, which thread mode does not take.
+labels=("child mode")
+compare "chain: thread mode" "$chain" \
+	"tw-unshare -muinpf --hostname tupperware tw-mountproc --target $root/proc tw-pivot $root /bin/true"
 
 # Start-up of the one binary against the smallest Go program.
 if command -v go >/dev/null; then

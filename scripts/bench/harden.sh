@@ -12,7 +12,9 @@ set -eu
 needs harden root crun hyperfine /bin/busybox
 
 work=$(mktemp -d /tmp/tw-bench-harden.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+# The container id is this run's own: another run of the bench at the same
+# time (or a killed one) would make crun refuse a shared one now and then.
+trap 'crun delete -f tw-bench-harden-$$ 2>/dev/null || true; rm -rf "$work"' EXIT
 
 # The busybox tree, and crun's default spec around it.
 root=$work/bundle/rootfs
@@ -26,7 +28,7 @@ mv "$work/config.json" "$work/bundle/config.json"
 base="tw-unshare -muinpf tw-pivot $root tw-mountproc"
 limit="tw-limit --memory 256M --pids 1024"
 cmds=(
-	"crun run -b $work/bundle tw-bench-harden"
+	"crun run -b $work/bundle tw-bench-harden-$$"
 	"$limit tw-unshare -muinpf tw-pivot $root tw-mountproc tw-mountsys tw-mountdev tw-harden /bin/true"
 	"$base /bin/true"
 	"$limit $base /bin/true"

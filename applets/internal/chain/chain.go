@@ -42,6 +42,9 @@ func Exec(argv []string, stdio cli.IO) error {
 	if err := CloseExtraFiles(); err != nil {
 		return err
 	}
+	if starter != nil {
+		return starter(path, argv, Environ(os.Environ()))
+	}
 	err = unix.Exec(path, argv, Environ(os.Environ()))
 	err = &os.PathError{Op: "exec", Path: argv[0], Err: err}
 	return cli.Exit(ExitCode(err), err)

@@ -41,7 +41,7 @@ var initial = map[string]string{
 // Read returns the namespace of kind ("mnt", "pid", "uts"…) of process pid
 // (0 for this process) as the kernel names it, "mnt:[4026531832]".
 func Read(pid int, kind string) (string, error) {
-	p := "/proc/self/ns/" + kind
+	p := "/proc/thread-self/ns/" + kind // a thread's own (see EnterThread)
 	if pid != 0 {
 		p = fmt.Sprintf("/proc/%d/ns/%s", pid, kind)
 	}
@@ -157,8 +157,39 @@ func CheckPid(f Facts) error {
 	return ErrHostPid
 }
 
-// Pid is CheckPid on this process.
-func Pid() error { return CheckPid(Gather("pid")) }
+// Pid is CheckPid on this process; in thread mode, whether tw-unshare
+// showed that the children of its thread go into a new pid namespace.
+func Pid() error {
+	if thread.on {
+		if thread.newPid {
+			return nil
+		}
+		return ErrHostPid
+	}
+	return CheckPid(Gather("pid"))
+}
+
+// thread is tw-unshare's thread mode (see package chain): the chain runs
+// on a locked thread of tw-unshare, which keeps the pins itself.
+var thread struct {
+	on, newPid bool
+	pins       []int
+}
+
+// EnterThread puts the guards in thread mode. newPid: the thread's
+// children go into a new pid namespace (its unshare(CLONE_NEWPID) did it).
+func EnterThread(newPid bool) { thread.on, thread.newPid = true, newPid }
+
+// LeaveThread ends thread mode and lets its pins go.
+func LeaveThread() {
+	for _, fd := range thread.pins {
+		unix.Close(fd)
+	}
+	thread.on, thread.newPid, thread.pins = false, false, nil
+}
+
+// Pinned reports whether this process holds a pin (thread mode).
+func Pinned() bool { return len(thread.pins) > 0 }
 
 // ErrHostUTS is returned by CheckUTS.
 var ErrHostUTS = errors.New("refusing to set the hostname of the host's UTS namespace")

@@ -62,11 +62,17 @@ func (p *Pins) Receive() {
 	}()
 }
 
-// Release lets the pins go, once the container is gone (whoever may still
-// hold the child's end).
-func (p *Pins) Release() {
+// Stop ends the receiving (whoever may still hold the child's end) and
+// returns the number of pins held.
+func (p *Pins) Stop() int {
 	unix.Shutdown(p.conn, unix.SHUT_RDWR)
 	<-p.done
+	return len(p.files)
+}
+
+// Release lets the pins go, once the container is gone.
+func (p *Pins) Release() {
+	p.Stop()
 	for _, fd := range p.files {
 		unix.Close(fd)
 	}
@@ -74,10 +80,21 @@ func (p *Pins) Release() {
 }
 
 // Pin opens a nameless file for writing on dir's filesystem and sends it
-// to tw-unshare. It does nothing outside tw-unshare (no EnvPin), or when
-// the filesystem cannot be written or has no O_TMPFILE.
+// to tw-unshare (in thread mode tw-unshare is this process: it keeps it).
+// It does nothing outside tw-unshare (no EnvPin), or when
+// the filesystem has no O_TMPFILE or nothing of dir's mount can be
+// written. Call it before dir is bind-mounted: a dir that cannot be
+// written (a read-only btrfs subvolume) is pinned through the nearest
+// directory above it, on the same mount, that can (see pinFile).
 func Pin(dir string) error {
 	v := os.Getenv(EnvPin)
+	if thread.on {
+		fd, err := pinFile(dir)
+		if fd >= 0 {
+			thread.pins = append(thread.pins, fd) // held until the process ends
+		}
+		return err
+	}
 	if v == "" {
 		return nil
 	}
@@ -85,16 +102,52 @@ func Pin(dir string) error {
 	if err != nil {
 		return fmt.Errorf("%s=%s: not a descriptor", EnvPin, v)
 	}
-	fd, err := unix.Open(dir, unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, 0o600)
-	if errors.Is(err, unix.EROFS) || errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EISDIR) {
-		return nil
-	}
-	if err != nil {
-		return &os.PathError{Op: "pin", Path: dir, Err: err}
+	fd, err := pinFile(dir)
+	if err != nil || fd < 0 {
+		return err
 	}
 	defer unix.Close(fd)
 	if err := unix.Sendmsg(conn, []byte{0}, unix.UnixRights(fd), nil, 0); err != nil {
 		return &os.PathError{Op: "pin", Path: dir, Err: err}
 	}
 	return nil
+}
+
+// pinFile opens the pin: a nameless file open for writing in dir or, when
+// dir cannot be written (EROFS, EACCES, EPERM), in the nearest directory
+// above it on the same mount that can. The kernel refuses to remount a
+// superblock read-only while any of its mounts has a file open for
+// writing (sb_prepare_remount_readonly: EBUSY), whichever directory or
+// subvolume the file is in, so a read-only subvolume is held busy through
+// its writable parent. -1 and no error: nothing to pin with.
+func pinFile(dir string) (int, error) {
+	var st unix.Statx_t
+	if err := unix.Statx(unix.AT_FDCWD, dir, 0, unix.STATX_MNT_ID, &st); err != nil {
+		return -1, &os.PathError{Op: "pin", Path: dir, Err: err}
+	}
+	for d := dir; ; d += "/.." {
+		fd, err := unix.Open(d, unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, 0o600)
+		switch {
+		case err == nil:
+			return fd, nil
+		case errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EISDIR):
+			return -1, nil // no O_TMPFILE here
+		case !errors.Is(err, unix.EROFS) && !errors.Is(err, unix.EACCES) && !errors.Is(err, unix.EPERM):
+			return -1, &os.PathError{Op: "pin", Path: dir, Err: err}
+		}
+		if !upOnMount(d, st.Mnt_id) {
+			return -1, nil // read-only up to the root of the mount
+		}
+	}
+}
+
+// upOnMount reports whether d's parent is another directory on mount mnt.
+func upOnMount(d string, mnt uint64) bool {
+	var st, up unix.Statx_t
+	mask := unix.STATX_MNT_ID | unix.STATX_INO
+	if unix.Statx(unix.AT_FDCWD, d, 0, mask, &st) != nil || unix.Statx(unix.AT_FDCWD, d+"/..", 0, mask, &up) != nil {
+		return false
+	}
+	same := st.Ino == up.Ino && st.Dev_major == up.Dev_major && st.Dev_minor == up.Dev_minor
+	return up.Mnt_id == mnt && !same
 }

@@ -1,0 +1,201 @@
+package unshare
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tupperware/tw/applets/internal/chain"
+	"github.com/tupperware/tw/applets/internal/cli"
+	"github.com/tupperware/tw/applets/internal/ns"
+)
+
+// threadApplets are the applets that work in thread mode (see package
+// chain): they change mounts only (of the thread's mount namespace, in the
+// thread's network and IPC namespaces for sysfs and mqueue), and
+// tw-mountproc's proc can be left to the child.
+var threadApplets = map[string]bool{"pivot": true, "mountproc": true, "mountsys": true, "mountdev": true}
+
+// threaded reports whether the rest of the chain can run in this process,
+// on a locked thread: every tw-* word of argv (any word, to be safe) names
+// an applet that works there, tw-mountproc comes after tw-pivot (its --target is resolved
+// by the child, after the pivot), and no proc is mounted by tw-unshare.
+func (o *options) threaded(argv []string) bool {
+	if o.mountProc != "" {
+		return false
+	}
+	mountproc := false
+	for _, w := range argv {
+		name, ok := strings.CutPrefix(w, "tw-")
+		if !ok {
+			continue
+		}
+		if !threadApplets[name] || name == "pivot" && mountproc {
+			return false
+		}
+		mountproc = mountproc || name == "mountproc"
+	}
+	return true
+}
+
+// thread runs the chain in this process: the namespaces are unshared on a
+// locked thread (unshare(2) of mount, UTS, IPC, net and cgroup namespaces
+// acts on the calling thread; CLONE_NEWPID on the children it makes), the
+// steps inside run there as in the child, and the program at the end is
+// forked from it (chain.ForkExec: PID 1 of the new pid namespace) and
+// waited for.
+func (o *options) thread(argv []string, stdio cli.IO) error {
+	// On the calling thread, which may carry namespaces of its own
+	// (tw-net's network namespace): the container starts from them, as a
+	// child forked from it would. Afterwards the thread goes back to them,
+	// so that whoever called tw-unshare in this process (tw-limit, tw-net)
+	// goes on outside the container.
+	runtime.LockOSThread()
+	back, err := save(o.cloneflags())
+	if err != nil {
+		runtime.UnlockOSThread()
+		return err
+	}
+	defer back.close()
+	err = o.threadMain(argv, stdio)
+	if rerr := back.restore(); rerr != nil {
+		// The thread stays locked, so that nothing else runs on it.
+		return errors.Join(err, rerr)
+	}
+	runtime.UnlockOSThread()
+	return err
+}
+
+// saved is where the thread was before thread mode: a descriptor of each
+// namespace it leaves (flag: descriptor), of its root and of its cwd.
+type saved struct {
+	ns        map[int]int
+	root, cwd int
+}
+
+// nsFiles name the namespaces thread mode leaves, restored in this order
+// (the mount namespace first: setns of it resets root and cwd).
+var nsFiles = []struct {
+	flag int
+	name string
+}{
+	{unix.CLONE_NEWNS, "mnt"}, {unix.CLONE_NEWUTS, "uts"}, {unix.CLONE_NEWIPC, "ipc"},
+	{unix.CLONE_NEWNET, "net"}, {unix.CLONE_NEWCGROUP, "cgroup"}, {unix.CLONE_NEWPID, "pid_for_children"},
+}
+
+func save(flags uintptr) (*saved, error) {
+	s := &saved{ns: map[int]int{}, root: -1, cwd: -1}
+	open := func(p string, flags int) (int, error) {
+		fd, err := unix.Open(p, flags|unix.O_CLOEXEC, 0)
+		if err != nil {
+			s.close()
+			return -1, &os.PathError{Op: "open", Path: p, Err: err}
+		}
+		return fd, nil
+	}
+	var err error
+	for _, n := range nsFiles {
+		if int(flags)&n.flag != 0 {
+			if s.ns[n.flag], err = open("/proc/thread-self/ns/"+n.name, unix.O_RDONLY); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if s.root, err = open("/", unix.O_PATH|unix.O_DIRECTORY); err != nil {
+		return nil, err
+	}
+	if s.cwd, err = open(".", unix.O_PATH|unix.O_DIRECTORY); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// restore puts the thread back into the saved namespaces, root and cwd.
+func (s *saved) restore() error {
+	for _, n := range nsFiles {
+		if fd, ok := s.ns[n.flag]; ok {
+			if err := unix.Setns(fd, n.flag); err != nil {
+				return fmt.Errorf("back to the %s namespace: %w", n.name, err)
+			}
+		}
+	}
+	if err := unix.Fchdir(s.root); err != nil {
+		return fmt.Errorf("back to the root: %w", err)
+	}
+	if err := unix.Chroot("."); err != nil {
+		return fmt.Errorf("back to the root: %w", err)
+	}
+	if err := unix.Fchdir(s.cwd); err != nil {
+		return fmt.Errorf("back to the working directory: %w", err)
+	}
+	return nil
+}
+
+func (s *saved) close() {
+	for _, fd := range s.ns {
+		unix.Close(fd)
+	}
+	for _, fd := range []int{s.root, s.cwd} {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+	}
+}
+
+func (o *options) threadMain(argv []string, stdio cli.IO) error {
+	left, err := ns.Record("mnt", "pid", "uts")
+	if err != nil {
+		return fmt.Errorf("record namespaces: %w", err)
+	}
+	// The container must not reach this process through /proc/PID/exe.
+	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+	if !o.pid {
+		unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) // see parent
+	}
+	if err := unix.Unshare(int(o.cloneflags())); err != nil {
+		return fmt.Errorf("new namespaces: %w", err)
+	}
+	// With CLONE_NEWPID done, the thread's children are in a new pid
+	// namespace (its pid_for_children cannot be read before the first).
+	ns.EnterThread(o.pid)
+	os.Setenv(ns.EnvLeft, left)
+	defer func() {
+		chain.StartWith(nil)
+		ns.LeaveThread()
+		os.Unsetenv(ns.EnvLeft)
+	}()
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
+	defer func() {
+		signal.Stop(sigs)
+		close(sigs)
+	}()
+	var target atomic.Int64
+	go forward(sigs, &target)
+	chain.StartWith(func(path string, argv, env []string) error {
+		pid, err := chain.ForkExec(path, argv, env)
+		var pe *os.PathError
+		if errors.As(err, &pe) && pe.Op == "exec" {
+			return cli.Exit(chain.ExitCode(err), err)
+		}
+		if err != nil {
+			return err
+		}
+		target.Store(int64(pid))
+		ws, err := wait(pid, &target)
+		if err != nil {
+			return err
+		}
+		if !o.pid && ns.Pinned() {
+			reap()
+		}
+		return cli.Status(ExitStatus(ws))
+	})
+	return o.child(argv, stdio)
+}
