@@ -12,6 +12,7 @@ packages=(
 	crun runc containerd
 	hyperfine
 	debootstrap
+	uidmap bubblewrap
 )
 
 missing=()
