@@ -7,6 +7,7 @@ package ns
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -185,4 +186,22 @@ func ClearAmbient() error {
 		return fmt.Errorf("capset: %w", e)
 	}
 	return nil
+}
+
+// userInitial is the initial user namespace (USER_NS_INIT_INO 0xEFFFFFFD).
+const userInitial = "user:[4026531837]"
+
+// UserHint explains a mount that a user namespace refused (EPERM): proc
+// and sysfs mount only while another one is visible in the mount
+// namespace, which tw-pivot's detached old root no longer is, so in a user
+// namespace they are mounted before tw-pivot, at NEWROOT/DIR. Not in one
+// (or when that cannot be read), err is returned as it is.
+func UserHint(err error, dir string) error {
+	if !errors.Is(err, unix.EPERM) {
+		return err
+	}
+	if id, rerr := Read(0, "user"); rerr == nil && id == userInitial {
+		return err
+	}
+	return fmt.Errorf("%w (in a user namespace, mount it before tw-pivot: --target NEWROOT%s)", err, dir)
 }
