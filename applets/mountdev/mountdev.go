@@ -70,7 +70,7 @@ func Main(args []string, stdio cli.IO) error {
 		return err
 	}
 	if err := Mount(*target); err != nil {
-		return ns.UserHint(err, "/dev")
+		return err
 	}
 	return chain.Exec(argv, stdio)
 }
@@ -152,7 +152,7 @@ func node(dir string, n Node, hostFd int) error {
 	var st unix.Stat_t
 	if hostFd == 0 || unix.Fstat(hostFd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR ||
 		st.Rdev != unix.Mkdev(n.Major, n.Minor) {
-		return fmt.Errorf("%w (and no host node /dev/%s to bind)", &os.PathError{Op: "mknod", Path: p, Err: err}, n.Name)
+		return fmt.Errorf("%w (and no host node /dev/%s to bind: run tw-mountdev before tw-pivot, --target NEWROOT/dev)", &os.PathError{Op: "mknod", Path: p, Err: err}, n.Name)
 	}
 	f, err := unix.Open(p, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_CLOEXEC, 0o666)
 	if err != nil {

@@ -50,7 +50,7 @@ func Main(args []string, stdio cli.IO) error {
 		}
 	}
 	if err := Mount(*target); err != nil {
-		return ns.UserHint(err, "/proc")
+		return ns.UserHint(err, "/proc", "a pid namespace of its own (--pid) and ")
 	}
 	return chain.Exec(argv, stdio)
 }

@@ -21,7 +21,7 @@ import (
 
 var Applet = cli.Applet{Name: "unshare", Summary: "run a program in new namespaces", Main: Main}
 
-const usage = `Usage: tw-unshare [-muinpCfUr] [--map-auto] [--mount-proc[=DIR]] [--propagation MODE] [--hostname NAME] [--] [PROG [ARGS…]]
+const usage = `Usage: tw-unshare [-muinpCf] [-Ur] [--map-auto] [--mount-proc[=DIR]] [--propagation MODE] [--hostname NAME] [--] [PROG [ARGS…]]
 
 Run PROG (default /bin/sh) in new namespaces, as unshare(1) of util-linux
 does. The program is started as a child (tw-unshare always forks, so --fork

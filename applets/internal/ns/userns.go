@@ -191,17 +191,19 @@ func ClearAmbient() error {
 // userInitial is the initial user namespace (USER_NS_INIT_INO 0xEFFFFFFD).
 const userInitial = "user:[4026531837]"
 
-// UserHint explains a mount that a user namespace refused (EPERM): proc
-// and sysfs mount only while another one is visible in the mount
-// namespace, which tw-pivot's detached old root no longer is, so in a user
-// namespace they are mounted before tw-pivot, at NEWROOT/DIR. Not in one
-// (or when that cannot be read), err is returned as it is.
-func UserHint(err error, dir string) error {
+// UserHint explains a mount of proc or sysfs that a user namespace
+// refused (EPERM): the kernel mounts them only with need (a namespace of
+// their kind owned by the user namespace) and while another one is visible
+// in the mount namespace, which it no longer is after tw-pivot detached the
+// old root; so in a user namespace they are mounted before tw-pivot, at
+// NEWROOT/DIR. Not in one (or when that cannot be read), err is returned as
+// it is.
+func UserHint(err error, dir, need string) error {
 	if !errors.Is(err, unix.EPERM) {
 		return err
 	}
 	if id, rerr := Read(0, "user"); rerr == nil && id == userInitial {
 		return err
 	}
-	return fmt.Errorf("%w (in a user namespace, mount it before tw-pivot: --target NEWROOT%s)", err, dir)
+	return fmt.Errorf("%w (a user namespace needs %sthe mount before tw-pivot: --target NEWROOT%s)", err, need, dir)
 }
