@@ -19,7 +19,7 @@ import (
 )
 
 const usage = `Usage: tw-subvol create PATH…
-       tw-subvol delete [-r] PATH…
+       tw-subvol delete [-r] [-v] PATH…
        tw-subvol list [-p] [-r] [--json] PATH
        tw-subvol show [--json] PATH
        tw-subvol ro PATH [true|false]
@@ -35,6 +35,12 @@ Manage btrfs subvolumes, like 'btrfs subvolume' and 'btrfs property … ro'.
   ro      print the read-only flag (true or false), or set it
 
 Every PATH is checked before anything is changed.
+
+As a user (no CAP_SYS_ADMIN): create, show and ro work on the user's own
+subvolumes; list shows the subvolumes below the one PATH is in, those the
+user can reach; delete uses the ioctl where the filesystem is mounted with
+user_subvol_rm_allowed, and otherwise empties the subvolume and removes it
+with rmdir, after checking that it can (-v says which it did).
 `
 
 // Applet is tw-subvol.
@@ -51,10 +57,11 @@ func Main(args []string, stdio cli.IO) error {
 	}
 	verb, args := fs.Arg(0), fs.Args()[1:]
 	fs = cli.NewFlagSet("subvol "+verb, true)
-	var recursive, readonly, asJSON bool
+	var recursive, readonly, asJSON, verbose bool
 	switch verb {
 	case "delete":
 		fs.BoolVarP(&recursive, "recursive", "r", false, "delete nested subvolumes first")
+		fs.BoolVarP(&verbose, "verbose", "v", false, "say how each subvolume was deleted (ioctl, or emptied and rmdir)")
 	case "list":
 		fs.BoolVarP(&readonly, "readonly", "r", false, "list read-only subvolumes only")
 		fs.BoolP("parent", "p", true, "print the parent ID (always on, as 'btrfs subvolume list -p')")
@@ -78,7 +85,11 @@ func Main(args []string, stdio cli.IO) error {
 		if err := cli.Args(fs, 1, -1); err != nil {
 			return err
 		}
-		return remove(fs.Args(), recursive)
+		var say io.Writer
+		if verbose {
+			say = stdio.Stderr
+		}
+		return remove(fs.Args(), recursive, say)
 	case "list":
 		if err := cli.Args(fs, 1, 1); err != nil {
 			return err
@@ -159,7 +170,7 @@ func openSubvol(path string) (int, error) {
 
 // remove deletes each subvolume, after checking them all; with recursive
 // the subvolumes inside go first, deepest first.
-func remove(paths []string, recursive bool) error {
+func remove(paths []string, recursive bool, verbose io.Writer) error {
 	type job struct{ abs, path string }
 	var doomed []job // in the order of deletion
 	for _, p := range paths {
@@ -201,8 +212,8 @@ func remove(paths []string, recursive bool) error {
 		if err != nil {
 			return btrfs.PathError("open", dir, err)
 		}
-		if err := btrfs.DeleteSubvolume(fd, name); err != nil {
-			return btrfs.PathError("delete", j.path, err)
+		if err := deleteOne(fd, name, j.path, verbose); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -217,7 +228,7 @@ func nested(fd int, p string, recursive bool) ([]string, error) {
 	}
 	var walk func(id uint64, p string) ([]string, error)
 	walk = func(id uint64, p string) ([]string, error) {
-		refs, err := btrfs.Children(fd, id)
+		refs, err := children(fd, id, p)
 		if err != nil {
 			return nil, btrfs.PathError("delete", p, err)
 		}
@@ -279,7 +290,7 @@ func list(w io.Writer, path string, readonly, asJSON bool) error {
 	if err := btrfs.CheckFd(fd, false); err != nil {
 		return btrfs.PathError("list", path, err)
 	}
-	subs, err := btrfs.List(fd)
+	subs, err := listSubvols(fd, path)
 	if err != nil {
 		return btrfs.PathError("list", path, err)
 	}
@@ -334,7 +345,7 @@ func show(w io.Writer, path string, asJSON bool) error {
 	}
 	if info.ID == btrfs.FSTreeID {
 		e.Name = "<FS_TREE>"
-	} else if e.Path, err = btrfs.Path(fd, info.ID); err != nil {
+	} else if e.Path, err = subvolPath(fd, path, info.ID); err != nil {
 		return btrfs.PathError("show", path, err)
 	}
 	if asJSON {
