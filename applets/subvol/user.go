@@ -102,7 +102,7 @@ var ErrNoUserDelete = errors.New("not permitted to a user without the mount opti
 // nil, is told which.
 func deleteOne(dirfd int, name, path string, verbose io.Writer) error {
 	err := btrfs.DeleteSubvolume(dirfd, name)
-	if errors.Is(err, unix.EROFS) {
+	if errors.Is(err, unix.EROFS) && os.Geteuid() != 0 {
 		// A user may delete a read-only subvolume of theirs only once it
 		// is writable again (root may at once).
 		err = deleteReadOnly(dirfd, name)
@@ -129,6 +129,10 @@ func deleteReadOnly(dirfd int, name string) error {
 		return err
 	}
 	defer unix.Close(fd)
+	// Not itself read-only: its parent is, and nothing helps.
+	if ro, err := btrfs.ReadOnly(fd); err != nil || !ro {
+		return unix.EROFS
+	}
 	if err := btrfs.SetReadOnly(fd, false); err != nil {
 		return unix.EROFS
 	}
