@@ -52,6 +52,11 @@ DIR as one more layer (with --overlayfs, whiteouts in DIR delete files
 of the layers below). The image's manifest digest is printed on stdout.
 SOURCE_DATE_EPOCH, when set, clamps file mtimes and sets the creation
 time, as in umoci.
+
+--rootless, --uid-map and --gid-map read DIR as tw-unpack wrote it with
+the same flags, so that unpack and commit round-trip the owners: with
+--rootless the owners recorded in the user.rootlesscontainers xattr, and
+the caller's own files as root's.
 `
 
 // options are tw-commit's flags.
@@ -86,10 +91,16 @@ func Main(args []string, stdio cli.IO) error {
 	fs.StringVar(&o.comment, "history.comment", "", "the `TEXT` of the layer's history entry")
 	fs.StringVar(&o.createdBy, "history.created_by", "tw-commit", "the `COMMAND` the history entry names")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "say nothing on stderr")
+	var ids idFlags
+	ids.add(fs)
 	if done, err := cli.Parse(fs, args, usage, stdio.Stdout); done || err != nil {
 		return err
 	}
 	if err := cli.Args(fs, 2, 2); err != nil {
+		return err
+	}
+	format, err := ids.format(o.overlayfs)
+	if err != nil {
 		return err
 	}
 	o.setCmd = fs.Changed("config.cmd")
@@ -153,6 +164,9 @@ func Main(args []string, stdio cli.IO) error {
 	opt := &layer.RepackOptions{SourceDateEpoch: epoch}
 	if o.overlayfs {
 		opt.OnDiskFormat = layer.OverlayfsRootfs{}
+	}
+	if format != nil {
+		opt.OnDiskFormat = format
 	}
 	tarball := layer.GenerateInsertLayer(src, "/", false, opt)
 	defer tarball.Close()
