@@ -139,7 +139,7 @@ func Main(args []string, stdio cli.IO) error {
 	// removed as after any failure.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, unix.SIGTERM)
 	defer stop()
-	err = unpack(ctx, ext, layout, tag, bundle, o, maps)
+	err = rootlessHint(unpack(ctx, ext, layout, tag, bundle, o, maps), maps.Rootless)
 	if err != nil && ctx.Err() != nil {
 		err = errors.New("interrupted")
 	}
