@@ -166,3 +166,10 @@ chain() {
 	assert_equal "$stderr" "tw-mountsys: mount sysfs $ROOT/sys: operation not permitted (a user namespace needs a network namespace of its own (--net) and the mount before tw-pivot: --target NEWROOT/sys)"
 	host_unchanged
 }
+
+@test "tw-limit as a user without a delegated cgroup v2 subtree: a clear error, nothing made" {
+	[ "$(stat -f -c %T /sys/fs/cgroup)" != cgroup2fs ] || skip "cgroup v2: the user may have a delegated subtree here"
+	run -1 --separate-stderr as_user tw-limit --pids 10 --memory 64M true
+	assert_output ""
+	[[ "$stderr" =~ ^tw-limit:\ mkdir\ /sys/fs/cgroup/[^\ ]+/tw-limit-[0-9a-f]+:\ permission\ denied\ \(not\ root:\ limits\ need\ a\ cgroup\ v2\ subtree\ delegated\ to\ you,\ and\ this\ machine\'s\ controllers\ are\ on\ cgroup\ v1\)$ ]] || fail "$stderr"
+}

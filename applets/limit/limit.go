@@ -150,7 +150,7 @@ func Main(args []string, stdio cli.IO) error {
 	}
 	g, err := cgroup.Create(v2, places, name, l)
 	if err != nil {
-		return err
+		return userHint(err, v2)
 	}
 	// Orphans of the container come to this process to be reaped (a
 	// PID 1 reaps them anyway).
