@@ -44,6 +44,7 @@ type userOptions struct {
 	helper     bool       // ranges through newuidmap/newgidmap
 	euid, egid int
 	sync       *os.File // the parent's end of the child's wait
+	childEnd   *os.File // the child's, closed here once it is started
 }
 
 func (u *userOptions) addFlags(fs *pflag.FlagSet) {
@@ -198,7 +199,7 @@ func (u *userOptions) prepare(cmd *exec.Cmd) error {
 		if err != nil {
 			return fmt.Errorf("pipe: %w", err)
 		}
-		u.sync = w
+		u.sync, u.childEnd = w, r
 		cmd.ExtraFiles = append(cmd.ExtraFiles, r)
 		v = append(v, fmt.Sprintf("fd=%d", 2+len(cmd.ExtraFiles)))
 	}
@@ -216,6 +217,7 @@ func (u *userOptions) mapChild(pid int, started bool) error {
 		return nil
 	}
 	defer u.sync.Close()
+	u.childEnd.Close()
 	if !started {
 		return nil
 	}
