@@ -12,10 +12,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -169,12 +169,16 @@ func AllCaps() []uintptr {
 	return caps
 }
 
-// ClearAmbient empties the ambient and the inheritable sets of every
-// thread (capabilities are per thread, and Go execs from any), so that the
-// next execve grants capabilities by the usual rules only.
+// ClearAmbient empties the ambient and the inheritable sets, so that the
+// next execve grants capabilities by the usual rules only. Capabilities
+// are per thread: it locks the calling goroutine to its thread for good,
+// so that the execve that follows (chain.Exec, on this goroutine) runs on
+// the thread it cleared (the others end with the execve). Cheaper than
+// AllThreadsSyscall, which stops the world.
 func ClearAmbient() error {
-	if _, _, e := syscall.AllThreadsSyscall(unix.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0); e != 0 {
-		return fmt.Errorf("clear ambient capabilities: %w", e)
+	runtime.LockOSThread()
+	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
+		return fmt.Errorf("clear ambient capabilities: %w", err)
 	}
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var data [2]unix.CapUserData
@@ -182,8 +186,8 @@ func ClearAmbient() error {
 		return fmt.Errorf("capget: %w", err)
 	}
 	data[0].Inheritable, data[1].Inheritable = 0, 0
-	if _, _, e := syscall.AllThreadsSyscall(unix.SYS_CAPSET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data[0])), 0); e != 0 {
-		return fmt.Errorf("capset: %w", e)
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("capset: %w", err)
 	}
 	return nil
 }
