@@ -42,7 +42,11 @@ rootless_teardown_file() {
 		userdel "$RUSER" 2>/dev/null || true
 		userdel "$RUSER_NOSUB" 2>/dev/null || true
 	fi
-	if [ -n "${RDIR:-}" ]; then rm -rf "$RDIR"; fi
+	if [ -n "${RDIR:-}" ]; then
+		# whatever a failed test left mounted below RDIR, deepest first
+		findmnt -rn -o TARGET | grep "^$RDIR/" | sort -r | while read -r m; do umount "$m" || umount -l "$m"; done
+		rm -rf "$RDIR"
+	fi
 	now=$(for m in "${ROOTLESS_ID_FILES[@]}"; do [ ! -e "$m" ] || sha256sum "$m"; done)
 	[ "$now" = "${ROOTLESS_SUMS:-$now}" ] || {
 		echo "id files changed by the tests: $(diff <(echo "$ROOTLESS_SUMS") <(echo "$now"))" >&2
