@@ -12,7 +12,7 @@ GOBUILD := $(GO) build -trimpath -ldflags '-s -w -X main.version=$(VERSION)'
 BATS ?= bats
 BATS_FILES ?= bats
 
-.PHONY: all build test unit bats bench install man completion lint deps demo clean fuzz fuzz-short
+.PHONY: all build test unit bats bench install man completion lint deps demo demo-rootless clean fuzz fuzz-short
 
 all: build
 
@@ -84,6 +84,11 @@ deps:
 
 demo: deps build
 	bash scripts/tupperware.sh --demo --fresh
+
+# The walkthrough as the ordinary user RUSER, in a loop btrfs root hands over.
+demo-rootless: deps build
+	@[ -n "$(RUSER)" ] || { echo "make demo-rootless RUSER=NAME: an existing ordinary user" >&2; exit 2; }
+	bash scripts/rootless-store.sh "$(RUSER)" --demo
 
 clean:
 	rm -rf bin cmd/tw/tw-full.bin

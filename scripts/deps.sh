@@ -13,6 +13,7 @@ packages=(
 	hyperfine bubblewrap strace linux-perf
 	debootstrap
 	man-db groff-base bash-completion zsh
+	uidmap
 )
 
 missing=()

@@ -4,7 +4,12 @@
 
 # TW_HOME holds tupperware's own state when no STORE is given: a sparse loop
 # file with a btrfs on it (mounted at $TW_HOME/store) and the seed image.
-TW_HOME=${TW_HOME:-/var/lib/tupperware}
+# A user (not root) keeps it under ~/.local/share and brings a STORE.
+if [ "$(id -u)" -eq 0 ]; then
+	TW_HOME=${TW_HOME:-/var/lib/tupperware}
+else
+	TW_HOME=${TW_HOME:-${XDG_DATA_HOME:-$HOME/.local/share}/tupperware}
+fi
 LOOP_SIZE=${LOOP_SIZE:-4G}
 # shellcheck disable=SC2034 # used by the scripts that source this
 SEED_IMAGE="oci:$TW_HOME/seed/busybox:latest"
@@ -45,6 +50,7 @@ store_ensure() {
 	if is_btrfs "$STORE" && mountpoint -q "$STORE"; then
 		return
 	fi
+	[ "$(id -u)" -eq 0 ] || die "not root: give --store DIR, a directory on btrfs you can write (README: Rootless)"
 	mkdir -p "$STORE" || die "$TW_HOME: cannot create"
 	if [ ! -f "$TW_HOME/store.img" ]; then
 		say "storage: making a $LOOP_SIZE sparse loop file $TW_HOME/store.img with btrfs"
@@ -83,7 +89,10 @@ seed_ensure() {
 	tmp=$(mktemp -d)
 	"$TW_SCRIPTS/busybox-rootfs.sh" "$tmp"
 	mkdir -p "$TW_HOME/seed"
-	tw-commit --quiet --config.cmd /bin/sh --config.env PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+	# a user's files are root's in the image (tw-commit --rootless)
+	local ids=()
+	[ "$(id -u)" -eq 0 ] || ids=(--rootless)
+	tw-commit --quiet "${ids[@]}" --config.cmd /bin/sh --config.env PATH=/usr/sbin:/usr/bin:/sbin:/bin \
 		--author tupperware "$tmp" "$layout:latest" >/dev/null || {
 		rm -rf "$tmp" "$layout"
 		die "could not build the default image"

@@ -64,6 +64,21 @@ esac
 [ $# -gt 0 ] || set -- ${CMD:-/bin/sh}
 tw_path
 
+# As a user (not root) every step runs in a user namespace where the user
+# is root: with the subordinate ranges of /etc/subuid and /etc/subgid
+# (--map-auto) when the user has them, so that the image's owners come out
+# right; proc, sysfs and /dev are mounted before tw-pivot (README: Rootless).
+rootless=false userns=() asroot=()
+if [ "$(id -u)" -ne 0 ]; then
+	rootless=true
+	userns=(-r)
+	if grep -Eq "^($(id -un)|$(id -u)):" /etc/subuid 2>/dev/null && command -v newuidmap >/dev/null; then
+		userns+=(--map-auto)
+		asroot=(tw-unshare -r --map-auto)
+	fi
+	[ -z "$bridge" ] || die "--net needs root (a bridge and a veth pair on the host)"
+fi
+
 say "== 1, 2. storage on btrfs, and the walkthrough's directories"
 store_ensure
 cd "$STORE"
@@ -90,8 +105,10 @@ fi
 say "== 4, 5, 6. unpack it straight into a new subvolume: images/$img"
 if [ ! -d "images/$img" ]; then
 	tw-subvol create "images/$img" >/dev/null
-	tw-unpack --image "oci-images/$img:latest" --rootfs-only "images/$img" || {
-		tw-subvol delete "images/$img" >/dev/null
+	unpack=(tw-unpack)
+	if $rootless && [ ${#asroot[@]} -eq 0 ]; then unpack+=(--rootless); fi
+	"${asroot[@]}" "${unpack[@]}" --image "oci-images/$img:latest" --rootfs-only "images/$img" || {
+		"${asroot[@]}" tw-subvol delete "images/$img" >/dev/null
 		die "oci-images/$img: could not unpack the image"
 	}
 	tw-subvol ro "images/$img" true
@@ -103,7 +120,7 @@ if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
 	die "$NAME: a container of that name is running (pid $(cat "$pidfile"))"
 fi
 if [ -d "containers/$NAME" ] && $fresh; then
-	tw-subvol delete -r "containers/$NAME" >/dev/null
+	"${asroot[@]}" tw-subvol delete -r "containers/$NAME" >/dev/null
 fi
 if [ -d "containers/$NAME" ]; then
 	say "   (reusing the existing snapshot containers/$NAME; --fresh replaces it)"
@@ -125,10 +142,21 @@ fi
 
 say "== 9-15. new namespaces, hostname, pivot_root, /proc: $*"
 host_before=$(awk '{ $1=""; $2=""; print }' /proc/self/mountinfo | sort)
-chain=(tw-unshare --mount --uts --ipc --pid --fork --hostname "$NAME")
+chain=(tw-unshare "${userns[@]}" --mount --uts --ipc --pid --fork --hostname "$NAME")
 [ -n "$bridge" ] || chain+=(--net) # with --net BRIDGE, tw-net makes it
-chain+=(tw-pivot "containers/$NAME" tw-mountproc)
-if $harden; then
+if $rootless; then
+	root=containers/$NAME
+	chain+=(tw-mountproc --target "$root/proc")
+	if $harden; then
+		chain+=(tw-mountsys --target "$root/sys" tw-mountdev --target "$root/dev" tw-pivot "$root" tw-harden --seccomp)
+		say "   (as a user: no tw-limit, which needs a delegated cgroup v2 subtree)"
+	else
+		chain+=(tw-pivot "$root")
+	fi
+else
+	chain+=(tw-pivot "containers/$NAME" tw-mountproc)
+fi
+if $harden && ! $rootless; then
 	chain=(tw-limit --memory "${MEMORY:-256M}" --pids "${PIDS:-1024}" "${chain[@]}"
 		tw-mountsys tw-mountdev tw-harden --seccomp)
 fi
@@ -156,6 +184,6 @@ if $demo; then
 fi
 if $rm_after; then
 	say "== cleanup: deleting containers/$NAME"
-	tw-subvol delete -r "containers/$NAME" >/dev/null
+	"${asroot[@]}" tw-subvol delete -r "containers/$NAME" >/dev/null
 fi
 exit "$status"

@@ -54,6 +54,11 @@ DIR as one more layer (with --overlayfs, whiteouts in DIR delete files
 of the layers below). The image's manifest digest is printed on stdout.
 SOURCE_DATE_EPOCH, when set, clamps file mtimes and sets the creation
 time, as in umoci.
+
+--rootless, --uid-map and --gid-map read DIR as tw-unpack wrote it with
+the same flags, so that unpack and commit round-trip the owners: with
+--rootless the owners recorded in the user.rootlesscontainers xattr, and
+the caller's own files as root's.
 `
 
 // options are tw-commit's flags.
@@ -90,10 +95,16 @@ func Main(args []string, stdio cli.IO) error {
 	fs.StringVar(&o.createdBy, "history.created_by", "tw-commit", "the `COMMAND` the history entry names")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "say nothing on stderr")
 	fs.StringVar(&o.compress, "compress", "gzip", "compress the layer with `ALGO`: gzip, zstd or none")
+	var ids idFlags
+	ids.add(fs)
 	if done, err := cli.Parse(fs, args, usage, stdio.Stdout); done || err != nil {
 		return err
 	}
 	if err := cli.Args(fs, 2, 2); err != nil {
+		return err
+	}
+	maps, err := ids.maps()
+	if err != nil {
 		return err
 	}
 	o.setCmd = fs.Changed("config.cmd")
@@ -160,7 +171,7 @@ func Main(args []string, stdio cli.IO) error {
 
 	// umoci's layer, but every file read through the root's descriptor
 	// (walk.go): a running container cannot slip a host file in.
-	tarball := generateLayer(src, walkOptions{sourceDateEpoch: epoch, overlayfs: o.overlayfs})
+	tarball := generateLayer(src, walkOptions{sourceDateEpoch: epoch, overlayfs: o.overlayfs, maps: maps})
 	defer tarball.Close()
 	go func() {
 		<-ctx.Done()

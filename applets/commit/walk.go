@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/opencontainers/umoci/oci/layer"
 	"golang.org/x/sys/unix"
 )
 
@@ -30,7 +31,8 @@ import (
 // walkOptions are the parts of umoci's RepackOptions tw-commit uses.
 type walkOptions struct {
 	sourceDateEpoch *time.Time
-	overlayfs       bool // trusted.overlay.* whiteouts become OCI whiteouts
+	overlayfs       bool              // trusted.overlay.* whiteouts become OCI whiteouts
+	maps            *layer.MapOptions // owners mapped back (rootless.go)
 }
 
 const (
@@ -284,6 +286,9 @@ func (wk *walker) add(fd int, st *syscall.Stat_t, name string) error {
 		xp = procFd(r)
 	}
 	if err := wk.xattrs(hdr, xp); err != nil {
+		return err
+	}
+	if err := owners(hdr, wk.opt.maps); err != nil {
 		return err
 	}
 	if old, ok := wk.inodes[st.Ino]; ok {

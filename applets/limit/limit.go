@@ -155,13 +155,15 @@ func Main(args []string, stdio cli.IO) error {
 		dirs[i] = path.Join(p.Parent, name)
 	}
 	rec, err := newRecord(name, dirs)
-	if err != nil {
+	if err != nil && os.Geteuid() == 0 {
 		return err
 	}
+	// A user cannot write the records (/run/tupperware): no record, and
+	// the cgroup's own permissions decide below.
 	g, err := cgroup.Create(v2, places, name, l)
 	if err != nil {
 		rec.remove()
-		return err
+		return userHint(err, v2)
 	}
 	// Orphans of the container come to this process to be reaped (a
 	// PID 1 reaps them anyway).

@@ -129,8 +129,12 @@ func newRecord(name string, dirs []string) (*record, error) {
 	return r, nil
 }
 
-// remove deletes the record and drops its lock.
+// remove deletes the record and drops its lock; a nil record (a user's
+// run) has nothing to remove.
 func (r *record) remove() {
+	if r == nil {
+		return
+	}
 	unix.Unlink(r.path)
 	unix.Close(r.fd)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -27,6 +28,7 @@ Mount a fresh /dev (or DIR) the way runc does and execute PROG (default
                 not permitted, the node of the same name in the /dev seen
                 before the mount is bind-mounted instead)
   pts           devpts, newinstance, ptmxmode=0666, mode=620, gid=5
+                (no gid=5 in a user namespace that does not map it)
   ptmx          -> pts/ptmx
   shm           tmpfs, nosuid, nodev, noexec, mode 1777, 64M
   mqueue        mqueue, nosuid, nodev, noexec
@@ -112,7 +114,7 @@ func Mount(dir string) error {
 		if err := unix.Mkdir(p, 0o755); err != nil {
 			return &os.PathError{Op: "mkdir", Path: p, Err: err}
 		}
-		if err := unix.Mount(m.fstype, p, m.fstype, m.flags, m.data); err != nil {
+		if err := mountOne(m.fstype, p, m.flags, m.data); err != nil {
 			return &os.PathError{Op: "mount " + m.fstype, Path: p, Err: err}
 		}
 	}
@@ -123,6 +125,17 @@ func Mount(dir string) error {
 		}
 	}
 	return nil
+}
+
+// mountOne mounts fstype at p. In a user namespace without gid 5 (tty)
+// mapped devpts refuses gid=5 (EINVAL): the ptys then belong to the
+// mounter's group, as rootless runc has them.
+func mountOne(fstype, p string, flags uintptr, data string) error {
+	err := unix.Mount(fstype, p, fstype, flags, data)
+	if err == unix.EINVAL && fstype == "devpts" && strings.Contains(data, ",gid=5") {
+		err = unix.Mount(fstype, p, fstype, flags, strings.Replace(data, ",gid=5", "", 1))
+	}
+	return err
 }
 
 // node makes one device node with mknod, or where that is not permitted
@@ -139,7 +152,7 @@ func node(dir string, n Node, hostFd int) error {
 	var st unix.Stat_t
 	if hostFd == 0 || unix.Fstat(hostFd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR ||
 		st.Rdev != unix.Mkdev(n.Major, n.Minor) {
-		return fmt.Errorf("%w (and no host node /dev/%s to bind)", &os.PathError{Op: "mknod", Path: p, Err: err}, n.Name)
+		return fmt.Errorf("%w (and no host node /dev/%s to bind: run tw-mountdev before tw-pivot, --target NEWROOT/dev)", &os.PathError{Op: "mknod", Path: p, Err: err}, n.Name)
 	}
 	f, err := unix.Open(p, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_CLOEXEC, 0o666)
 	if err != nil {

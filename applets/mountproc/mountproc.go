@@ -25,6 +25,11 @@ A fresh proc shows the processes of the pid namespace tw-mountproc runs in:
 without a new one (tw-unshare --pid --fork) it would list the host's, so
 tw-mountproc refuses unless --host-pids is given. Like tw-pivot it refuses
 to act in the host's mount namespace.
+
+In a user namespace (tw-unshare -r) the kernel mounts proc only while
+another proc is visible, which it no longer is after tw-pivot: mount it
+before, at NEWROOT/proc (tw-mountproc --target NEWROOT/proc tw-pivot
+NEWROOT …), as rootless runc does; tw-mountsys and tw-mountdev likewise.
 `
 
 func Main(args []string, stdio cli.IO) error {
@@ -54,7 +59,7 @@ func Main(args []string, stdio cli.IO) error {
 		return chain.Exec(argv, stdio)
 	}
 	if err := Mount(*target); err != nil {
-		return err
+		return ns.UserHint(err, "/proc", "a pid namespace of its own (--pid) and ")
 	}
 	return chain.Exec(argv, stdio)
 }

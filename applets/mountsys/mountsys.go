@@ -36,7 +36,7 @@ func Main(args []string, stdio cli.IO) error {
 		return err
 	}
 	if err := Mount(*target); err != nil {
-		return err
+		return ns.UserHint(err, "/sys", "a network namespace of its own (--net) and ")
 	}
 	return chain.Exec(argv, stdio)
 }

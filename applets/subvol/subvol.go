@@ -18,7 +18,7 @@ import (
 )
 
 const usage = `Usage: tw-subvol create PATH…
-       tw-subvol delete [-r] PATH…
+       tw-subvol delete [-r] [-v] PATH…
        tw-subvol list [-p] [-r] [--json] PATH
        tw-subvol show [--json] PATH
        tw-subvol ro PATH [true|false]
@@ -37,6 +37,12 @@ Manage btrfs subvolumes, like 'btrfs subvolume' and 'btrfs property … ro'.
 create checks every PATH before it makes any. delete, as 'btrfs subvolume
 delete' does, checks each PATH when its turn comes: one that fails is
 reported and the others are still deleted (exit status 1).
+
+As a user (no CAP_SYS_ADMIN): create, show and ro work on the user's own
+subvolumes; list shows the subvolumes below the one PATH is in, those the
+user can reach; delete uses the ioctl where the filesystem is mounted with
+user_subvol_rm_allowed, and otherwise empties the subvolume and removes it
+with rmdir, after checking that it can (-v says which it did).
 `
 
 // Applet is tw-subvol.
@@ -53,10 +59,11 @@ func Main(args []string, stdio cli.IO) error {
 	}
 	verb, args := fs.Arg(0), fs.Args()[1:]
 	fs = cli.NewFlagSet("subvol "+verb, true)
-	var recursive, readonly, asJSON bool
+	var recursive, readonly, asJSON, verbose bool
 	switch verb {
 	case "delete":
 		fs.BoolVarP(&recursive, "recursive", "r", false, "delete nested subvolumes first")
+		fs.BoolVarP(&verbose, "verbose", "v", false, "say how each subvolume was deleted (ioctl, or emptied and rmdir)")
 	case "list":
 		fs.BoolVarP(&readonly, "readonly", "r", false, "list read-only subvolumes only")
 		fs.BoolP("parent", "p", true, "print the parent ID (always on, as 'btrfs subvolume list -p')")
@@ -80,7 +87,11 @@ func Main(args []string, stdio cli.IO) error {
 		if err := cli.Args(fs, 1, -1); err != nil {
 			return err
 		}
-		return remove(fs.Args(), recursive, stdio.Stderr)
+		var say io.Writer
+		if verbose {
+			say = stdio.Stderr
+		}
+		return remove(fs.Args(), recursive, stdio.Stderr, say)
 	case "list":
 		if err := cli.Args(fs, 1, 1); err != nil {
 			return err
@@ -163,8 +174,9 @@ func openSubvol(path string) (int, error) {
 // each PATH is checked when its turn comes (so "outer/inner outer" works),
 // a PATH that fails is reported and the others still go; with recursive
 // the subvolumes inside a PATH go first, deepest first. A PATH named twice,
-// or inside one already deleted with -r, goes once.
-func remove(paths []string, recursive bool, stderr io.Writer) error {
+// or inside one already deleted with -r, goes once. verbose, when not
+// nil, hears how each was deleted (deleteOne).
+func remove(paths []string, recursive bool, stderr, verbose io.Writer) error {
 	var dirs btrfs.Dirs
 	defer dirs.Close()
 	gone := map[string]bool{}
@@ -175,7 +187,7 @@ func remove(paths []string, recursive bool, stderr io.Writer) error {
 			continue
 		}
 		if err == nil {
-			err = removeOne(&dirs, p, abs, recursive, gone)
+			err = removeOne(&dirs, p, abs, recursive, gone, verbose)
 		} else {
 			err = btrfs.PathError("delete", p, err)
 		}
@@ -191,7 +203,7 @@ func remove(paths []string, recursive bool, stderr io.Writer) error {
 
 // removeOne checks and deletes the subvolume at p (and, with recursive,
 // those inside it first), recording each absolute path deleted in gone.
-func removeOne(dirs *btrfs.Dirs, p, abs string, recursive bool, gone map[string]bool) error {
+func removeOne(dirs *btrfs.Dirs, p, abs string, recursive bool, gone map[string]bool, verbose io.Writer) error {
 	fd, err := openSubvol(p)
 	if err != nil {
 		return err
@@ -213,8 +225,8 @@ func removeOne(dirs *btrfs.Dirs, p, abs string, recursive bool, gone map[string]
 		if err != nil {
 			return btrfs.PathError("open", dir, err)
 		}
-		if err := btrfs.DeleteSubvolume(dfd, name); err != nil {
-			return btrfs.PathError("delete", q, err)
+		if err := deleteOne(dfd, name, q, verbose); err != nil {
+			return err
 		}
 		gone[qabs] = true
 	}
@@ -230,7 +242,7 @@ func nested(fd int, p string, recursive bool) ([]string, error) {
 	}
 	var walk func(id uint64, p string) ([]string, error)
 	walk = func(id uint64, p string) ([]string, error) {
-		refs, err := btrfs.Children(fd, id)
+		refs, err := children(fd, id, p)
 		if err != nil {
 			return nil, btrfs.PathError("delete", p, err)
 		}
@@ -292,7 +304,7 @@ func list(w io.Writer, path string, readonly, asJSON bool) error {
 	if err := btrfs.CheckFd(fd, false); err != nil {
 		return btrfs.PathError("list", path, err)
 	}
-	subs, err := btrfs.List(fd)
+	subs, err := listSubvols(fd, path)
 	if err != nil {
 		return btrfs.PathError("list", path, err)
 	}
@@ -347,7 +359,7 @@ func show(w io.Writer, path string, asJSON bool) error {
 	}
 	if info.ID == btrfs.FSTreeID {
 		e.Name = "<FS_TREE>"
-	} else if e.Path, err = btrfs.Path(fd, info.ID); err != nil {
+	} else if e.Path, err = subvolPath(fd, path, info.ID); err != nil {
 		return btrfs.PathError("show", path, err)
 	}
 	if asJSON {

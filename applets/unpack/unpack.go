@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -146,7 +145,7 @@ func Main(args []string, stdio cli.IO) error {
 	// removed as after any failure.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, unix.SIGTERM)
 	defer stop()
-	err = unpack(ctx, ext, layout, tag, bundle, o, maps)
+	err = rootlessHint(unpack(ctx, ext, layout, tag, bundle, o, maps), maps.Rootless)
 	if err != nil && ctx.Err() != nil {
 		err = errors.New("interrupted")
 	}
@@ -172,48 +171,14 @@ func parseImage(image string) (layout, tag string, err error) {
 }
 
 // parseMapping parses CONTAINER:HOST[:SIZE], umoci's --uid-map syntax.
-func parseMapping(s string) (rspec.LinuxIDMapping, error) {
-	parts := strings.Split(s, ":")
-	if len(parts) == 2 {
-		parts = append(parts, "1")
-	}
-	if len(parts) != 3 {
-		return rspec.LinuxIDMapping{}, fmt.Errorf("invalid mapping %q: want CONTAINER:HOST[:SIZE]", s)
-	}
-	var n [3]uint32
-	for i, p := range parts {
-		v, err := strconv.ParseUint(p, 10, 32)
-		if err != nil {
-			return rspec.LinuxIDMapping{}, fmt.Errorf("invalid mapping %q: %q is not a number", s, p)
-		}
-		n[i] = uint32(v)
-	}
-	return rspec.LinuxIDMapping{ContainerID: n[0], HostID: n[1], Size: n[2]}, nil
-}
+func parseMapping(s string) (rspec.LinuxIDMapping, error) { return untar.ParseMapping(s) }
 
 // mapOptions builds umoci's map options: --rootless maps root to the
 // caller unless told otherwise.
 func mapOptions(rootless bool, uidMaps, gidMaps []string) (layer.MapOptions, error) {
-	m := layer.MapOptions{Rootless: rootless}
-	if rootless && len(uidMaps) == 0 {
-		uidMaps = []string{fmt.Sprintf("0:%d:1", os.Geteuid())}
-	}
-	if rootless && len(gidMaps) == 0 {
-		gidMaps = []string{fmt.Sprintf("0:%d:1", os.Getegid())}
-	}
-	for _, s := range uidMaps {
-		idm, err := parseMapping(s)
-		if err != nil {
-			return m, cli.Usagef("--uid-map: %v", err)
-		}
-		m.UIDMappings = append(m.UIDMappings, idm)
-	}
-	for _, s := range gidMaps {
-		idm, err := parseMapping(s)
-		if err != nil {
-			return m, cli.Usagef("--gid-map: %v", err)
-		}
-		m.GIDMappings = append(m.GIDMappings, idm)
+	m, err := untar.MapOptions(rootless, uidMaps, gidMaps)
+	if err != nil {
+		return m, cli.Usagef("%v", err)
 	}
 	return m, nil
 }

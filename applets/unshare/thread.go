@@ -27,7 +27,8 @@ var threadApplets = map[string]bool{"pivot": true, "mountproc": true, "mountsys"
 // an applet that works there, tw-mountproc comes after tw-pivot (its --target is resolved
 // by the child, after the pivot), and no proc is mounted by tw-unshare.
 func (o *options) threaded(argv []string) bool {
-	if o.mountProc != "" {
+	// A user namespace can only be unshared by a single-threaded process.
+	if o.mountProc != "" || o.user.user {
 		return false
 	}
 	mountproc := false

@@ -24,7 +24,7 @@ import (
 
 var Applet = cli.Applet{Name: "unshare", Summary: "run a program in new namespaces", Main: Main}
 
-const usage = `Usage: tw-unshare [-muinpCf] [--mount-proc[=DIR]] [--propagation MODE] [--hostname NAME] [--] [PROG [ARGS…]]
+const usage = `Usage: tw-unshare [-muinpCf] [-Ur] [--map-auto] [--mount-proc[=DIR]] [--propagation MODE] [--hostname NAME] [--] [PROG [ARGS…]]
 
 Run PROG (default /bin/sh) in new namespaces, as unshare(1) of util-linux
 does. The program is started as a child (tw-unshare always forks, so --fork
@@ -47,6 +47,14 @@ inside the new pid namespace, before it executes PROG. Any other applet
 runs in a child that starts tw again. PROG inherits no descriptor but 0, 1
 and 2.
 
+Without root, the other namespaces need a new user namespace: add -U
+(--user) with -r (--map-root-user: you are root inside, as yourself
+outside) and, for more ids than your own, --map-auto (the ranges of
+/etc/subuid and /etc/subgid from 0 up, written by newuidmap and newgidmap;
+with -r your own id is 0 and the range fills 1 up). tw-unshare does not
+add -U by itself, as unshare(1) does not: it says so when the kernel
+refuses.
+
 tw-unshare tells tw-pivot and tw-mountproc which namespaces it left (in the
 environment variable TW_UNSHARE_LEFT, removed before PROG runs): they refuse
 to act in the mount namespace of the host. It also holds, while PROG runs,
@@ -63,6 +71,7 @@ type options struct {
 	mountProc                               string
 	propagation                             string
 	hostname                                string
+	user                                    userOptions
 }
 
 func newOptions(fs *pflag.FlagSet) *options {
@@ -78,6 +87,7 @@ func newOptions(fs *pflag.FlagSet) *options {
 	fs.Lookup("mount-proc").NoOptDefVal = "/proc"
 	fs.StringVar(&o.propagation, "propagation", "private", "`MODE` of every mount in a new mount namespace: private, slave, shared or unchanged")
 	fs.StringVar(&o.hostname, "hostname", "", "set the hostname of the new UTS namespace to `NAME` (needs --uts)")
+	o.user.addFlags(fs)
 	return o
 }
 
@@ -92,7 +102,7 @@ func (o *options) check() error {
 	if o.hostname != "" && !o.uts {
 		return cli.Usagef("--hostname needs --uts: it would rename the host")
 	}
-	return nil
+	return o.user.check(os.Geteuid(), os.Getegid(), os.Getenv(ns.EnvChild) != "")
 }
 
 var propagations = map[string]uintptr{
@@ -115,6 +125,7 @@ func (o *options) cloneflags() uintptr {
 		{o.net, unix.CLONE_NEWNET},
 		{o.pid, unix.CLONE_NEWPID},
 		{o.cgroup, unix.CLONE_NEWCGROUP},
+		{o.user.user, unix.CLONE_NEWUSER},
 	} {
 		if n.on {
 			f |= n.flag
@@ -139,6 +150,9 @@ func Main(args []string, stdio cli.IO) error {
 	if os.Getenv(ns.EnvChild) != "" {
 		os.Unsetenv(ns.EnvChild)
 		unix.CloseOnExec(3) // the pins' socket: for this process only
+		if err := childUser(); err != nil {
+			return err
+		}
 		return o.child(argv, stdio)
 	}
 	if !o.direct(argv) && o.threaded(argv) {
@@ -153,7 +167,7 @@ func Main(args []string, stdio cli.IO) error {
 // SysProcAttr.Unshareflags' CLONE_NEWNS (mount "/" MS_REC|MS_PRIVATE).
 func (o *options) direct(argv []string) bool {
 	_, applet := cli.Lookup(argv[0])
-	return !applet && o.hostname == "" && o.mountProc == "" &&
+	return !applet && o.hostname == "" && o.mountProc == "" && o.user.direct() &&
 		(o.propagation == "private" || o.propagation == "unchanged" || !o.mount)
 }
 
@@ -164,6 +178,7 @@ func (o *options) directCommand(path string, argv, env []string, stdio cli.IO) *
 		attr.Cloneflags &^= unix.CLONE_NEWNS
 		attr.Unshareflags = unix.CLONE_NEWNS
 	}
+	o.user.apply(attr, false)
 	return &exec.Cmd{
 		Path:        path,
 		Args:        argv,
@@ -179,7 +194,7 @@ func (o *options) directCommand(path string, argv, env []string, stdio cli.IO) *
 // new namespaces, told which ones it left and where to send pins (its
 // descriptor 3, see ns.Pin).
 func (o *options) command(args, env []string, left string, pins *os.File, stdio cli.IO) *exec.Cmd {
-	return &exec.Cmd{
+	cmd := &exec.Cmd{
 		Path:       "/proc/self/exe",
 		Args:       append([]string{"tw-unshare"}, args...),
 		Env:        append(chain.Environ(env), ns.EnvLeft+"="+left, ns.EnvChild+"=1", ns.EnvPin+"=3"),
@@ -192,6 +207,8 @@ func (o *options) command(args, env []string, left string, pins *os.File, stdio 
 			Pdeathsig:  syscall.SIGKILL,
 		},
 	}
+	o.user.apply(cmd.SysProcAttr, true)
+	return cmd
 }
 
 // newChild is the process to start: PROG itself when direct, else this
@@ -206,7 +223,11 @@ func (o *options) newChild(args, argv []string, stdio cli.IO) (cmd *exec.Cmd, pi
 		if err != nil {
 			return nil, nil, err
 		}
-		return o.command(args, os.Environ(), left, end, stdio), pins, nil
+		cmd := o.command(args, os.Environ(), left, end, stdio)
+		if err := o.user.prepare(cmd); err != nil {
+			return nil, nil, err
+		}
+		return cmd, pins, nil
 	}
 	path, err := chain.LookPath(argv[0], os.Getenv("PATH"))
 	if err != nil {
@@ -226,7 +247,11 @@ func (o *options) parent(args, argv []string, stdio cli.IO) error {
 	}
 	direct := pins == nil
 	// The container must not reach this process through /proc/PID/exe.
-	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+	// (In a new user namespace only once the child is started: the child
+	// inherits it until its execve, and its uid_map would be root's.)
+	if !o.user.user {
+		unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+	}
 	// Without --pid nothing ends the processes PROG leaves running in the
 	// background: as a child subreaper, tw-unshare gets them when PROG
 	// ends, and holds the pin until the last of them is gone.
@@ -242,10 +267,20 @@ func (o *options) parent(args, argv []string, stdio cli.IO) error {
 	defer signal.Stop(sigs)
 	pid, err := start(cmd)
 	if err != nil {
+		o.user.mapChild(0, false)
 		if direct {
-			return startError(err, argv[0])
+			return hint(startError(err, argv[0]), &o.user, os.Geteuid())
 		}
-		return fmt.Errorf("new namespaces: %w", err)
+		return hint(fmt.Errorf("new namespaces: %w", err), &o.user, os.Geteuid())
+	}
+	if o.user.user {
+		unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+	}
+	if err := o.user.mapChild(pid, true); err != nil {
+		unix.Kill(pid, unix.SIGKILL)
+		var ws unix.WaitStatus
+		unix.Wait4(pid, &ws, 0, nil)
+		return err
 	}
 	if pins != nil {
 		cmd.ExtraFiles[0].Close()

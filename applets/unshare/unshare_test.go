@@ -228,3 +228,48 @@ func TestThreaded(t *testing.T) {
 		}
 	}
 }
+
+func TestUserOptions(t *testing.T) {
+	for _, tc := range []struct {
+		args   []string
+		uids   []ns.IDMap
+		direct bool
+		err    string
+	}{
+		{[]string{"-U", "true"}, nil, true, ""},
+		{[]string{"-r", "true"}, []ns.IDMap{{Inner: 0, Outer: 4321, Count: 1}}, true, ""},
+		{[]string{"--map-user", "7", "true"}, []ns.IDMap{{Inner: 7, Outer: 4321, Count: 1}}, true, ""},
+		{[]string{"-U", "--setgroups", "deny", "true"}, nil, false, ""},
+		{[]string{"-r", "--setgroups", "deny", "true"}, []ns.IDMap{{Inner: 0, Outer: 4321, Count: 1}}, true, ""},
+		{[]string{"--setgroups", "deny", "true"}, nil, false, "--setgroups needs --user"},
+		{[]string{"-U", "--setgroups", "maybe", "true"}, nil, false, "unsupported --setgroups argument: maybe"},
+		{[]string{"-r", "--setgroups", "allow", "true"}, nil, false, "--setgroups=allow and --map-group exclude each other without root"},
+		{[]string{"-r", "--map-user", "5", "true"}, nil, false, "--map-root-user and --map-user/--map-group exclude each other"},
+		{[]string{"--map-user", "no-such-user-here", "true"}, nil, false, "no such user: no-such-user-here"},
+	} {
+		fs := cli.NewFlagSet("unshare", false)
+		o := newOptions(fs)
+		if _, err := cli.Parse(fs, tc.args, usage, &bytes.Buffer{}); err != nil {
+			t.Fatal(err)
+		}
+		err := o.user.check(4321, 4321, false)
+		if tc.err != "" {
+			if err == nil || err.Error() != tc.err {
+				t.Errorf("%q: %v, want %s", tc.args, err, tc.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", tc.args, err)
+			continue
+		}
+		if !slices.Equal(o.user.uids, tc.uids) || o.user.direct() != tc.direct || o.cloneflags()&unix.CLONE_NEWUSER == 0 {
+			t.Errorf("%q: uids %v direct %v flags %#x", tc.args, o.user.uids, o.user.direct(), o.cloneflags())
+		}
+		attr := &syscall.SysProcAttr{}
+		o.user.apply(attr, true)
+		if len(attr.AmbientCaps) == 0 || len(attr.UidMappings) != len(tc.uids) {
+			t.Errorf("%q: attr %+v", tc.args, attr)
+		}
+	}
+}

@@ -1,0 +1,175 @@
+#!/usr/bin/env bats
+# The chain as an ordinary user: tw-unshare's user namespace (-U, -r,
+# --map-user/--map-group, --map-auto, --setgroups) held to util-linux
+# unshare(1), and the container's isolation proofs, on a loop btrfs the
+# user owns. Every case runs as a throwaway user (helpers_rootless).
+load helpers
+load helpers_rootless
+
+setup_file() {
+	rootless_setup_file
+	requires btrfs unshare
+	rootless_btrfs store
+	ROOT=$RDIR/store/root
+	export ROOT
+	as_user "$BATS_TEST_DIRNAME/../scripts/busybox-rootfs.sh" "$ROOT"
+}
+
+teardown_file() {
+	rootless_teardown_file
+}
+
+setup() {
+	HOST_MOUNTS_BEFORE=$(host_mounts)
+}
+
+host_unchanged() {
+	local now
+	now=$(host_mounts)
+	[ "$now" = "$HOST_MOUNTS_BEFORE" ] || fail "host mounts changed: $(diff <(echo "$HOST_MOUNTS_BEFORE") <(echo "$now"))"
+}
+
+# The one-line chain for a user: proc, sysfs and /dev mounted at the new
+# root before tw-pivot (a user namespace mounts proc and sysfs only while
+# another is visible), as rootless runc does. chain MAP PROG…: MAP are the
+# user namespace's options.
+chain() {
+	local map=$1
+	shift
+	# shellcheck disable=SC2086 # map is several options
+	as_user tw-unshare $map --mount --uts --ipc --net --pid --fork --hostname tupperware \
+		tw-mountproc --target "$ROOT/proc" tw-mountsys --target "$ROOT/sys" tw-mountdev --target "$ROOT/dev" \
+		tw-pivot "$ROOT" tw-harden "$@"
+}
+
+@test "without root and without -U tw-unshare says to add -U/-r" {
+	run -1 --separate-stderr as_user tw-unshare --mount --pid --fork true
+	assert_equal "$stderr" "tw-unshare: new namespaces: fork/exec /usr/bin/true: operation not permitted (not root: add -U/--user with -r/--map-root-user or --map-auto)"
+	run -1 --separate-stderr as_user tw-unshare -muinpf tw-pivot "$ROOT" true
+	assert_equal "$stderr" "tw-unshare: new namespaces: fork/exec /proc/self/exe: operation not permitted (not root: add -U/--user with -r/--map-root-user or --map-auto)"
+	host_unchanged
+}
+
+@test "-r, --map-user, --map-group, -U give the maps and setgroups of unshare(1)" {
+	local args
+	for args in "-r" "-U" "--map-user=1000 --map-group=1000" "--map-user=0" "-U --setgroups=deny" "-U --setgroups=allow"; do
+		# shellcheck disable=SC2086 # args are several options
+		run -0 as_user unshare $args cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups
+		local want=$output
+		# shellcheck disable=SC2086
+		run -0 as_user tw-unshare $args cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups
+		assert_equal "$output" "$want"
+		# tw's own child in between (a tw applet next) maps alike
+		# shellcheck disable=SC2086
+		run -0 as_user tw-unshare $args --uts --hostname x cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups
+		assert_equal "$output" "$want"
+	done
+}
+
+@test "--map-auto maps /etc/subuid and /etc/subgid through newuidmap as unshare(1) does" {
+	local args
+	for args in "--map-auto" "--map-auto -r" "--map-auto --map-user=1000 --map-group=1000"; do
+		# shellcheck disable=SC2086
+		run -0 as_user unshare $args cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups
+		local want=$output
+		# shellcheck disable=SC2086
+		run -0 as_user tw-unshare $args cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups
+		assert_equal "$output" "$want"
+	done
+	run -0 as_user tw-unshare --map-auto -r cat /proc/self/uid_map
+	assert_line --regexp "^ +1 +$(grep "^$RUSER:" /etc/subuid | cut -d: -f2) +65535\$"
+}
+
+@test "the user's capabilities inside are those of unshare(1): all as root, none as another uid, no ambient left" {
+	local args
+	for args in "-r" "--map-user=1000 --map-group=1000" "--map-auto -r" "--map-auto"; do
+		# shellcheck disable=SC2086
+		run -0 as_user unshare $args grep ^Cap /proc/self/status
+		local want=$output
+		# shellcheck disable=SC2086
+		run -0 as_user tw-unshare $args --uts --hostname x grep ^Cap /proc/self/status
+		assert_equal "$output" "$want"
+	done
+}
+
+@test "errors: no subordinate range, a bad --setgroups, -r with --map-user, an unknown user" {
+	run -1 --separate-stderr as_user_nosub tw-unshare --map-auto true
+	assert_equal "$stderr" "tw-unshare: /etc/subuid: no range for user $RUSER_NOSUB ($(id -u "$RUSER_NOSUB")): ask root for one (usermod --add-subuids/--add-subgids)"
+	run -2 --separate-stderr as_user tw-unshare -U --setgroups=maybe true
+	assert_equal "${stderr_lines[0]}" "tw-unshare: unsupported --setgroups argument: maybe"
+	run -2 --separate-stderr as_user tw-unshare --setgroups=deny true
+	assert_equal "${stderr_lines[0]}" "tw-unshare: --setgroups needs --user"
+	run -2 --separate-stderr as_user tw-unshare -r --setgroups=allow true
+	assert_equal "${stderr_lines[0]}" "tw-unshare: --setgroups=allow and --map-group exclude each other without root"
+	run -2 --separate-stderr as_user tw-unshare -r --map-user=5 true
+	assert_equal "${stderr_lines[0]}" "tw-unshare: --map-root-user and --map-user/--map-group exclude each other"
+	run -2 --separate-stderr as_user tw-unshare --map-user=no-such-user-$$ true
+	assert_equal "${stderr_lines[0]}" "tw-unshare: no such user: no-such-user-$$"
+	# -r with --setgroups=deny: deny is written before the gid map (unshare(1) writes it after, and fails)
+	run -0 as_user tw-unshare -r --setgroups=deny cat /proc/self/setgroups
+	assert_output deny
+}
+
+@test "the chain as a user: PID 1, hostname, only the container's mounts, only fds 0-2, root inside, host untouched" {
+	local hostname_before
+	hostname_before=$(hostname)
+	for map in "-r" "-r --map-auto"; do
+		run -0 --separate-stderr chain "$map" /bin/sh -c 'echo $$; hostname; id -u; cut -d" " -f5 /proc/self/mountinfo; ls /proc/self/fd; touch /dev/null /THIS_IS_TUPPERWAAAARE' 3>"$RDIR/f"
+		assert_line --index 0 1
+		assert_line --index 1 tupperware
+		assert_line --index 2 0
+		refute_line --partial "$RDIR"
+		refute_line --regexp '^/(tmp|work|home|etc)'
+		assert_line /proc
+		assert_line /sys
+		assert_line /dev/pts
+		# ls's own descriptor for the directory it reads is 3
+		assert_equal "$(printf '%s\n' "$output" | tail -4 | tr '\n' ' ')" "0 1 2 3 "
+	done
+	[ -O "$ROOT/THIS_IS_TUPPERWAAAARE" ] || [ "$(stat -c %u "$ROOT/THIS_IS_TUPPERWAAAARE")" = "$RUID" ]
+	assert_equal "$(hostname)" "$hostname_before"
+	host_unchanged
+}
+
+@test "files made as root inside belong to the user outside; --map-auto ids land in the subordinate range" {
+	local sub
+	sub=$(grep "^$RUSER:" /etc/subuid | cut -d: -f2)
+	run -0 as_user tw-unshare -r --map-auto -muinpf tw-pivot "$ROOT" /bin/sh -c 'touch /mine; touch /theirs; chown 1000:1000 /theirs'
+	assert_equal "$(stat -c %u:%g "$ROOT/mine")" "$RUID:$RGID"
+	assert_equal "$(stat -c %u "$ROOT/theirs")" "$((sub + 999))"
+	rm -f "$ROOT/mine" "$ROOT/theirs"
+}
+
+@test "the guards still refuse the host's namespaces as a user" {
+	run -1 --separate-stderr as_user tw-pivot "$ROOT" true
+	assert_equal "$stderr" "tw-pivot: refusing to change mounts in the host's mount namespace: mnt:[4026531832] is the initial one"
+	run -1 --separate-stderr as_user tw-unshare -r --uts --pid --fork tw-pivot "$ROOT" true
+	assert_equal "$stderr" "tw-pivot: refusing to change mounts in the host's mount namespace: mnt:[4026531832] is the initial one"
+	run -1 --separate-stderr as_user tw-unshare -r --uts --pid --fork tw-mountproc true
+	assert_equal "$stderr" "tw-mountproc: refusing to change mounts in the host's mount namespace: mnt:[4026531832] is the initial one"
+	run -1 --separate-stderr as_user tw-unshare -r --mount --fork tw-mountproc true
+	assert_equal "$stderr" "tw-mountproc: not in a new pid namespace: a fresh proc would list the host's processes (run under tw-unshare --pid --fork, or pass --host-pids)"
+	run -1 --separate-stderr as_user tw-unshare -r --uts tw-harden true
+	assert_equal "$stderr" "tw-harden: refusing to change mounts in the host's mount namespace: mnt:[4026531832] is the initial one"
+	host_unchanged
+}
+
+@test "where a user namespace refuses: proc and sysfs after tw-pivot, a device node by mknod" {
+	run -1 --separate-stderr as_user tw-unshare -r -muinpf tw-pivot "$ROOT" tw-mountproc true
+	assert_equal "$stderr" "tw-mountproc: mount proc /proc: operation not permitted (a user namespace needs a pid namespace of its own (--pid) and the mount before tw-pivot: --target NEWROOT/proc)"
+	run -1 --separate-stderr as_user tw-unshare -r -muinpf tw-pivot "$ROOT" tw-mountsys true
+	assert_equal "$stderr" "tw-mountsys: mount sysfs /sys: operation not permitted (a user namespace needs a network namespace of its own (--net) and the mount before tw-pivot: --target NEWROOT/sys)"
+	run -1 --separate-stderr as_user tw-unshare -r -muinpf tw-pivot "$ROOT" tw-mountdev true
+	assert_equal "$stderr" "tw-mountdev: mknod /dev/null: operation not permitted (and no host node /dev/null to bind: run tw-mountdev before tw-pivot, --target NEWROOT/dev)"
+	# sysfs needs a network namespace of the user's own
+	run -1 --separate-stderr as_user tw-unshare -r -muipf tw-mountsys --target "$ROOT/sys" true
+	assert_equal "$stderr" "tw-mountsys: mount sysfs $ROOT/sys: operation not permitted (a user namespace needs a network namespace of its own (--net) and the mount before tw-pivot: --target NEWROOT/sys)"
+	host_unchanged
+}
+
+@test "tw-limit as a user without a delegated cgroup v2 subtree: a clear error, nothing made" {
+	[ "$(stat -f -c %T /sys/fs/cgroup)" != cgroup2fs ] || skip "cgroup v2: the user may have a delegated subtree here"
+	run -1 --separate-stderr as_user tw-limit --pids 10 --memory 64M true
+	assert_output ""
+	[[ "$stderr" =~ ^tw-limit:\ mkdir\ /sys/fs/cgroup/[^\ ]+/tw-limit-[0-9a-f]+:\ permission\ denied\ \(not\ root:\ limits\ need\ a\ cgroup\ v2\ subtree\ delegated\ to\ you,\ and\ this\ machine\'s\ controllers\ are\ on\ cgroup\ v1\)$ ]] || fail "$stderr"
+}

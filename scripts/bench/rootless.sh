@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# make bench, rootless: the one-line container as an ordinary user,
+#   tw-unshare -r -muinpf --hostname tupperware tw-mountproc --target ROOT/proc tw-pivot ROOT /bin/true
+# (and with --map-auto: newuidmap and newgidmap on the way) against
+# `bwrap --unshare-all --bind ROOT / --proc /proc --hostname tupperware /bin/true`
+# run by the same user (goal <= 1.0x), and against the root chain
+# (tw-unshare -muinpf … tw-pivot ROOT tw-mountproc /bin/true, run by root).
+# The user is a throwaway one (useradd, subordinate ranges), removed after.
+# Medians of $BENCH_RUNS (30) runs by hyperfine.
+set -eu
+
+# shellcheck source=scripts/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+needs rootless root hyperfine bwrap newuidmap useradd setpriv jq /bin/busybox tw-unshare
+
+runs=${BENCH_RUNS:-30}
+user=twbench$$
+work=$(mktemp -d /tmp/tw-bench-rootless.XXXXXX)
+chmod 755 "$work"
+cleanup() {
+	userdel "$user" 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+useradd -M -d "$work" -s /bin/sh "$user"
+chown "$user:" "$work"
+grep -q "^$user:" /etc/subuid || {
+	echo "bench/rootless: skipped (useradd gave $user no subordinate ids)" >&2
+	exit 0
+}
+root=$work/rootfs
+as_user() { setpriv --reuid="$user" --regid="$user" --init-groups env -i PATH="$PATH" HOME="$work" "$@"; }
+as_user "$bench_scripts/busybox-rootfs.sh" "$root"
+
+median_ms() { jq -r --argjson i "$2" '.results[$i].median * 1000 | . * 100 | round / 100' "$1"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'; }
+hf() {
+	local json=$1
+	shift
+	if ! hyperfine -N --style none --warmup 3 --runs "$runs" --export-json "$json" "$@" >"$work/log" 2>&1; then
+		cat "$work/log" >&2
+		return 1
+	fi
+}
+
+chain="tw-unshare -r -muinpf --hostname tupperware tw-mountproc --target $root/proc tw-pivot $root /bin/true"
+auto="tw-unshare -r --map-auto -muinpf --hostname tupperware tw-mountproc --target $root/proc tw-pivot $root /bin/true"
+bwrap="bwrap --unshare-all --bind $root / --proc /proc --hostname tupperware /bin/true"
+as_user hyperfine -N --style none --warmup 3 --runs "$runs" --export-json "$work/user.json" \
+	"$chain" "$auto" "$bwrap" >"$work/log" 2>&1 || {
+	cat "$work/log" >&2
+	exit 1
+}
+t=$(median_ms "$work/user.json" 0)
+a=$(median_ms "$work/user.json" 1)
+b=$(median_ms "$work/user.json" 2)
+row "rootless chain (-r) vs bwrap --unshare-all" "${t}ms" "${b}ms" "$(ratio "$t" "$b")"
+row "rootless chain (-r --map-auto) vs bwrap" "${a}ms" "${b}ms" "$(ratio "$a" "$b")"
+
+# The root chain, on the same tree (root may pivot into the user's).
+hf "$work/root.json" "tw-unshare -muinpf --hostname tupperware tw-pivot $root tw-mountproc /bin/true"
+r=$(median_ms "$work/root.json" 0)
+row "rootless chain (-r) vs the root chain" "${t}ms" "${r}ms" "$(ratio "$t" "$r")"
