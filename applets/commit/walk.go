@@ -70,6 +70,11 @@ func writeLayer(w io.Writer, root string, opt walkOptions) error {
 	defer unix.Close(fd)
 	wk := &walker{tw: tar.NewWriter(w), root: fd, opt: opt, inodes: map[uint64]string{}, buf: make([]byte, 1<<20)}
 	if err := wk.walk(fd, ".", "."); err != nil {
+		// Name the file as the user does, below the DIR they gave.
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			pe.Path = filepath.Join(root, pe.Path)
+		}
 		return err
 	}
 	return wk.tw.Close()
@@ -291,12 +296,17 @@ func (wk *walker) add(fd int, st *syscall.Stat_t, name string) error {
 	if err := owners(hdr, wk.opt.maps); err != nil {
 		return err
 	}
-	if old, ok := wk.inodes[st.Ino]; ok {
-		hdr.Typeflag = tar.TypeLink
-		hdr.Linkname = old
-		hdr.Size = 0
-	} else {
-		wk.inodes[st.Ino] = hdr.Name
+	// Hardlinks as umoci finds them, but never to a directory: a tree
+	// changed while it is read (a directory renamed, seen twice) must not
+	// give a layer that no one can unpack (link(2) of a directory).
+	if !isDir {
+		if old, ok := wk.inodes[st.Ino]; ok {
+			hdr.Typeflag = tar.TypeLink
+			hdr.Linkname = old
+			hdr.Size = 0
+		} else {
+			wk.inodes[st.Ino] = hdr.Name
+		}
 	}
 	if err := wk.tw.WriteHeader(hdr); err != nil {
 		return fmt.Errorf("write header: %w", err)

@@ -122,8 +122,6 @@ func Main(args []string, stdio cli.IO) error {
 		}
 	} else if err := checkEmptyDir(o.rootfsOnly); err != nil {
 		return err
-	} else {
-		warnReachable(o.rootfsOnly, stdio.Stderr)
 	}
 
 	// umoci's library logs through apex/log: only its warnings, as ours.
@@ -151,6 +149,10 @@ func Main(args []string, stdio cli.IO) error {
 	}
 	if cerr := engine.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("close %s: %w", layout, cerr)
+	}
+	if err == nil && bundle == "" {
+		// Once there is a tree to reach: a failure leaves none.
+		warnReachable(o.rootfsOnly, stdio.Stderr)
 	}
 	return err
 }

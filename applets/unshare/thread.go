@@ -27,8 +27,9 @@ var threadApplets = map[string]bool{"pivot": true, "mountproc": true, "mountsys"
 // an applet that works there, tw-mountproc comes after tw-pivot (its --target is resolved
 // by the child, after the pivot), and no proc is mounted by tw-unshare.
 func (o *options) threaded(argv []string) bool {
-	// A user namespace can only be unshared by a single-threaded process.
-	if o.mountProc != "" || o.user.user {
+	// A user namespace can only be unshared by a single-threaded process;
+	// without root the child mode's error says what to add.
+	if o.mountProc != "" || o.user.user || os.Geteuid() != 0 {
 		return false
 	}
 	mountproc := false
