@@ -30,19 +30,13 @@ var seccompOps = map[specs.LinuxSeccompOperator]seccomp.Op{
 	specs.OpMaskedEqual: seccomp.MaskedEQ,
 }
 
-func seccompActions() []string {
-	var out []string
-	for a := range seccompRet {
-		out = append(out, string(a))
-	}
-	sort.Strings(out)
-	return out
-}
+func seccompActions() []string   { return sortedKeys(seccompRet) }
+func seccompOperators() []string { return sortedKeys(seccompOps) }
 
-func seccompOperators() []string {
-	var out []string
-	for o := range seccompOps {
-		out = append(out, string(o))
+func sortedKeys[K ~string, V any](m map[K]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, string(k))
 	}
 	sort.Strings(out)
 	return out
