@@ -7,12 +7,15 @@
 //
 //	go run gen_syscalls.go /usr/include/x86_64-linux-gnu/asm/unistd_64.h
 //
+// -o names the file to write (TestSyscallTableIsGenerated writes another).
+//
 // Debian 12's linux-libc-dev (6.1) stops at 450; x/sys knows the newer
 // syscalls a profile may name (fchmodat2, mseal, ...).
 package main
 
 import (
 	"bytes"
+	"flag"
 	"fmt"
 	"go/format"
 	"log"
@@ -27,9 +30,11 @@ import (
 func main() {
 	log.SetFlags(0)
 	log.SetPrefix("gen_syscalls: ")
+	dst := flag.String("o", "zsyscalls_amd64.go", "the file to write")
+	flag.Parse()
 	var src, from string
-	if len(os.Args) > 1 {
-		src, from = os.Args[1], filepath.Base(os.Args[1])
+	if flag.NArg() > 0 {
+		src, from = flag.Arg(0), filepath.Base(flag.Arg(0))
 	} else {
 		out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}} {{.Path}}@{{.Version}}", "golang.org/x/sys").Output()
 		if err != nil {
@@ -73,7 +78,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := os.WriteFile("zsyscalls_amd64.go", code, 0o644); err != nil {
+	if err := os.WriteFile(*dst, code, 0o644); err != nil {
 		log.Fatal(err)
 	}
 }

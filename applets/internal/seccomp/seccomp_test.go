@@ -2,6 +2,10 @@ package seccomp
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -193,5 +197,32 @@ func TestSyscallTable(t *testing.T) {
 	}
 	if n := len(Syscalls()); n < 380 {
 		t.Errorf("%d syscalls", n)
+	}
+}
+
+// TestSyscallTableIsGenerated: the committed table is what go generate
+// writes today.
+func TestSyscallTableIsGenerated(t *testing.T) {
+	if testing.Short() || runtime.GOARCH != "amd64" {
+		t.Skip("runs the generator: not with -short, amd64 only")
+	}
+	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(goTool); err != nil {
+		t.Skip("no go tool")
+	}
+	out := filepath.Join(t.TempDir(), "z.go")
+	if b, err := exec.Command(goTool, "run", "gen_syscalls.go", "-o", out).CombinedOutput(); err != nil {
+		t.Fatalf("go run gen_syscalls.go: %v: %s", err, b)
+	}
+	want, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile("zsyscalls_amd64.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Error("zsyscalls_amd64.go is not what gen_syscalls.go writes: run go generate ./applets/internal/seccomp")
 	}
 }
