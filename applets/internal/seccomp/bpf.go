@@ -8,7 +8,7 @@ package seccomp
 import (
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -83,8 +83,8 @@ var ErrTooLong = errors.New("seccomp program longer than BPF_MAXINSNS")
 
 // ranges groups sorted, distinct numbers into [lo, hi] runs.
 func ranges(nrs []uint32) [][2]uint32 {
-	s := append([]uint32(nil), nrs...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	s := slices.Clone(nrs)
+	slices.Sort(s)
 	var out [][2]uint32
 	for _, n := range s {
 		if l := len(out); l > 0 && n <= out[l-1][1]+1 {
@@ -108,7 +108,9 @@ func ranges(nrs []uint32) [][2]uint32 {
 //	    if nr > hi: next run; if nr >= lo: allow; else: Default
 //	return Default
 func (f *Filter) Build() ([]unix.SockFilter, error) {
-	var a asm
+	runs := ranges(f.Allow)
+	n := 16 + 4*len(runs) + 16*len(f.Rules) // enough for most filters
+	a := asm{ins: make([]unix.SockFilter, 0, n), fix: make([]fixup, 0, n/2), at: make([]int, 0, n/2)}
 	native, ok := a.label(), a.label()
 	a.load(offArch)
 	a.jump(unix.BPF_JEQ, f.Arch, native, next)
@@ -147,7 +149,7 @@ func (f *Filter) Build() ([]unix.SockFilter, error) {
 		}
 		a.mark(other)
 	}
-	for _, r := range ranges(f.Allow) {
+	for _, r := range runs {
 		above, below := a.label(), a.label()
 		a.jump(unix.BPF_JGT, r[1], above, next)
 		a.jump(unix.BPF_JGE, r[0], next, below)
