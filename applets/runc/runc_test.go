@@ -1,8 +1,6 @@
 package runc
 
 import (
-	"encoding/binary"
-	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -199,100 +197,6 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-// bpf interprets a seccomp program on one syscall, as the kernel does.
-func bpf(t *testing.T, prog []unix.SockFilter, arch, nr uint32, args ...uint64) uint32 {
-	t.Helper()
-	data := make([]byte, 64)
-	binary.LittleEndian.PutUint32(data[0:], nr)
-	binary.LittleEndian.PutUint32(data[4:], arch)
-	for i, a := range args {
-		binary.LittleEndian.PutUint64(data[16+8*i:], a)
-	}
-	var acc uint32
-	for pc := 0; pc < len(prog); pc++ {
-		in := prog[pc]
-		switch in.Code {
-		case unix.BPF_LD | unix.BPF_W | unix.BPF_ABS:
-			acc = binary.LittleEndian.Uint32(data[in.K:])
-		case unix.BPF_ALU | unix.BPF_AND | unix.BPF_K:
-			acc &= in.K
-		case unix.BPF_RET | unix.BPF_K:
-			return in.K
-		case unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, unix.BPF_JMP | unix.BPF_JGT | unix.BPF_K, unix.BPF_JMP | unix.BPF_JGE | unix.BPF_K:
-			ok := map[uint16]bool{unix.BPF_JEQ: acc == in.K, unix.BPF_JGT: acc > in.K, unix.BPF_JGE: acc >= in.K}[in.Code&^(unix.BPF_JMP|unix.BPF_K)]
-			if ok {
-				pc += int(in.Jt)
-			} else {
-				pc += int(in.Jf)
-			}
-		default:
-			t.Fatalf("pc %d: instruction %#x", pc, in.Code)
-		}
-	}
-	t.Fatal("fell off the end of the program")
-	return 0
-}
-
-func TestSeccompCompile(t *testing.T) {
-	if syscallNumbers() == nil {
-		t.Skip("no syscall table for this architecture")
-	}
-	var s specs.LinuxSeccomp
-	err := json.Unmarshal([]byte(`{"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 38, "syscalls": [
-		{"names": ["read", "write", "no_such_call"], "action": "SCMP_ACT_ALLOW"},
-		{"names": ["personality"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]},
-		{"names": ["personality"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 4294967295, "op": "SCMP_CMP_EQ"}]},
-		{"names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 40, "op": "SCMP_CMP_NE"}]},
-		{"names": ["clone"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 2114060288, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"}]},
-		{"names": ["kill"], "action": "SCMP_ACT_KILL_PROCESS"},
-		{"names": ["lseek"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 1, "value": 4294967296, "op": "SCMP_CMP_GE"}, {"index": 1, "value": 8589934592, "op": "SCMP_CMP_LT"}]},
-		{"names": ["dup"], "action": "SCMP_ACT_ERRNO", "errnoRet": 9, "args": [{"index": 0, "value": 10, "op": "SCMP_CMP_GT"}]},
-		{"names": ["dup2"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 0, "value": 10, "op": "SCMP_CMP_LE"}]}
-	]}`), &s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := newSeccomp(&s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	nr := func(n string) uint32 { return syscallNumbers()[n] }
-	allow, enosys := uint32(unix.SECCOMP_RET_ALLOW), uint32(unix.SECCOMP_RET_ERRNO|38)
-	for _, c := range []struct {
-		arch uint32
-		nr   string
-		args []uint64
-		want uint32
-	}{
-		{nativeArch, "read", nil, allow},
-		{nativeArch, "write", nil, allow},
-		{nativeArch, "open", nil, enosys},
-		{0x40000003, "read", nil, enosys}, // another architecture
-		{nativeArch, "personality", []uint64{8}, allow},
-		{nativeArch, "personality", []uint64{0xffffffff}, allow},
-		{nativeArch, "personality", []uint64{0x1_00000008}, enosys},
-		{nativeArch, "personality", []uint64{9}, enosys},
-		{nativeArch, "socket", []uint64{2}, allow},
-		{nativeArch, "socket", []uint64{40}, enosys},
-		{nativeArch, "clone", []uint64{17}, allow},
-		{nativeArch, "clone", []uint64{unix.CLONE_NEWNS | 17}, enosys},
-		{nativeArch, "kill", nil, unix.SECCOMP_RET_KILL_PROCESS},
-		{nativeArch, "lseek", []uint64{0, 1 << 32}, allow},
-		{nativeArch, "lseek", []uint64{0, 1<<33 - 1}, allow},
-		{nativeArch, "lseek", []uint64{0, 1 << 33}, enosys},
-		{nativeArch, "lseek", []uint64{0, 1<<32 - 1}, enosys},
-		{nativeArch, "dup", []uint64{11}, unix.SECCOMP_RET_ERRNO | 9},
-		{nativeArch, "dup", []uint64{1 << 32}, unix.SECCOMP_RET_ERRNO | 9},
-		{nativeArch, "dup", []uint64{10}, enosys},
-		{nativeArch, "dup2", []uint64{10}, unix.SECCOMP_RET_ERRNO | uint32(unix.EPERM)},
-		{nativeArch, "dup2", []uint64{1<<32 + 1}, enosys},
-	} {
-		if got := bpf(t, f.prog, c.arch, nr(c.nr), c.args...); got != c.want {
-			t.Errorf("%s%v (arch %#x) = %#x, want %#x", c.nr, c.args, c.arch, got, c.want)
-		}
-	}
-}
-
 // ebpfRun interprets a device filter on one access, as the kernel would.
 func ebpfRun(t *testing.T, prog []ebpf, typ, access, major, minor uint32) uint32 {
 	t.Helper()
@@ -367,41 +271,6 @@ func TestDeviceFilter(t *testing.T) {
 	prog, _ = deviceFilter([]specs.LinuxDeviceCgroup{{Allow: false, Type: "b", Major: i64(8), Access: "rwm"}})
 	if ebpfRun(t, prog, devBlk, r, 8, 1) != 0 || ebpfRun(t, prog, devBlk, r, 9, 1) != 1 {
 		t.Error("a lone deny rule")
-	}
-}
-
-func TestSeccompNewerThanProfile(t *testing.T) {
-	if syscallNumbers() == nil {
-		t.Skip("no syscall table for this architecture")
-	}
-	nr := func(n string) uint32 { return syscallNumbers()[n] }
-	eperm, enosys := uint32(unix.SECCOMP_RET_ERRNO|uint32(unix.EPERM)), uint32(unix.SECCOMP_RET_ERRNO|uint32(unix.ENOSYS))
-	for _, c := range []struct {
-		profile string
-		call    string
-		want    uint32
-	}{
-		// a profile from before close_range: newer syscalls get ENOSYS
-		{`{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read", "getrandom"], "action": "SCMP_ACT_ALLOW"}]}`, "close_range", enosys},
-		{`{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read", "getrandom"], "action": "SCMP_ACT_ALLOW"}]}`, "mkdir", eperm},
-		{`{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read", "getrandom"], "action": "SCMP_ACT_ALLOW"}]}`, "getrandom", unix.SECCOMP_RET_ALLOW},
-		// a newer profile that names close_range decides it
-		{`{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read", "close_range"], "action": "SCMP_ACT_ALLOW"}]}`, "clone3", eperm},
-		// an allowing default needs no stub
-		{`{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO"}]}`, "close_range", unix.SECCOMP_RET_ALLOW},
-		{`{"defaultAction": "SCMP_ACT_KILL", "syscalls": [{"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"}]}`, "close_range", enosys},
-	} {
-		var s specs.LinuxSeccomp
-		if err := json.Unmarshal([]byte(c.profile), &s); err != nil {
-			t.Fatal(err)
-		}
-		f, err := newSeccomp(&s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := bpf(t, f.prog, nativeArch, nr(c.call)); got != c.want {
-			t.Errorf("%s under %s = %#x, want %#x", c.call, c.profile, got, c.want)
-		}
 	}
 }
 

@@ -25,46 +25,26 @@ func Docker(have caps.Set) (*Filter, error) {
 			f.Allow = append(f.Allow, nrs...)
 		}
 	}
-	f.Rules = append(f.Rules, Rule{Nr: unix.SYS_PERSONALITY, Code: personality()})
-	f.Rules = append(f.Rules, Rule{Nr: unix.SYS_SOCKET, Code: socketNotVsock()})
+	f.Rules = append(f.Rules, personality(), socketNotVsock())
 	if !have.Has(caps.SYS_ADMIN) {
-		f.Rules = append(f.Rules,
-			Rule{Nr: unix.SYS_CLONE, Code: cloneNoNamespaces()},
-			Rule{Nr: unix.SYS_CLONE3, Code: []unix.SockFilter{ret(Errno(unix.ENOSYS))}},
-		)
+		f.Rules = append(f.Rules, cloneNoNamespaces(), Rule{Nr: unix.SYS_CLONE3, Cases: []Case{{Ret: Errno(unix.ENOSYS)}}})
 	}
 	return f, nil
 }
 
 // personality is allowed for PER_LINUX, PER_LINUX32, UNAME26,
 // UNAME26|PER_LINUX32 and the query 0xffffffff only.
-func personality() []unix.SockFilter {
-	ok := []uint32{0x0, 0x8, 0x20000, 0x20008, 0xffffffff}
-	p := []unix.SockFilter{
-		argHi(0),
-		jump(unix.BPF_JMP|unix.BPF_JEQ|unix.BPF_K, 0, 1, 0),
-		ret(Errno(unix.EPERM)),
-		argLo(0),
+func personality() Rule {
+	r := Rule{Nr: unix.SYS_PERSONALITY}
+	for _, v := range []uint64{0x0, 0x8, 0x20000, 0x20008, 0xffffffff} {
+		r.Cases = append(r.Cases, Case{Conds: []Cond{{Index: 0, Op: EQ, Value: v}}, Ret: retAllow})
 	}
-	for i, v := range ok {
-		// Each test jumps to the allow at the end: over the tests
-		// left and the deny.
-		p = append(p, jump(unix.BPF_JMP|unix.BPF_JEQ|unix.BPF_K, v, uint8(len(ok)-i), 0))
-	}
-	return append(p, ret(Errno(unix.EPERM)), ret(retAllow))
+	return r
 }
 
 // socketNotVsock allows socket(2) for every family but AF_VSOCK.
-func socketNotVsock() []unix.SockFilter {
-	return []unix.SockFilter{
-		argHi(0),
-		jump(unix.BPF_JMP|unix.BPF_JEQ|unix.BPF_K, 0, 1, 0),
-		ret(retAllow),
-		argLo(0),
-		jump(unix.BPF_JMP|unix.BPF_JEQ|unix.BPF_K, unix.AF_VSOCK, 0, 1),
-		ret(Errno(unix.EPERM)),
-		ret(retAllow),
-	}
+func socketNotVsock() Rule {
+	return Rule{Nr: unix.SYS_SOCKET, Cases: []Case{{Conds: []Cond{{Index: 0, Op: NE, Value: unix.AF_VSOCK}}, Ret: retAllow}}}
 }
 
 // NamespaceFlags are the clone flags that make namespaces.
@@ -73,11 +53,6 @@ const NamespaceFlags = unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC 
 
 // cloneNoNamespaces allows clone(2) when its flags (argument 0 on x86 and
 // arm) ask for no new namespace.
-func cloneNoNamespaces() []unix.SockFilter {
-	return []unix.SockFilter{
-		argLo(0),
-		jump(unix.BPF_JMP|unix.BPF_JSET|unix.BPF_K, NamespaceFlags, 0, 1),
-		ret(Errno(unix.EPERM)),
-		ret(retAllow),
-	}
+func cloneNoNamespaces() Rule {
+	return Rule{Nr: unix.SYS_CLONE, Cases: []Case{{Conds: []Cond{{Index: 0, Op: MaskedEQ, Value: NamespaceFlags}}, Ret: retAllow}}}
 }

@@ -6,10 +6,13 @@ import (
 	"github.com/tupperware/tw/applets/internal/caps"
 )
 
+// NativeArch is the AUDIT_ARCH_* of the syscall numbers of this build.
+const NativeArch = u.AUDIT_ARCH_X86_64
+
 // native is Docker's default profile for amd64: the architecture, the
 // syscalls always allowed, and those allowed with a capability.
 func native() (uint32, []uint32, map[int][]uint32, error) {
-	return u.AUDIT_ARCH_X86_64, allowAmd64, byCapAmd64, nil
+	return NativeArch, allowAmd64, byCapAmd64, nil
 }
 
 var allowAmd64 = []uint32{

@@ -1,8 +1,12 @@
 package seccomp
 
 import (
-	"encoding/binary"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -10,55 +14,14 @@ import (
 	"github.com/tupperware/tw/applets/internal/caps"
 )
 
-// run interprets a classic BPF seccomp program on one struct seccomp_data,
-// as the kernel does, and fails on any instruction a seccomp filter may
-// not use or a jump out of the program.
+// run interprets prog on one syscall with Eval.
 func run(t *testing.T, prog []unix.SockFilter, arch, nr uint32, args ...uint64) uint32 {
 	t.Helper()
-	data := make([]byte, 64)
-	binary.LittleEndian.PutUint32(data[offNr:], nr)
-	binary.LittleEndian.PutUint32(data[offArch:], arch)
-	for i, a := range args {
-		binary.LittleEndian.PutUint64(data[offArgs+8*i:], a)
+	r, err := Eval(prog, arch, nr, args...)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var acc uint32
-	for pc := 0; pc < len(prog); pc++ {
-		in := prog[pc]
-		switch in.Code {
-		case unix.BPF_LD | unix.BPF_W | unix.BPF_ABS:
-			if in.K%4 != 0 || in.K+4 > 64 {
-				t.Fatalf("pc %d: load at %d", pc, in.K)
-			}
-			acc = binary.LittleEndian.Uint32(data[in.K:])
-		case unix.BPF_RET | unix.BPF_K:
-			return in.K
-		case unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, unix.BPF_JMP | unix.BPF_JGT | unix.BPF_K,
-			unix.BPF_JMP | unix.BPF_JGE | unix.BPF_K, unix.BPF_JMP | unix.BPF_JSET | unix.BPF_K:
-			var ok bool
-			switch in.Code &^ (unix.BPF_JMP | unix.BPF_K) {
-			case unix.BPF_JEQ:
-				ok = acc == in.K
-			case unix.BPF_JGT:
-				ok = acc > in.K
-			case unix.BPF_JGE:
-				ok = acc >= in.K
-			case unix.BPF_JSET:
-				ok = acc&in.K != 0
-			}
-			if ok {
-				pc += int(in.Jt)
-			} else {
-				pc += int(in.Jf)
-			}
-			if pc+1 >= len(prog) {
-				t.Fatalf("pc %d: jump out of the program", pc)
-			}
-		default:
-			t.Fatalf("pc %d: instruction %#x not allowed", pc, in.Code)
-		}
-	}
-	t.Fatalf("fell off the end of the program")
-	return 0
+	return r
 }
 
 func build(t *testing.T, have caps.Set) []unix.SockFilter {
@@ -154,9 +117,18 @@ func TestCapabilitiesBringTheirSyscalls(t *testing.T) {
 }
 
 func TestRuleTooLong(t *testing.T) {
-	f := &Filter{Arch: 1, Rules: []Rule{{Nr: 1, Code: make([]unix.SockFilter, 256)}}}
-	if _, err := f.Build(); err == nil {
-		t.Error("a 256-instruction rule was accepted")
+	// 52 cases of 5 instructions: a block of 261
+	r := Rule{Nr: 1}
+	for v := uint64(0); v < 52; v++ {
+		r.Cases = append(r.Cases, Case{Conds: []Cond{{Op: EQ, Value: v}}, Ret: retAllow})
+	}
+	f := &Filter{Arch: 1, Rules: []Rule{r}}
+	if _, err := f.Build(); err == nil || !strings.Contains(err.Error(), "block too long") {
+		t.Errorf("a 261-instruction rule: %v", err)
+	}
+	r.Cases = r.Cases[:50]
+	if _, err := (&Filter{Arch: 1, Rules: []Rule{r}}).Build(); err != nil {
+		t.Errorf("a 251-instruction rule: %v", err)
 	}
 	f = &Filter{Arch: 1, Allow: make([]uint32, 0)}
 	for i := uint32(0); i < 3000; i += 2 {
@@ -164,5 +136,93 @@ func TestRuleTooLong(t *testing.T) {
 	}
 	if _, err := f.Build(); err != ErrTooLong {
 		t.Errorf("long program: %v", err)
+	}
+}
+
+func TestBadCond(t *testing.T) {
+	for _, c := range []struct {
+		cond Cond
+		want string
+	}{
+		{Cond{Index: 6, Op: EQ}, "argument index 6 is out of range"},
+		{Cond{Op: 0}, "operator 0 is not known"},
+		{Cond{Op: MaskedEQ + 1}, "operator 8 is not known"},
+	} {
+		f := &Filter{Arch: 1, Rules: []Rule{{Nr: 1, Cases: []Case{{Conds: []Cond{c.cond}}}}}}
+		if _, err := f.Build(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v, want %q", c.cond, err, c.want)
+		}
+	}
+}
+
+// TestConds checks each comparison on 64-bit values around the word
+// boundary, against Go's own comparison.
+func TestConds(t *testing.T) {
+	vals := []uint64{0, 1, 9, 10, 11, 1<<32 - 1, 1 << 32, 1<<32 + 10, 5<<32 + 10, 1<<64 - 1}
+	ops := map[Op]func(a, v, v2 uint64) bool{
+		EQ: func(a, v, _ uint64) bool { return a == v }, NE: func(a, v, _ uint64) bool { return a != v },
+		LT: func(a, v, _ uint64) bool { return a < v }, LE: func(a, v, _ uint64) bool { return a <= v },
+		GT: func(a, v, _ uint64) bool { return a > v }, GE: func(a, v, _ uint64) bool { return a >= v },
+		MaskedEQ: func(a, v, v2 uint64) bool { return a&v == v2 },
+	}
+	for op, want := range ops {
+		for _, v := range vals {
+			for _, v2 := range []uint64{0, 10, 1 << 32} {
+				f := &Filter{Arch: 1, Default: Errno(unix.EPERM), Rules: []Rule{{Nr: 7,
+					Cases: []Case{{Conds: []Cond{{Index: 3, Op: op, Value: v, ValueTwo: v2}}, Ret: retAllow}}}}}
+				p, err := f.Build()
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, a := range vals {
+					got := run(t, p, 1, 7, 0, 0, 0, a) == allow
+					if got != want(a, v, v2) {
+						t.Errorf("op %d: %#x vs %#x, %#x: %v", op, a, v, v2, got)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestSyscallTable(t *testing.T) {
+	if Syscalls() == nil {
+		t.Skip("no syscall table for this architecture")
+	}
+	for name, nr := range map[string]uint32{"read": unix.SYS_READ, "clone3": unix.SYS_CLONE3,
+		"close_range": unix.SYS_CLONE3 + 1, "personality": unix.SYS_PERSONALITY, "mseal": unix.SYS_MSEAL} {
+		if got, ok := Syscalls()[name]; !ok || got != nr {
+			t.Errorf("%s = %d, %v, want %d", name, got, ok, nr)
+		}
+	}
+	if n := len(Syscalls()); n < 380 {
+		t.Errorf("%d syscalls", n)
+	}
+}
+
+// TestSyscallTableIsGenerated: the committed table is what go generate
+// writes today.
+func TestSyscallTableIsGenerated(t *testing.T) {
+	if testing.Short() || runtime.GOARCH != "amd64" {
+		t.Skip("runs the generator: not with -short, amd64 only")
+	}
+	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(goTool); err != nil {
+		t.Skip("no go tool")
+	}
+	out := filepath.Join(t.TempDir(), "z.go")
+	if b, err := exec.Command(goTool, "run", "gen_syscalls.go", "-o", out).CombinedOutput(); err != nil {
+		t.Fatalf("go run gen_syscalls.go: %v: %s", err, b)
+	}
+	want, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile("zsyscalls_amd64.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Error("zsyscalls_amd64.go is not what gen_syscalls.go writes: run go generate ./applets/internal/seccomp")
 	}
 }
