@@ -311,251 +311,34 @@ func (cg *Cgroup) set(ctl, file, val string) error {
 
 // Apply sets linux.resources (not the device rules: Devices does).
 func (cg *Cgroup) Apply(r *specs.LinuxResources) error {
-	if r == nil {
-		return nil
+	writes, err := cgroup.Resources(r, cg.V2)
+	if err != nil {
+		return err
 	}
-	if cg.V2 {
-		return cg.applyV2(r)
-	}
-	if len(r.Unified) > 0 {
-		return errors.New("linux.resources.unified needs cgroup v2")
-	}
-	if m := r.Memory; m != nil {
-		if m.Limit != nil {
-			if err := cg.set("memory", "memory.limit_in_bytes", strconv.FormatInt(*m.Limit, 10)); err != nil {
-				return err
-			}
-		}
-		if m.Reservation != nil {
-			if err := cg.set("memory", "memory.soft_limit_in_bytes", strconv.FormatInt(*m.Reservation, 10)); err != nil {
-				return err
-			}
-		}
-		if m.Swap != nil {
-			if err := cg.set("memory", "memory.memsw.limit_in_bytes", strconv.FormatInt(*m.Swap, 10)); err != nil {
-				return err
-			}
-		}
-		if m.Swappiness != nil {
-			if err := cg.set("memory", "memory.swappiness", strconv.FormatUint(*m.Swappiness, 10)); err != nil {
-				return err
-			}
-		}
-		if m.DisableOOMKiller != nil && *m.DisableOOMKiller {
-			if err := cg.set("memory", "memory.oom_control", "1"); err != nil {
-				return err
-			}
-		}
-	}
-	if p := r.Pids; p != nil && p.Limit != nil {
-		val := "max"
-		if *p.Limit > 0 {
-			val = strconv.FormatInt(*p.Limit, 10)
-		}
-		if err := cg.set("pids", "pids.max", val); err != nil {
-			return err
-		}
-	}
-	if c := r.CPU; c != nil {
-		if c.Shares != nil && *c.Shares != 0 {
-			if err := cg.set("cpu", "cpu.shares", strconv.FormatUint(*c.Shares, 10)); err != nil {
-				return err
-			}
-		}
-		if c.Period != nil && *c.Period != 0 {
-			if err := cg.set("cpu", "cpu.cfs_period_us", strconv.FormatUint(*c.Period, 10)); err != nil {
-				return err
-			}
-		}
-		if c.Quota != nil && *c.Quota != 0 {
-			if err := cg.set("cpu", "cpu.cfs_quota_us", strconv.FormatInt(*c.Quota, 10)); err != nil {
-				return err
-			}
-		}
-		if c.Cpus != "" {
-			if err := cg.set("cpuset", "cpuset.cpus", c.Cpus); err != nil {
-				return err
-			}
-		}
-		if c.Mems != "" {
-			if err := cg.set("cpuset", "cpuset.mems", c.Mems); err != nil {
-				return err
-			}
-		}
-	}
-	if b := r.BlockIO; b != nil && b.Weight != nil && *b.Weight != 0 {
-		if err := cg.set("blkio", "blkio.weight", strconv.FormatUint(uint64(*b.Weight), 10)); err != nil {
+	return cg.write(writes)
+}
+
+// write makes the writes; a missing controller is an error naming it.
+func (cg *Cgroup) write(writes []cgroup.Write) error {
+	for _, w := range writes {
+		if err := cg.set(w.Controller, w.File, w.Value); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// deviceRules are the container's device rules as runc builds them: deny
-// every device, then linux.resources.devices, then runc's defaults, then
-// an allow rule for each char and block device of linux.devices (the
-// runtime-spec says they MUST be available; runc 1.1 leaves them to the
-// rules). A FIFO needs no rule. The last rule that matches decides.
-func deviceRules(r *specs.LinuxResources, devices []specs.LinuxDevice) []specs.LinuxDeviceCgroup {
-	rules := []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}}
-	if r != nil {
-		rules = append(rules, r.Devices...)
-	}
-	rules = append(rules, defaultDevices...)
-	for _, d := range devices {
-		typ := d.Type
-		switch typ {
-		case "u":
-			typ = "c"
-		case "c", "b":
-		default:
-			continue
-		}
-		rules = append(rules, specs.LinuxDeviceCgroup{Allow: true, Type: typ, Major: i64(d.Major), Minor: i64(d.Minor), Access: "rwm"})
-	}
-	return rules
-}
-
-// defaultDevices are allowed in every container: runc's list (mknod of
-// any node; null, random, full, tty, zero, urandom; the ptys; ptmx; tun).
-var defaultDevices = []specs.LinuxDeviceCgroup{
-	{Allow: true, Type: "c", Access: "m"},
-	{Allow: true, Type: "b", Access: "m"},
-	{Allow: true, Type: "c", Major: i64(1), Minor: i64(3), Access: "rwm"},
-	{Allow: true, Type: "c", Major: i64(1), Minor: i64(8), Access: "rwm"},
-	{Allow: true, Type: "c", Major: i64(1), Minor: i64(7), Access: "rwm"},
-	{Allow: true, Type: "c", Major: i64(5), Minor: i64(0), Access: "rwm"},
-	{Allow: true, Type: "c", Major: i64(1), Minor: i64(5), Access: "rwm"},
-	{Allow: true, Type: "c", Major: i64(1), Minor: i64(9), Access: "rwm"},
-	{Allow: true, Type: "c", Major: i64(136), Access: "rwm"},
-	{Allow: true, Type: "c", Major: i64(5), Minor: i64(2), Access: "rwm"},
-	{Allow: true, Type: "c", Major: i64(10), Minor: i64(200), Access: "rwm"},
-}
-
-func i64(n int64) *int64 { return &n }
-
-// Devices sets the device rules (deviceRules): on cgroup v1 in the
+// Devices sets the device rules (cgroup.DeviceRules): on cgroup v1 in the
 // devices controller, on v2 as an eBPF program attached to the cgroup.
 func (cg *Cgroup) Devices(rules []specs.LinuxDeviceCgroup) error {
 	if cg.V2 {
-		prog, err := deviceFilter(rules)
+		prog, err := cgroup.DeviceFilter(rules)
 		if err != nil {
 			return err
 		}
-		return attachDeviceFilter(cg.Paths[""], prog)
+		return cgroup.AttachDeviceFilter(cg.Paths[""], prog)
 	}
-	if cg.dirOf("devices") == "" {
-		return errors.New("cgroup controller devices is not mounted")
-	}
-	for _, r := range rules {
-		file := "devices.deny"
-		if r.Allow {
-			file = "devices.allow"
-		}
-		if err := cg.set("devices", file, deviceRule(r)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// deviceRule is "c 1:3 rwm"; a rule for every type and number is "a".
-func deviceRule(r specs.LinuxDeviceCgroup) string {
-	typ := r.Type
-	if typ == "" {
-		typ = "a"
-	}
-	num := func(n *int64) string {
-		if n == nil || *n < 0 {
-			return "*"
-		}
-		return strconv.FormatInt(*n, 10)
-	}
-	access := r.Access
-	if access == "" {
-		access = "rwm"
-	}
-	if typ == "a" && r.Major == nil && r.Minor == nil {
-		return "a"
-	}
-	return fmt.Sprintf("%s %s:%s %s", typ, num(r.Major), num(r.Minor), access)
-}
-
-func (cg *Cgroup) applyV2(r *specs.LinuxResources) error {
-	if m := r.Memory; m != nil {
-		if m.Limit != nil {
-			if err := cg.set("memory", "memory.max", limitV2(*m.Limit)); err != nil {
-				return err
-			}
-		}
-		if m.Reservation != nil {
-			if err := cg.set("memory", "memory.low", strconv.FormatInt(*m.Reservation, 10)); err != nil {
-				return err
-			}
-		}
-		if m.Swap != nil && m.Limit != nil {
-			swap := "max"
-			if *m.Swap >= 0 {
-				swap = strconv.FormatInt(*m.Swap-*m.Limit, 10)
-			}
-			if err := cg.set("memory", "memory.swap.max", swap); err != nil {
-				return err
-			}
-		}
-	}
-	if p := r.Pids; p != nil && p.Limit != nil {
-		if err := cg.set("pids", "pids.max", limitV2(*p.Limit)); err != nil {
-			return err
-		}
-	}
-	if c := r.CPU; c != nil {
-		if c.Shares != nil && *c.Shares != 0 {
-			w := 1 + ((*c.Shares-2)*9999)/262142
-			if err := cg.set("cpu", "cpu.weight", strconv.FormatUint(w, 10)); err != nil {
-				return err
-			}
-		}
-		if c.Quota != nil && *c.Quota != 0 {
-			period := uint64(100000)
-			if c.Period != nil && *c.Period != 0 {
-				period = *c.Period
-			}
-			if err := cg.set("cpu", "cpu.max", fmt.Sprintf("%s %d", limitV2(*c.Quota), period)); err != nil {
-				return err
-			}
-		}
-		if c.Cpus != "" {
-			if err := cg.set("cpuset", "cpuset.cpus", c.Cpus); err != nil {
-				return err
-			}
-		}
-		if c.Mems != "" {
-			if err := cg.set("cpuset", "cpuset.mems", c.Mems); err != nil {
-				return err
-			}
-		}
-	}
-	keys := make([]string, 0, len(r.Unified))
-	for k := range r.Unified {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if strings.Contains(k, "/") {
-			return fmt.Errorf("linux.resources.unified: invalid key %q", k)
-		}
-		if err := writeFile(filepath.Join(cg.Paths[""], k), r.Unified[k]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func limitV2(n int64) string {
-	if n <= 0 {
-		return "max"
-	}
-	return strconv.FormatInt(n, 10)
+	return cg.write(cgroup.DeviceWrites(rules))
 }
 
 // Join moves pid into every directory of the cgroup.

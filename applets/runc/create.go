@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/tupperware/tw/applets/internal/cgroup"
 	"github.com/tupperware/tw/applets/internal/cli"
 )
 
@@ -155,7 +156,7 @@ func (g *globals) create(o *createOpts, id string, stdio cli.IO) (st *State, err
 	if err := cg.Apply(spec.Linux.Resources); err != nil {
 		return nil, fmt.Errorf("cgroup %s: %w", cgPath, err)
 	}
-	if err := cg.Devices(deviceRules(spec.Linux.Resources, spec.Linux.Devices)); err != nil {
+	if err := cg.Devices(cgroup.DeviceRules(spec.Linux.Resources, spec.Linux.Devices)); err != nil {
 		return nil, fmt.Errorf("cgroup %s: %w", cgPath, err)
 	}
 	extra := preserved(o.preserveFds)
