@@ -150,7 +150,7 @@ func (g *globals) create(o *createOpts, id string, stdio cli.IO) (st *State, err
 		return nil, err
 	}
 	defer gate.Close()
-	if cg, err = newCgroup(cgPath); err != nil {
+	if cg, err = cgroup.NewContainer(cgPath); err != nil {
 		return nil, fmt.Errorf("cgroup %s: %w", cgPath, err)
 	}
 	if err := cg.Apply(spec.Linux.Resources); err != nil {

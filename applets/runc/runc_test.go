@@ -60,19 +60,6 @@ func TestCgroupPath(t *testing.T) {
 	}
 }
 
-func TestControllers(t *testing.T) {
-	for in, want := range map[string]string{
-		"rw,memory":                "memory",
-		"rw,cpu,cpuacct":           "cpu,cpuacct",
-		"rw,xattr,name=systemd":    "none,name=systemd",
-		"rw,release_agent=/x,pids": "pids",
-	} {
-		if got := controllers(strings.Split(in, ",")); got != want {
-			t.Errorf("controllers(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestParseSignal(t *testing.T) {
 	for in, want := range map[string]unix.Signal{"9": unix.SIGKILL, "KILL": unix.SIGKILL, "sigterm": unix.SIGTERM, "SIGUSR1": unix.SIGUSR1, "15": unix.SIGTERM} {
 		if got, err := parseSignal(in); err != nil || got != want {

@@ -31,14 +31,9 @@ type dir struct {
 
 // Self reads where this process is: the cgroup mounts and its cgroups.
 func Self() ([]Mount, map[string]string, error) {
-	f, err := os.Open("/proc/self/mountinfo")
+	mounts, err := mountinfo()
 	if err != nil {
 		return nil, nil, err
-	}
-	defer f.Close()
-	mounts, err := ParseMountinfo(f)
-	if err != nil {
-		return nil, nil, fmt.Errorf("/proc/self/mountinfo: %w", err)
 	}
 	g, err := os.Open("/proc/self/cgroup")
 	if err != nil {
@@ -230,11 +225,7 @@ func (g *Group) pids() []int {
 		var buf bytes.Buffer
 		buf.ReadFrom(f)
 		f.Close()
-		for _, s := range strings.Fields(buf.String()) {
-			if n, err := strconv.Atoi(s); err == nil {
-				out = append(out, n)
-			}
-		}
+		out = parsePids(buf.Bytes(), out)
 	}
 	return out
 }
@@ -270,13 +261,7 @@ func (g *Group) Remove() error {
 		if d.fd >= 0 {
 			unix.Close(d.fd)
 		}
-		var err error
-		for i := 0; i < 200; i++ {
-			if err = unix.Unlinkat(d.parent, path.Base(d.path), unix.AT_REMOVEDIR); err != unix.EBUSY {
-				break
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		err := rmdirBusy(200, func() error { return unix.Unlinkat(d.parent, path.Base(d.path), unix.AT_REMOVEDIR) }, nil)
 		if err != nil && err != unix.ENOENT && first == nil {
 			first = &os.PathError{Op: "rmdir", Path: d.path, Err: err}
 		}
@@ -284,4 +269,45 @@ func (g *Group) Remove() error {
 	}
 	g.dirs = nil
 	return first
+}
+
+// mountinfo reads the cgroup mounts of /proc/self/mountinfo.
+func mountinfo() ([]Mount, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	mounts, err := ParseMountinfo(f)
+	if err != nil {
+		return nil, fmt.Errorf("/proc/self/mountinfo: %w", err)
+	}
+	return mounts, nil
+}
+
+// parsePids appends the pids of a cgroup.procs to out.
+func parsePids(b []byte, out []int) []int {
+	for _, s := range strings.Fields(string(b)) {
+		if n, err := strconv.Atoi(s); err == nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// rmdirBusy calls rm until the kernel no longer says EBUSY (it is still
+// releasing the last tasks), up to tries times 5 ms, calling again (if
+// given) every 20 tries, to kill what is still there.
+func rmdirBusy(tries int, rm func() error, again func()) error {
+	var err error
+	for i := 0; i < tries; i++ {
+		if err = rm(); err != unix.EBUSY {
+			break
+		}
+		if again != nil && i%20 == 19 {
+			again()
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return err
 }
