@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -190,9 +189,8 @@ func cpusetInherit(root, path string) error {
 	return nil
 }
 
-// enableControllers lets the controllers of the root reach path, one by
-// one: one the kernel refuses (cpuset in a threaded subtree, say) does not
-// keep the others from the container, as with runc.
+// enableControllers lets the controllers of the root reach path, each on
+// its own, as with runc.
 func enableControllers(root, path string) error {
 	b, err := os.ReadFile(filepath.Join(root, "cgroup.controllers"))
 	if err != nil {
@@ -204,9 +202,7 @@ func enableControllers(root, path string) error {
 		if dir == filepath.Join(root, path) {
 			break
 		}
-		for _, c := range strings.Fields(string(b)) {
-			_ = writeFile(filepath.Join(dir, "cgroup.subtree_control"), "+"+c)
-		}
+		_ = enable(dir, strings.Fields(string(b)), true)
 	}
 	return nil
 }
@@ -283,12 +279,11 @@ func (cg *Container) Devices(rules []specs.LinuxDeviceCgroup) error {
 
 // Join moves pid into every directory of the cgroup.
 func (cg *Container) Join(pid int) error {
+	dirs := make([]string, 0, len(cg.Paths))
 	for _, d := range cg.Paths {
-		if err := writeFile(filepath.Join(d, "cgroup.procs"), strconv.Itoa(pid)); err != nil {
-			return err
-		}
+		dirs = append(dirs, d)
 	}
-	return nil
+	return join(dirs, pid)
 }
 
 // Procs lists the processes in the cgroup, by host pid.

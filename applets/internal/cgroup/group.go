@@ -118,18 +118,20 @@ func contains(list []string, s string) bool {
 // v2Parent makes the shared parent of tw's v2 cgroups, below the root,
 // and lets the controllers down to it and from it.
 func v2Parent(parent string, controllers []string) error {
-	if err := enable(path.Dir(parent), controllers); err != nil {
+	if err := enable(path.Dir(parent), controllers, false); err != nil {
 		return err
 	}
 	if err := os.Mkdir(parent, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 		return err
 	}
-	return enable(parent, controllers)
+	return enable(parent, controllers, false)
 }
 
 // enable adds the controllers to the parent's cgroup.subtree_control
-// where they are missing.
-func enable(parent string, controllers []string) error {
+// where they are missing: all at once, or each on its own (each), the
+// kernel's refusals ignored, so that one it refuses (cpuset in a threaded
+// subtree, say) does not keep the others away.
+func enable(parent string, controllers []string, each bool) error {
 	p := path.Join(parent, "cgroup.subtree_control")
 	b, err := os.ReadFile(p)
 	if err != nil {
@@ -140,6 +142,12 @@ func enable(parent string, controllers []string) error {
 		if !contains(strings.Fields(string(b)), c) {
 			add = append(add, "+"+c)
 		}
+	}
+	if each {
+		for _, a := range add {
+			_ = os.WriteFile(p, []byte(a), 0)
+		}
+		return nil
 	}
 	if len(add) == 0 {
 		return nil
@@ -173,9 +181,17 @@ func (g *Group) Paths() []string {
 
 // Join moves this process into the cgroup directories dirs.
 func Join(dirs []string) error {
+	if err := join(dirs, 0); err != nil {
+		return fmt.Errorf("join cgroup: %w", err)
+	}
+	return nil
+}
+
+// join moves process pid (0: this one) into the directories dirs.
+func join(dirs []string, pid int) error {
 	for _, d := range dirs {
-		if err := os.WriteFile(path.Join(d, "cgroup.procs"), []byte("0"), 0); err != nil {
-			return fmt.Errorf("join cgroup: %w", err)
+		if err := os.WriteFile(path.Join(d, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0); err != nil {
+			return err
 		}
 	}
 	return nil
