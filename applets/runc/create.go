@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/tupperware/tw/applets/internal/cgroup"
 	"github.com/tupperware/tw/applets/internal/cli"
 )
 
@@ -149,13 +150,13 @@ func (g *globals) create(o *createOpts, id string, stdio cli.IO) (st *State, err
 		return nil, err
 	}
 	defer gate.Close()
-	if cg, err = newCgroup(cgPath); err != nil {
+	if cg, err = cgroup.NewContainer(cgPath); err != nil {
 		return nil, fmt.Errorf("cgroup %s: %w", cgPath, err)
 	}
 	if err := cg.Apply(spec.Linux.Resources); err != nil {
 		return nil, fmt.Errorf("cgroup %s: %w", cgPath, err)
 	}
-	if err := cg.Devices(deviceRules(spec.Linux.Resources, spec.Linux.Devices)); err != nil {
+	if err := cg.Devices(cgroup.DeviceRules(spec.Linux.Resources, spec.Linux.Devices)); err != nil {
 		return nil, fmt.Errorf("cgroup %s: %w", cgPath, err)
 	}
 	extra := preserved(o.preserveFds)

@@ -1,6 +1,11 @@
-// Package cgroup finds where this process's cgroups are, and makes,
-// fills, empties and removes a child cgroup in cgroup v2 or, where v2
-// lacks the controllers, in the v1 hierarchies that have them.
+// Package cgroup is tw's one cgroup manager. For tw-limit it finds where
+// this process's cgroups are, and makes, fills, empties and removes a
+// child cgroup in cgroup v2 or, where v2 lacks the controllers, in the v1
+// hierarchies that have them (Group). For tw-runc it makes an OCI
+// container's cgroup at its cgroupsPath (Container). Both fill them with
+// []Write, worked out by pure functions (Limits.Writes, Resources,
+// DeviceWrites); cgroup v2's device rules are an eBPF program
+// (DeviceFilter).
 package cgroup
 
 import (

@@ -177,3 +177,16 @@ func TestParseCPUs(t *testing.T) {
 		}
 	}
 }
+
+func TestControllers(t *testing.T) {
+	for in, want := range map[string]string{
+		"rw,memory":                "memory",
+		"rw,cpu,cpuacct":           "cpu,cpuacct",
+		"rw,xattr,name=systemd":    "none,name=systemd",
+		"rw,release_agent=/x,pids": "pids",
+	} {
+		if got := controllers(strings.Split(in, ",")); got != want {
+			t.Errorf("controllers(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

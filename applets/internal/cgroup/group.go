@@ -31,14 +31,9 @@ type dir struct {
 
 // Self reads where this process is: the cgroup mounts and its cgroups.
 func Self() ([]Mount, map[string]string, error) {
-	f, err := os.Open("/proc/self/mountinfo")
+	mounts, err := mountinfo()
 	if err != nil {
 		return nil, nil, err
-	}
-	defer f.Close()
-	mounts, err := ParseMountinfo(f)
-	if err != nil {
-		return nil, nil, fmt.Errorf("/proc/self/mountinfo: %w", err)
 	}
 	g, err := os.Open("/proc/self/cgroup")
 	if err != nil {
@@ -123,18 +118,20 @@ func contains(list []string, s string) bool {
 // v2Parent makes the shared parent of tw's v2 cgroups, below the root,
 // and lets the controllers down to it and from it.
 func v2Parent(parent string, controllers []string) error {
-	if err := enable(path.Dir(parent), controllers); err != nil {
+	if err := enable(path.Dir(parent), controllers, false); err != nil {
 		return err
 	}
 	if err := os.Mkdir(parent, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 		return err
 	}
-	return enable(parent, controllers)
+	return enable(parent, controllers, false)
 }
 
 // enable adds the controllers to the parent's cgroup.subtree_control
-// where they are missing.
-func enable(parent string, controllers []string) error {
+// where they are missing: all at once, or each on its own (each), the
+// kernel's refusals ignored, so that one it refuses (cpuset in a threaded
+// subtree, say) does not keep the others away.
+func enable(parent string, controllers []string, each bool) error {
 	p := path.Join(parent, "cgroup.subtree_control")
 	b, err := os.ReadFile(p)
 	if err != nil {
@@ -145,6 +142,12 @@ func enable(parent string, controllers []string) error {
 		if !contains(strings.Fields(string(b)), c) {
 			add = append(add, "+"+c)
 		}
+	}
+	if each {
+		for _, a := range add {
+			_ = os.WriteFile(p, []byte(a), 0)
+		}
+		return nil
 	}
 	if len(add) == 0 {
 		return nil
@@ -178,9 +181,17 @@ func (g *Group) Paths() []string {
 
 // Join moves this process into the cgroup directories dirs.
 func Join(dirs []string) error {
+	if err := join(dirs, 0); err != nil {
+		return fmt.Errorf("join cgroup: %w", err)
+	}
+	return nil
+}
+
+// join moves process pid (0: this one) into the directories dirs.
+func join(dirs []string, pid int) error {
 	for _, d := range dirs {
-		if err := os.WriteFile(path.Join(d, "cgroup.procs"), []byte("0"), 0); err != nil {
-			return fmt.Errorf("join cgroup: %w", err)
+		if err := os.WriteFile(path.Join(d, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -230,11 +241,7 @@ func (g *Group) pids() []int {
 		var buf bytes.Buffer
 		buf.ReadFrom(f)
 		f.Close()
-		for _, s := range strings.Fields(buf.String()) {
-			if n, err := strconv.Atoi(s); err == nil {
-				out = append(out, n)
-			}
-		}
+		out = parsePids(buf.Bytes(), out)
 	}
 	return out
 }
@@ -270,13 +277,7 @@ func (g *Group) Remove() error {
 		if d.fd >= 0 {
 			unix.Close(d.fd)
 		}
-		var err error
-		for i := 0; i < 200; i++ {
-			if err = unix.Unlinkat(d.parent, path.Base(d.path), unix.AT_REMOVEDIR); err != unix.EBUSY {
-				break
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		err := rmdirBusy(200, func() error { return unix.Unlinkat(d.parent, path.Base(d.path), unix.AT_REMOVEDIR) }, nil)
 		if err != nil && err != unix.ENOENT && first == nil {
 			first = &os.PathError{Op: "rmdir", Path: d.path, Err: err}
 		}
@@ -284,4 +285,45 @@ func (g *Group) Remove() error {
 	}
 	g.dirs = nil
 	return first
+}
+
+// mountinfo reads the cgroup mounts of /proc/self/mountinfo.
+func mountinfo() ([]Mount, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	mounts, err := ParseMountinfo(f)
+	if err != nil {
+		return nil, fmt.Errorf("/proc/self/mountinfo: %w", err)
+	}
+	return mounts, nil
+}
+
+// parsePids appends the pids of a cgroup.procs to out.
+func parsePids(b []byte, out []int) []int {
+	for _, s := range strings.Fields(string(b)) {
+		if n, err := strconv.Atoi(s); err == nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// rmdirBusy calls rm until the kernel no longer says EBUSY (it is still
+// releasing the last tasks), up to tries times 5 ms, calling again (if
+// given) every 20 tries, to kill what is still there.
+func rmdirBusy(tries int, rm func() error, again func()) error {
+	var err error
+	for i := 0; i < tries; i++ {
+		if err = rm(); err != unix.EBUSY {
+			break
+		}
+		if again != nil && i%20 == 19 {
+			again()
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return err
 }

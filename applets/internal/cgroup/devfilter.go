@@ -1,4 +1,4 @@
-package runc
+package cgroup
 
 import (
 	"bytes"
@@ -17,8 +17,8 @@ import (
 // struct bpf_cgroup_dev_ctx { u32 access_type; u32 major; u32 minor; }
 // (access_type: the access bits << 16 | the device type); 1 allows.
 
-// ebpf is one eBPF instruction.
-type ebpf struct {
+// EBPF is one eBPF instruction.
+type EBPF struct {
 	code uint8
 	regs uint8 // dst in the low 4 bits, src in the high 4
 	off  int16
@@ -35,11 +35,11 @@ const (
 
 func reg(dst, src uint8) uint8 { return dst | src<<4 }
 
-// deviceFilter compiles rules with cgroup v1's meaning: the last rule that
+// DeviceFilter compiles rules with cgroup v1's meaning: the last rule that
 // matches a device decides; none matching allows. The rules are tested
 // from the last: the first match returns.
-func deviceFilter(rules []specs.LinuxDeviceCgroup) ([]ebpf, error) {
-	p := []ebpf{
+func DeviceFilter(rules []specs.LinuxDeviceCgroup) ([]EBPF, error) {
+	p := []EBPF{
 		{code: ldxW, regs: reg(2, 1), off: 0},                                   // r2 = access_type
 		{code: alu32 | unix.BPF_MOV | unix.BPF_X, regs: reg(3, 2)},              // r3 = r2
 		{code: alu32 | unix.BPF_RSH | unix.BPF_K, regs: reg(3, 0), imm: 16},     // r3 = access
@@ -49,13 +49,13 @@ func deviceFilter(rules []specs.LinuxDeviceCgroup) ([]ebpf, error) {
 	}
 	for i := len(rules) - 1; i >= 0; i-- {
 		r := rules[i]
-		var tests []ebpf
+		var tests []EBPF
 		switch r.Type {
 		case "", "a":
 		case "c":
-			tests = append(tests, ebpf{code: jmp | unix.BPF_JNE | unix.BPF_K, regs: reg(2, 0), imm: devChr})
+			tests = append(tests, EBPF{code: jmp | unix.BPF_JNE | unix.BPF_K, regs: reg(2, 0), imm: devChr})
 		case "b":
-			tests = append(tests, ebpf{code: jmp | unix.BPF_JNE | unix.BPF_K, regs: reg(2, 0), imm: devBlk})
+			tests = append(tests, EBPF{code: jmp | unix.BPF_JNE | unix.BPF_K, regs: reg(2, 0), imm: devBlk})
 		default:
 			return nil, fmt.Errorf("device rule: unknown type %q", r.Type)
 		}
@@ -78,15 +78,15 @@ func deviceFilter(rules []specs.LinuxDeviceCgroup) ([]ebpf, error) {
 		if access != 7 {
 			// the access asked for must be within the rule's
 			tests = append(tests,
-				ebpf{code: alu32 | unix.BPF_MOV | unix.BPF_X, regs: reg(6, 3)},
-				ebpf{code: alu32 | unix.BPF_AND | unix.BPF_K, regs: reg(6, 0), imm: ^access & 7},
-				ebpf{code: jmp | unix.BPF_JNE | unix.BPF_K, regs: reg(6, 0), imm: 0})
+				EBPF{code: alu32 | unix.BPF_MOV | unix.BPF_X, regs: reg(6, 3)},
+				EBPF{code: alu32 | unix.BPF_AND | unix.BPF_K, regs: reg(6, 0), imm: ^access & 7},
+				EBPF{code: jmp | unix.BPF_JNE | unix.BPF_K, regs: reg(6, 0), imm: 0})
 		}
 		if r.Major != nil && *r.Major >= 0 {
-			tests = append(tests, ebpf{code: jmp | unix.BPF_JNE | unix.BPF_K, regs: reg(4, 0), imm: int32(*r.Major)})
+			tests = append(tests, EBPF{code: jmp | unix.BPF_JNE | unix.BPF_K, regs: reg(4, 0), imm: int32(*r.Major)})
 		}
 		if r.Minor != nil && *r.Minor >= 0 {
-			tests = append(tests, ebpf{code: jmp | unix.BPF_JNE | unix.BPF_K, regs: reg(5, 0), imm: int32(*r.Minor)})
+			tests = append(tests, EBPF{code: jmp | unix.BPF_JNE | unix.BPF_K, regs: reg(5, 0), imm: int32(*r.Minor)})
 		}
 		allow := int32(0)
 		if r.Allow {
@@ -101,8 +101,8 @@ func deviceFilter(rules []specs.LinuxDeviceCgroup) ([]ebpf, error) {
 		}
 		p = append(p, tests...)
 		p = append(p,
-			ebpf{code: alu32 | unix.BPF_MOV | unix.BPF_K, regs: reg(0, 0), imm: allow},
-			ebpf{code: jmp | unix.BPF_EXIT})
+			EBPF{code: alu32 | unix.BPF_MOV | unix.BPF_K, regs: reg(0, 0), imm: allow},
+			EBPF{code: jmp | unix.BPF_EXIT})
 		if len(tests) == 0 {
 			// A rule for every device decides for the earlier ones:
 			// the verifier refuses code it cannot reach.
@@ -110,13 +110,13 @@ func deviceFilter(rules []specs.LinuxDeviceCgroup) ([]ebpf, error) {
 		}
 	}
 	return append(p,
-		ebpf{code: alu32 | unix.BPF_MOV | unix.BPF_K, regs: reg(0, 0), imm: 1},
-		ebpf{code: jmp | unix.BPF_EXIT}), nil
+		EBPF{code: alu32 | unix.BPF_MOV | unix.BPF_K, regs: reg(0, 0), imm: 1},
+		EBPF{code: jmp | unix.BPF_EXIT}), nil
 }
 
-// attachDeviceFilter loads prog and attaches it to the cgroup v2
+// AttachDeviceFilter loads prog and attaches it to the cgroup v2
 // directory dir; the cgroup keeps it.
-func attachDeviceFilter(dir string, prog []ebpf) error {
+func AttachDeviceFilter(dir string, prog []EBPF) error {
 	fd, err := loadDeviceFilter(prog, nil)
 	if err != nil {
 		// Again with the verifier's log, for its reason.
@@ -147,7 +147,7 @@ func attachDeviceFilter(dir string, prog []ebpf) error {
 }
 
 // loadDeviceFilter loads prog, with the verifier's log into log if given.
-func loadDeviceFilter(prog []ebpf, log []byte) (int, error) {
+func loadDeviceFilter(prog []EBPF, log []byte) (int, error) {
 	license := []byte("GPL\x00")
 	var load [48]byte
 	*(*uint32)(unsafe.Pointer(&load[0])) = unix.BPF_PROG_TYPE_CGROUP_DEVICE
