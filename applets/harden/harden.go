@@ -111,7 +111,7 @@ func Main(args []string, stdio cli.IO) error {
 	// PROG inherits those of the thread that executes it: this one.
 	runtime.LockOSThread()
 	if !o.noMask {
-		if err := ns.Mount(o.force); err != nil {
+		if err := ns.CheckMountNS(o.force); err != nil {
 			return err
 		}
 		if err := Mask(Masked, ReadOnly); err != nil {

@@ -66,7 +66,7 @@ func Main(args []string, stdio cli.IO) error {
 		return err
 	}
 	argv := chain.Argv(fs.Args())
-	if err := ns.Mount(*force); err != nil {
+	if err := ns.CheckMountNS(*force); err != nil {
 		return err
 	}
 	if err := Mount(*target); err != nil {

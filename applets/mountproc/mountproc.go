@@ -41,11 +41,11 @@ func Main(args []string, stdio cli.IO) error {
 		return err
 	}
 	argv := chain.Argv(fs.Args())
-	if err := ns.Mount(*force); err != nil {
+	if err := ns.CheckMountNS(*force); err != nil {
 		return err
 	}
 	if !*hostPids {
-		if err := ns.Pid(); err != nil {
+		if err := ns.CheckPidNS(); err != nil {
 			return err
 		}
 	}

@@ -53,7 +53,7 @@ func Main(args []string, stdio cli.IO) error {
 	if err := checkRoot(root); err != nil {
 		return err
 	}
-	if err := ns.Mount(*force); err != nil {
+	if err := ns.CheckMountNS(*force); err != nil {
 		return err
 	}
 	if err := Pivot(root); err != nil {

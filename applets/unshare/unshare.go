@@ -417,7 +417,7 @@ func ExitStatus(ws syscall.WaitStatus) int {
 // namespace, whatever the environment claims.
 func (o *options) child(argv []string, stdio cli.IO) error {
 	if o.mount {
-		if err := ns.Mount(false); err != nil {
+		if err := ns.CheckMountNS(false); err != nil {
 			return err
 		}
 		if flags := propagations[o.propagation]; flags != 0 {
@@ -432,7 +432,7 @@ func (o *options) child(argv []string, stdio cli.IO) error {
 		}
 	}
 	if o.hostname != "" {
-		if err := ns.UTS(); err != nil {
+		if err := ns.CheckUTSNS(); err != nil {
 			return err
 		}
 		if err := unix.Sethostname([]byte(o.hostname)); err != nil {
