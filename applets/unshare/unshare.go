@@ -18,6 +18,7 @@ import (
 
 	"github.com/tupperware/tw/applets/internal/chain"
 	"github.com/tupperware/tw/applets/internal/cli"
+	"github.com/tupperware/tw/applets/internal/mount"
 	"github.com/tupperware/tw/applets/internal/ns"
 )
 
@@ -440,8 +441,5 @@ func mountProc(dir, propagation string) error {
 			return &os.PathError{Op: "make mounts private", Path: dir, Err: err}
 		}
 	}
-	if err := unix.Mount("proc", dir, "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
-		return &os.PathError{Op: "mount proc", Path: dir, Err: err}
-	}
-	return nil
+	return mount.Proc(dir)
 }

@@ -1,7 +1,7 @@
 // Package mount builds a container's filesystem, each piece once for the
-// chain's applets and for tw-runc: the root (Pivot, Enter), /dev (Dev),
-// the masked and read-only paths of /proc and /sys (Mask), and remounts
-// that keep a mount's flags (Remount).
+// chain's applets and for tw-runc: the root (Pivot, Enter), proc and
+// sysfs (Proc, Sysfs), /dev (Dev), the masked and read-only paths of
+// /proc and /sys (Mask), and remounts that keep a mount's flags (Remount).
 package mount
 
 import (
