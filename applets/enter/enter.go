@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"runtime"
 	"strconv"
 	"syscall"
@@ -106,25 +105,16 @@ func parent(pid int, args []string, stdio cli.IO) error {
 		Stdout: stdio.Stdout,
 		Stderr: stdio.Stderr,
 	}
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
-	defer signal.Stop(sigs)
+	sigs := chain.Catch()
+	defer sigs.Stop()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start in the container's pid namespace: %w", err)
 	}
-	go func() {
-		for s := range sigs {
-			cmd.Process.Signal(s)
-		}
-	}()
+	sigs.To(cmd.Process.Signal)
 	err := cmd.Wait()
 	var xe *exec.ExitError
 	if errors.As(err, &xe) {
-		ws := xe.Sys().(syscall.WaitStatus)
-		if ws.Signaled() {
-			return cli.Status(128 + int(ws.Signal()))
-		}
-		return cli.Status(ws.ExitStatus())
+		return cli.Status(chain.ExitStatus(xe.Sys().(syscall.WaitStatus)))
 	}
 	return err
 }

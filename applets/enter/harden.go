@@ -176,11 +176,8 @@ func (h *hardening) apply() error {
 	if err := syscall.Setresuid(h.uid, h.uid, h.uid); err != nil {
 		return fmt.Errorf("setresuid %d: %w", h.uid, err)
 	}
-	if err := caps.Apply(h.effective, h.permitted); err != nil {
+	if err := caps.Apply(h.effective, h.permitted, 0); err != nil {
 		return err
-	}
-	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
-		return fmt.Errorf("clear ambient capabilities: %w", err)
 	}
 	if h.noNewPrivs || h.seccomp {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {

@@ -8,7 +8,6 @@ package harden
 import (
 	"errors"
 	"fmt"
-	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"github.com/tupperware/tw/applets/internal/caps"
 	"github.com/tupperware/tw/applets/internal/chain"
 	"github.com/tupperware/tw/applets/internal/cli"
+	"github.com/tupperware/tw/applets/internal/mount"
 	"github.com/tupperware/tw/applets/internal/ns"
 	"github.com/tupperware/tw/applets/internal/seccomp"
 )
@@ -65,13 +65,6 @@ capabilities to mount. The order of a whole container is
   tw-mountproc tw-mountsys tw-mountdev tw-harden [OPTIONS] PROG…
 `
 
-// Masked and ReadOnly are runc's default maskedPaths and readonlyPaths.
-var (
-	Masked = []string{"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-		"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware"}
-	ReadOnly = []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}
-)
-
 type options struct {
 	capAdd, capDrop []string
 	rlimits         []string
@@ -84,7 +77,7 @@ type options struct {
 // plan is what the options mean, computed before anything is changed.
 type plan struct {
 	keep     caps.Set
-	rlimits  []Rlimit
+	rlimits  []caps.Rlimit
 	uid, gid int // -1: stay root
 	filter   []unix.SockFilter
 }
@@ -111,16 +104,16 @@ func Main(args []string, stdio cli.IO) error {
 	// PROG inherits those of the thread that executes it: this one.
 	runtime.LockOSThread()
 	if !o.noMask {
-		if err := ns.Mount(o.force); err != nil {
+		if err := ns.CheckMountNS(o.force); err != nil {
 			return err
 		}
-		if err := Mask(Masked, ReadOnly); err != nil {
-			if errors.As(err, new(devNullError)) {
+		if err := mount.Mask(mount.Masked, mount.ReadOnly); err != nil {
+			if errors.As(err, new(mount.DevNullError)) {
 				err = fmt.Errorf("mask paths: %w (run tw-mountdev first, or pass --no-mask)", err)
 			}
 			return err
 		}
-		if err := nodevRoot(); err != nil {
+		if err := mount.Remount("/", unix.MS_NODEV); err != nil {
 			return err
 		}
 	}
@@ -137,7 +130,7 @@ func (o *options) plan() (*plan, error) {
 		return nil, cli.Usagef("%v", err)
 	}
 	p := &plan{keep: keep, uid: -1, gid: -1}
-	p.rlimits, err = ParseRlimits(append([]string{"nofile=1024:1024"}, o.rlimits...))
+	p.rlimits, err = caps.ParseRlimits(append([]string{"nofile=1024:1024"}, o.rlimits...))
 	if err != nil {
 		return nil, cli.Usagef("--rlimit %v", err)
 	}
@@ -162,9 +155,8 @@ func (o *options) plan() (*plan, error) {
 // no_new_privs, seccomp — each step while it is still permitted.
 func (p *plan) apply() error {
 	for _, r := range p.rlimits {
-		lim := unix.Rlimit{Cur: r.Soft, Max: r.Hard}
-		if err := unix.Setrlimit(r.Resource, &lim); err != nil {
-			return fmt.Errorf("setrlimit %s: %w", r.Name, err)
+		if err := r.Set(); err != nil {
+			return err
 		}
 	}
 	if err := caps.DropBounding(p.keep); err != nil {
@@ -187,11 +179,8 @@ func (p *plan) apply() error {
 	if p.uid > 0 {
 		eff = 0
 	}
-	if err := caps.Apply(eff, eff); err != nil {
+	if err := caps.Apply(eff, eff, 0); err != nil {
 		return err
-	}
-	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
-		return fmt.Errorf("clear ambient capabilities: %w", err)
 	}
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("no_new_privs: %w", err)
@@ -223,104 +212,4 @@ func parseID(s string) (int, error) {
 		return -1, fmt.Errorf("not a numeric id: %q", s)
 	}
 	return int(n), nil
-}
-
-// Mask hides the masked paths and makes the read-only ones read-only, as
-// runc does. A missing path is skipped. Options in tmpfsData go to the
-// tmpfs that hides a directory (tw-runc: the SELinux context= option).
-func Mask(masked, readonly []string, tmpfsData ...string) error {
-	if len(masked) > 0 {
-		if err := checkDevNull(); err != nil {
-			return err
-		}
-	}
-	for _, p := range readonly {
-		if err := readOnly(p); err != nil {
-			return err
-		}
-	}
-	for _, p := range masked {
-		if err := mask(p, tmpfsData); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// nodevRoot remounts the root nodev: device nodes that the image brought
-// along (a /disk made with mknod b 8 0) cannot be opened; runc keeps them
-// shut with a devices cgroup, which tw does not set up. /dev is a mount of
-// its own and keeps its nodes.
-func nodevRoot() error {
-	var sfs unix.Statfs_t
-	if err := unix.Statfs("/", &sfs); err != nil {
-		return &os.PathError{Op: "statfs", Path: "/", Err: err}
-	}
-	if err := unix.Mount("/", "/", "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_NODEV|keptFlags(sfs), ""); err != nil {
-		return &os.PathError{Op: "make nodev", Path: "/", Err: err}
-	}
-	return nil
-}
-
-// keptFlags are the mount flags a remount of a bind mount must repeat.
-func keptFlags(sfs unix.Statfs_t) uintptr {
-	return uintptr(sfs.Flags) & (unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC |
-		unix.MS_NOATIME | unix.MS_NODIRATIME | unix.MS_RELATIME)
-}
-
-// checkDevNull refuses a /dev/null that is not the null device: the
-// rootfs could have put any file there, which would be bind-mounted over
-// /proc/kcore.
-func checkDevNull() error {
-	var st unix.Stat_t
-	if err := unix.Stat("/dev/null", &st); err != nil {
-		return devNullError{&os.PathError{Op: "stat", Path: "/dev/null", Err: err}}
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFCHR || unix.Major(st.Rdev) != 1 || unix.Minor(st.Rdev) != 3 {
-		return devNullError{errors.New("/dev/null is not the null device")}
-	}
-	return nil
-}
-
-// devNullError says why /dev/null cannot stand in for masked files.
-type devNullError struct{ error }
-
-func mask(p string, tmpfsData []string) error {
-	var st unix.Stat_t
-	if err := unix.Stat(p, &st); err != nil {
-		if err == unix.ENOENT {
-			return nil
-		}
-		return &os.PathError{Op: "mask", Path: p, Err: err}
-	}
-	var err error
-	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-		data := strings.Join(append([]string{"size=0,mode=555"}, tmpfsData...), ",")
-		err = unix.Mount("tmpfs", p, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, data)
-	} else {
-		err = unix.Mount("/dev/null", p, "", unix.MS_BIND, "")
-	}
-	if err != nil {
-		return &os.PathError{Op: "mask", Path: p, Err: err}
-	}
-	return nil
-}
-
-// readOnly bind-mounts p onto itself and remounts the bind read-only,
-// keeping the flags the mount had (nosuid, nodev, noexec of proc).
-func readOnly(p string) error {
-	if err := unix.Mount(p, p, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-		if err == unix.ENOENT {
-			return nil
-		}
-		return &os.PathError{Op: "bind mount", Path: p, Err: err}
-	}
-	var sfs unix.Statfs_t
-	if err := unix.Statfs(p, &sfs); err != nil {
-		return &os.PathError{Op: "statfs", Path: p, Err: err}
-	}
-	if err := unix.Mount(p, p, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|keptFlags(sfs), ""); err != nil {
-		return &os.PathError{Op: "make read-only", Path: p, Err: err}
-	}
-	return nil
 }

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"path"
 	"runtime"
 	"strconv"
@@ -275,9 +274,8 @@ func supervise(g *cgroup.Group, args []string, stdio cli.IO) (int, error) {
 	// Pdeathsig follows the thread that forked the child: keep it.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
-	defer signal.Stop(sigs)
+	sigs := chain.Catch()
+	defer sigs.Stop()
 	attr := &os.ProcAttr{
 		Env:   append(os.Environ(), envJoin+"="+strings.Join(g.Paths(), "\n")),
 		Files: files,
@@ -289,11 +287,7 @@ func supervise(g *cgroup.Group, args []string, stdio cli.IO) (int, error) {
 	}
 	// The child has its own cwd: this one need not pin a host directory.
 	unix.Chdir("/")
-	go func() {
-		for s := range sigs {
-			p.Signal(s)
-		}
-	}()
+	sigs.To(p.Signal)
 	for {
 		var ws unix.WaitStatus
 		pid, err := unix.Wait4(-1, &ws, 0, nil)
@@ -304,7 +298,7 @@ func supervise(g *cgroup.Group, args []string, stdio cli.IO) (int, error) {
 			return 0, fmt.Errorf("wait: %w", err)
 		}
 		if pid == p.Pid {
-			return exitStatus(ws), nil
+			return chain.ExitStatus(syscall.WaitStatus(ws)), nil
 		}
 	}
 }
@@ -323,15 +317,6 @@ func reapAll() bool {
 			return false
 		}
 	}
-}
-
-// exitStatus passes a wait status on: the exit code, or 128+N for
-// signal N.
-func exitStatus(ws unix.WaitStatus) int {
-	if ws.Signaled() {
-		return 128 + int(ws.Signal())
-	}
-	return ws.ExitStatus()
 }
 
 // inherited are the descriptors the child gets, at their numbers: stdio,

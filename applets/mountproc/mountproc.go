@@ -3,12 +3,9 @@
 package mountproc
 
 import (
-	"os"
-
-	"golang.org/x/sys/unix"
-
 	"github.com/tupperware/tw/applets/internal/chain"
 	"github.com/tupperware/tw/applets/internal/cli"
+	"github.com/tupperware/tw/applets/internal/mount"
 	"github.com/tupperware/tw/applets/internal/ns"
 )
 
@@ -41,11 +38,11 @@ func Main(args []string, stdio cli.IO) error {
 		return err
 	}
 	argv := chain.Argv(fs.Args())
-	if err := ns.Mount(*force); err != nil {
+	if err := ns.CheckMountNS(*force); err != nil {
 		return err
 	}
 	if !*hostPids {
-		if err := ns.Pid(); err != nil {
+		if err := ns.CheckPidNS(); err != nil {
 			return err
 		}
 	}
@@ -58,21 +55,11 @@ func Main(args []string, stdio cli.IO) error {
 		chain.MountProcLater(*target)
 		return chain.Exec(argv, stdio)
 	}
-	if err := Mount(*target); err != nil {
-		return ns.UserHint(err, "/proc", "a pid namespace of its own (--pid) and ")
-	}
-	return chain.Exec(argv, stdio)
-}
-
-// Mount mounts a fresh proc at dir. Shared mounts become slaves first
-// (private and slave ones stay as they are), so that the new mount cannot
-// propagate to the host.
-func Mount(dir string) error {
 	if err := ns.Slave(); err != nil {
 		return err
 	}
-	if err := unix.Mount("proc", dir, "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
-		return &os.PathError{Op: "mount proc", Path: dir, Err: err}
+	if err := mount.Proc(*target); err != nil {
+		return ns.UserHint(err, "/proc", "a pid namespace of its own (--pid) and ")
 	}
-	return nil
+	return chain.Exec(argv, stdio)
 }

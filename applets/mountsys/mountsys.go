@@ -3,12 +3,9 @@
 package mountsys
 
 import (
-	"os"
-
-	"golang.org/x/sys/unix"
-
 	"github.com/tupperware/tw/applets/internal/chain"
 	"github.com/tupperware/tw/applets/internal/cli"
+	"github.com/tupperware/tw/applets/internal/mount"
 	"github.com/tupperware/tw/applets/internal/ns"
 )
 
@@ -32,23 +29,14 @@ func Main(args []string, stdio cli.IO) error {
 		return err
 	}
 	argv := chain.Argv(fs.Args())
-	if err := ns.Mount(*force); err != nil {
+	if err := ns.CheckMountNS(*force); err != nil {
 		return err
 	}
-	if err := Mount(*target); err != nil {
-		return ns.UserHint(err, "/sys", "a network namespace of its own (--net) and ")
-	}
-	return chain.Exec(argv, stdio)
-}
-
-// Mount mounts a read-only sysfs at dir; nothing propagates to the host.
-func Mount(dir string) error {
 	if err := ns.Slave(); err != nil {
 		return err
 	}
-	flags := uintptr(unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
-	if err := unix.Mount("sysfs", dir, "sysfs", flags, ""); err != nil {
-		return &os.PathError{Op: "mount sysfs", Path: dir, Err: err}
+	if err := mount.Sysfs(*target); err != nil {
+		return ns.UserHint(err, "/sys", "a network namespace of its own (--net) and ")
 	}
-	return nil
+	return chain.Exec(argv, stdio)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tupperware/tw/applets/internal/chain"
 	"github.com/tupperware/tw/applets/internal/cli"
+	"github.com/tupperware/tw/applets/internal/mount"
 	"github.com/tupperware/tw/applets/internal/ns"
 )
 
@@ -53,10 +54,10 @@ func Main(args []string, stdio cli.IO) error {
 	if err := checkRoot(root); err != nil {
 		return err
 	}
-	if err := ns.Mount(*force); err != nil {
+	if err := ns.CheckMountNS(*force); err != nil {
 		return err
 	}
-	if err := Pivot(root); err != nil {
+	if err := mount.Pivot(root); err != nil {
 		return err
 	}
 	return chain.Exec(argv, stdio)
@@ -77,59 +78,6 @@ func checkRoot(root string) error {
 	}
 	if st.Dev == cur.Dev && st.Ino == cur.Ino {
 		return &os.PathError{Op: "new root", Path: root, Err: ErrCurrentRoot}
-	}
-	return nil
-}
-
-// Pivot makes root the root directory as runc's prepareRoot and pivotRoot
-// do: every mount private, root bind-mounted onto itself,
-// pivot_root(".", "."), the old root (now stacked on /) detached, cwd /.
-func Pivot(root string) error {
-	if err := unix.Mount("none", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-		return &os.PathError{Op: "make mounts private", Path: "/", Err: err}
-	}
-	// umount -a in the container must not make the host's filesystem
-	// read-only (see ns.Pin; before the bind, on root's own mount).
-	if err := ns.Pin(root); err != nil {
-		return err
-	}
-	if err := unix.Mount(root, root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-		return &os.PathError{Op: "bind mount", Path: root, Err: err}
-	}
-	return Enter(root)
-}
-
-// Enter makes root, a mount point whose parent mount is not shared, the
-// root directory: pivot_root(".", "."), the old root detached, cwd /.
-// The propagation of the mounts is left as it is.
-func Enter(root string) error {
-	// Opened after the bind: the descriptor is the new mount's root.
-	newroot, err := unix.Open(root, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return &os.PathError{Op: "open", Path: root, Err: err}
-	}
-	defer unix.Close(newroot)
-	oldroot, err := unix.Open("/", unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return &os.PathError{Op: "open", Path: "/", Err: err}
-	}
-	defer unix.Close(oldroot)
-	if err := unix.Fchdir(newroot); err != nil {
-		return &os.PathError{Op: "chdir", Path: root, Err: err}
-	}
-	if err := unix.PivotRoot(".", "."); err != nil {
-		return &os.PathError{Op: "pivot_root", Path: root, Err: err}
-	}
-	// The kernel does not promise where "." is now: go to the old root,
-	// which is stacked on top of the new one, and detach it.
-	if err := unix.Fchdir(oldroot); err != nil {
-		return &os.PathError{Op: "chdir", Path: "old root", Err: err}
-	}
-	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
-		return &os.PathError{Op: "detach", Path: "old root", Err: err}
-	}
-	if err := unix.Chdir("/"); err != nil {
-		return &os.PathError{Op: "chdir", Path: "/", Err: err}
 	}
 	return nil
 }

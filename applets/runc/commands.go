@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"sort"
 	"syscall"
@@ -15,6 +14,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/tupperware/tw/applets/internal/chain"
 	"github.com/tupperware/tw/applets/internal/cli"
 )
 
@@ -397,14 +397,9 @@ func cmdRun(g *globals, args []string, stdio cli.IO) error {
 	}
 	// The init is our child: wait for it, pass signals on, delete the
 	// container and pass its status on.
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
-	defer signal.Stop(sigs)
-	go func() {
-		for s := range sigs {
-			unix.Kill(st.Pid, s.(syscall.Signal))
-		}
-	}()
+	sigs := chain.Catch()
+	defer sigs.Stop()
+	sigs.To(func(s os.Signal) error { return unix.Kill(st.Pid, s.(syscall.Signal)) })
 	if err := g.start(st); err != nil {
 		g.killAndDestroy(st)
 		return err
@@ -419,10 +414,7 @@ func cmdRun(g *globals, args []string, stdio cli.IO) error {
 	if err := g.destroy(st); err != nil {
 		return err
 	}
-	if ws.Signaled() {
-		return cli.Status(128 + int(ws.Signal()))
-	}
-	return cli.Status(ws.ExitStatus())
+	return cli.Status(chain.ExitStatus(syscall.WaitStatus(ws)))
 }
 
 // features prints what this runtime supports, in the format of runc's

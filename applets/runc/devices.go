@@ -9,7 +9,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/tupperware/tw/applets/mountdev"
+	"github.com/tupperware/tw/applets/internal/mount"
 )
 
 // makeDevices makes runc's default devices and those of linux.devices
@@ -22,7 +22,7 @@ func makeDevices(rootfs string, devices []specs.LinuxDevice, userns bool) error 
 		seen[filepath.Clean(d.Path)] = true
 	}
 	all := append([]specs.LinuxDevice{}, devices...)
-	for _, n := range mountdev.Nodes {
+	for _, n := range mount.Nodes {
 		d := specs.LinuxDevice{Path: "/dev/" + n.Name, Type: "c", Major: int64(n.Major), Minor: int64(n.Minor)}
 		if !seen[d.Path] {
 			all = append(all, d)
@@ -35,7 +35,7 @@ func makeDevices(rootfs string, devices []specs.LinuxDevice, userns bool) error 
 			return fmt.Errorf("device %s: %w", d.Path, err)
 		}
 	}
-	for _, l := range mountdev.Links {
+	for _, l := range mount.Links {
 		if l[0] == "ptmx" {
 			continue
 		}

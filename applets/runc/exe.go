@@ -2,12 +2,13 @@ package runc
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/tupperware/tw/applets/internal/memexec"
 )
 
 // sealedExe opens this binary in a way a container cannot write through
@@ -85,24 +86,15 @@ func detachedMount(fstype string, opts map[string]string) (int, error) {
 
 // memfdExe copies this binary into a sealed memfd.
 func memfdExe() (int, error) {
-	fd, err := unix.MemfdCreate("tw-runc", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
-	if err != nil {
-		return -1, fmt.Errorf("memfd_create: %w", err)
-	}
-	f := os.NewFile(uintptr(fd), "memfd:tw-runc")
 	src, err := os.Open("/proc/self/exe")
-	if err == nil {
-		_, err = io.Copy(f, src)
-		src.Close()
-	}
-	if err == nil {
-		_, err = unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, unix.F_SEAL_SEAL|unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_WRITE)
-	}
 	if err != nil {
-		f.Close()
 		return -1, err
 	}
-	nfd, err := unix.Dup(fd)
-	f.Close()
-	return nfd, err
+	defer src.Close()
+	f, err := memexec.Sealed("tw-runc", src)
+	if err != nil {
+		return -1, err
+	}
+	defer f.Close()
+	return unix.Dup(int(f.Fd()))
 }

@@ -5,14 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 
+	"github.com/tupperware/tw/applets/internal/chain"
 	"github.com/tupperware/tw/applets/internal/cli"
 	"github.com/tupperware/tw/applets/internal/ns"
 )
@@ -116,23 +115,14 @@ func cmdExec(g *globals, args []string, stdio cli.IO) error {
 		p.Release()
 		return nil
 	}
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
-	defer signal.Stop(sigs)
-	go func() {
-		for s := range sigs {
-			p.Signal(s)
-		}
-	}()
+	sigs := chain.Catch()
+	defer sigs.Stop()
+	sigs.To(p.Signal)
 	ps, err := p.Wait()
 	if err != nil {
 		return err
 	}
-	ws := ps.Sys().(syscall.WaitStatus)
-	if ws.Signaled() {
-		return cli.Status(128 + int(ws.Signal()))
-	}
-	return cli.Status(ws.ExitStatus())
+	return cli.Status(chain.ExitStatus(ps.Sys().(syscall.WaitStatus)))
 }
 
 // processSpec is the process to execute: --process FILE, or the

@@ -68,16 +68,8 @@ func newCapSets(c *specs.LinuxCapabilities) *capSets {
 // the raw syscalls change this one only, which executes the program.
 func setUser(u specs.User, c *capSets) error {
 	if c != nil {
-		for i := 0; i < 64; i++ {
-			if c.bounding.Has(i) {
-				continue
-			}
-			if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(i), 0, 0, 0); err != nil {
-				if err == unix.EINVAL {
-					break // past the kernel's last capability
-				}
-				return fmt.Errorf("drop capability %d from the bounding set: %w", i, err)
-			}
+		if err := caps.DropBounding(c.bounding); err != nil {
+			return err
 		}
 	}
 	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
@@ -122,16 +114,8 @@ func applyCaps(c *capSets) error {
 	if c == nil {
 		return nil
 	}
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	data := [2]unix.CapUserData{
-		{Effective: uint32(c.eff), Permitted: uint32(c.perm), Inheritable: uint32(c.inh)},
-		{Effective: uint32(c.eff >> 32), Permitted: uint32(c.perm >> 32), Inheritable: uint32(c.inh >> 32)},
-	}
-	if err := unix.Capset(&hdr, &data[0]); err != nil {
-		return fmt.Errorf("capset: %w", err)
-	}
-	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil && err != unix.EINVAL {
-		return fmt.Errorf("clear ambient capabilities: %w", err)
+	if err := caps.Apply(c.eff, c.perm, c.inh); err != nil {
+		return err
 	}
 	for i := 0; i < 64; i++ {
 		if c.amb.Has(i) && c.perm.Has(i) && c.inh.Has(i) {

@@ -13,9 +13,10 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/tupperware/tw/applets/harden"
+	"github.com/tupperware/tw/applets/internal/caps"
 	"github.com/tupperware/tw/applets/internal/chain"
 	"github.com/tupperware/tw/applets/internal/cli"
+	"github.com/tupperware/tw/applets/internal/mount"
 )
 
 // cmdInit is the container's init: started by create (or exec) in the new
@@ -93,9 +94,8 @@ func (in *initProc) run() error {
 		return err
 	}
 	for _, r := range proc.Rlimits {
-		lim := unix.Rlimit{Cur: r.Soft, Max: r.Hard}
-		if err := unix.Setrlimit(rlimitResource(r.Type), &lim); err != nil {
-			return fmt.Errorf("setrlimit %s: %w", r.Type, err)
+		if err := (caps.Rlimit{Name: r.Type, Resource: rlimitResource(r.Type), Soft: r.Soft, Hard: r.Hard}).Set(); err != nil {
+			return err
 		}
 	}
 	if proc.User.Umask != nil {
@@ -289,11 +289,11 @@ func (in *initProc) buildContainer() error {
 			return fmt.Errorf("sysctl %s: %w", k, err)
 		}
 	}
-	if err := harden.Mask(spec.Linux.MaskedPaths, spec.Linux.ReadonlyPaths, maskLabel(spec.Linux.MountLabel)...); err != nil {
+	if err := mount.Mask(spec.Linux.MaskedPaths, spec.Linux.ReadonlyPaths, maskLabel(spec.Linux.MountLabel)...); err != nil {
 		return err
 	}
 	if spec.Root.Readonly {
-		if err := remountReadonly("/"); err != nil {
+		if err := mount.Remount("/", unix.MS_RDONLY); err != nil {
 			return err
 		}
 	}
@@ -408,20 +408,7 @@ func (in *initProc) mountCgroup(dest, typ string, flags uintptr) error {
 		}
 	}
 	if flags&unix.MS_RDONLY != 0 {
-		return remountReadonly(dest)
-	}
-	return nil
-}
-
-// remountReadonly makes the mount at p read-only, keeping its other flags.
-func remountReadonly(p string) error {
-	var sfs unix.Statfs_t
-	if err := unix.Statfs(p, &sfs); err != nil {
-		return &os.PathError{Op: "statfs", Path: p, Err: err}
-	}
-	keep := uintptr(sfs.Flags) & (unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_NOATIME | unix.MS_NODIRATIME | unix.MS_RELATIME)
-	if err := unix.Mount("", p, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|keep, ""); err != nil {
-		return &os.PathError{Op: "make read-only", Path: p, Err: err}
+		return mount.Remount(dest, unix.MS_RDONLY)
 	}
 	return nil
 }

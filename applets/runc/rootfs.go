@@ -9,7 +9,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/tupperware/tw/applets/pivot"
+	"github.com/tupperware/tw/applets/internal/mount"
 )
 
 // prepareRoot readies the container's mount namespace as runc's
@@ -60,7 +60,7 @@ func jail(spec *specs.Spec, rootfs string) error {
 		}
 		return nil
 	}
-	if err := pivot.Enter(rootfs); err != nil {
+	if err := mount.Enter(rootfs); err != nil {
 		return err
 	}
 	if p := propagation[spec.Linux.RootfsPropagation]; p&(unix.MS_PRIVATE|unix.MS_SLAVE) == 0 && p != 0 {

@@ -11,7 +11,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/tupperware/tw/applets/harden"
+	"github.com/tupperware/tw/applets/internal/caps"
 )
 
 // specVersion is the newest runtime-spec this runtime knows.
@@ -231,7 +231,7 @@ func rlimitResource(typ string) int {
 	if !strings.HasPrefix(typ, "RLIMIT_") {
 		return -1
 	}
-	r, err := harden.ParseRlimit(typ + "=0")
+	r, err := caps.ParseRlimit(typ + "=0")
 	if err != nil {
 		return -1
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -172,14 +171,10 @@ func (o *options) threadMain(argv []string, stdio cli.IO) error {
 		ns.LeaveThread()
 		os.Unsetenv(ns.EnvLeft)
 	}()
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
-	defer func() {
-		signal.Stop(sigs)
-		close(sigs)
-	}()
+	sigs := chain.Catch()
+	defer sigs.Stop()
 	var target atomic.Int64
-	go forward(sigs, &target)
+	sigs.To(sendTo(&target))
 	chain.StartWith(func(path string, argv, env []string) error {
 		pid, err := chain.ForkExec(path, argv, env)
 		var pe *os.PathError
@@ -197,7 +192,7 @@ func (o *options) threadMain(argv []string, stdio cli.IO) error {
 		if !o.pid && ns.Pinned() {
 			reap()
 		}
-		return cli.Status(ExitStatus(ws))
+		return cli.Status(chain.ExitStatus(ws))
 	})
 	return o.child(argv, stdio)
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"runtime"
 	"strconv"
 	"strings"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/tupperware/tw/applets/internal/chain"
 	"github.com/tupperware/tw/applets/internal/cli"
+	"github.com/tupperware/tw/applets/internal/mount"
 	"github.com/tupperware/tw/applets/internal/ns"
 )
 
@@ -262,9 +262,8 @@ func (o *options) parent(args, argv []string, stdio cli.IO) error {
 	// Pdeathsig follows the thread that forked the child: keep it.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
-	defer signal.Stop(sigs)
+	sigs := chain.Catch()
+	defer sigs.Stop()
 	pid, err := start(cmd)
 	if err != nil {
 		o.user.mapChild(0, false)
@@ -289,7 +288,7 @@ func (o *options) parent(args, argv []string, stdio cli.IO) error {
 	}
 	var target atomic.Int64 // PROG, then 0: what it left behind
 	target.Store(int64(pid))
-	go forward(sigs, &target)
+	sigs.To(sendTo(&target))
 	ws, err := wait(pid, &target)
 	if err != nil {
 		return err
@@ -297,7 +296,7 @@ func (o *options) parent(args, argv []string, stdio cli.IO) error {
 	if reaper && pins.Stop() > 0 {
 		reap()
 	}
-	return cli.Status(ExitStatus(ws))
+	return cli.Status(chain.ExitStatus(ws))
 }
 
 // start starts cmd as cmd.Start would, but without os/exec: os.StartProcess
@@ -349,19 +348,19 @@ func wait(pid int, target *atomic.Int64) (syscall.WaitStatus, error) {
 	}
 }
 
-// forward passes the signals tw-unshare gets on to the target, or, once
+// sendTo passes the signals tw-unshare gets on to the target, or, once
 // PROG is gone, to every child left (what PROG left behind came to this
 // process, its subreaper).
-func forward(sigs chan os.Signal, target *atomic.Int64) {
-	for s := range sigs {
+func sendTo(target *atomic.Int64) func(os.Signal) error {
+	return func(s os.Signal) error {
 		sig := s.(syscall.Signal)
 		if pid := int(target.Load()); pid > 0 {
-			unix.Kill(pid, sig)
-			continue
+			return unix.Kill(pid, sig)
 		}
 		for _, pid := range children() {
 			unix.Kill(pid, sig)
 		}
+		return nil
 	}
 }
 
@@ -403,21 +402,12 @@ func startError(err error, prog string) error {
 	return fmt.Errorf("new namespaces: %w", err)
 }
 
-// ExitStatus is the exit code that passes a child's wait status on: its
-// exit code, or 128+N when signal N killed it.
-func ExitStatus(ws syscall.WaitStatus) int {
-	if ws.Signaled() {
-		return 128 + int(ws.Signal())
-	}
-	return ws.ExitStatus()
-}
-
 // child runs inside the new namespaces: propagation, proc, hostname, then
 // PROG. Each step is guarded: it acts only where tw-unshare made a new
 // namespace, whatever the environment claims.
 func (o *options) child(argv []string, stdio cli.IO) error {
 	if o.mount {
-		if err := ns.Mount(false); err != nil {
+		if err := ns.CheckMountNS(false); err != nil {
 			return err
 		}
 		if flags := propagations[o.propagation]; flags != 0 {
@@ -432,7 +422,7 @@ func (o *options) child(argv []string, stdio cli.IO) error {
 		}
 	}
 	if o.hostname != "" {
-		if err := ns.UTS(); err != nil {
+		if err := ns.CheckUTSNS(); err != nil {
 			return err
 		}
 		if err := unix.Sethostname([]byte(o.hostname)); err != nil {
@@ -451,8 +441,5 @@ func mountProc(dir, propagation string) error {
 			return &os.PathError{Op: "make mounts private", Path: dir, Err: err}
 		}
 	}
-	if err := unix.Mount("proc", dir, "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
-		return &os.PathError{Op: "mount proc", Path: dir, Err: err}
-	}
-	return nil
+	return mount.Proc(dir)
 }

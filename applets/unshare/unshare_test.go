@@ -177,24 +177,6 @@ func TestStartError(t *testing.T) {
 	}
 }
 
-func TestExitStatus(t *testing.T) {
-	for _, tc := range []struct {
-		ws   syscall.WaitStatus
-		want int
-	}{
-		{0, 0},
-		{7 << 8, 7},
-		{255 << 8, 255},
-		{syscall.WaitStatus(syscall.SIGKILL), 137},
-		{syscall.WaitStatus(syscall.SIGTERM), 143},
-		{syscall.WaitStatus(syscall.SIGSEGV) | 0x80, 139}, // core dumped
-	} {
-		if got := ExitStatus(tc.ws); got != tc.want {
-			t.Errorf("wait status %#x: exit %d, want %d", uint32(tc.ws), got, tc.want)
-		}
-	}
-}
-
 func TestHelp(t *testing.T) {
 	var out bytes.Buffer
 	if err := Main([]string{"--help"}, cli.IO{Stdout: &out}); err != nil {

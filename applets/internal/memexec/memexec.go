@@ -5,8 +5,10 @@
 package memexec
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"syscall"
@@ -20,27 +22,40 @@ import (
 // seals forbid any change to the memfd's contents, and any change of that.
 const seals = unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
 
+// Sealed copies src into a new memfd named name and seals it: its contents
+// can no longer change. The file is close-on-exec and executable, also
+// where vm.memfd_noexec would otherwise seal it against execution.
+func Sealed(name string, src io.Reader) (*os.File, error) {
+	// MFD_EXEC asks for an executable memfd; kernels before 6.3 lack it.
+	flags := unix.MFD_CLOEXEC | unix.MFD_ALLOW_SEALING
+	fd, err := unix.MemfdCreate(name, flags|unix.MFD_EXEC)
+	if errors.Is(err, unix.EINVAL) {
+		fd, err = unix.MemfdCreate(name, flags)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("memfd_create: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), "memfd:"+name)
+	if _, err := io.Copy(f, src); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if _, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, seals); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("seal %s: %w", f.Name(), err)
+	}
+	return f, nil
+}
+
 // Exec replaces this process with prog, run as argv with env and stdio as
 // its descriptors 0, 1 and 2. It returns only on error.
 func Exec(prog []byte, argv, env []string, stdio cli.IO) error {
-	// MFD_EXEC asks for an executable memfd where vm.memfd_noexec would
-	// otherwise seal it against execution; kernels before 6.3 lack it.
-	flags := unix.MFD_CLOEXEC | unix.MFD_ALLOW_SEALING
-	fd, err := unix.MemfdCreate(argv[0], flags|unix.MFD_EXEC)
-	if errors.Is(err, unix.EINVAL) {
-		fd, err = unix.MemfdCreate(argv[0], flags)
-	}
+	f, err := Sealed(argv[0], bytes.NewReader(prog))
 	if err != nil {
-		return fmt.Errorf("memfd_create: %w", err)
-	}
-	f := os.NewFile(uintptr(fd), "memfd:"+argv[0])
-	defer f.Close()
-	if _, err := f.Write(prog); err != nil {
 		return err
 	}
-	if _, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, seals); err != nil {
-		return fmt.Errorf("seal %s: %w", f.Name(), err)
-	}
+	defer f.Close()
+	fd := int(f.Fd())
 	if err := dupStdio(stdio); err != nil {
 		return err
 	}

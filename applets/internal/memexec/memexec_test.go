@@ -5,8 +5,11 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/tupperware/tw/applets/internal/cli"
 )
@@ -57,5 +60,27 @@ func TestExecNeedsFiles(t *testing.T) {
 	err := Exec([]byte("not run"), []string{"tw-x"}, nil, cli.IO{Stdin: os.Stdin, Stdout: &bytes.Buffer{}, Stderr: os.Stderr})
 	if err == nil || err.Error() != "standard stream 1 is not a file" {
 		t.Errorf("Exec with a buffer for stdout: %v", err)
+	}
+}
+
+// Sealed's file holds what was copied and refuses any change to it.
+func TestSealed(t *testing.T) {
+	f, err := Sealed("tw-test", strings.NewReader("contents"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got, err := os.ReadFile("/proc/self/fd/" + strconv.Itoa(int(f.Fd())))
+	if err != nil || string(got) != "contents" {
+		t.Fatalf("read back %q, %v", got, err)
+	}
+	if _, err := f.WriteAt([]byte("x"), 0); !errors.Is(err, unix.EPERM) {
+		t.Errorf("write to the sealed memfd: %v, want EPERM", err)
+	}
+	if err := f.Truncate(1); !errors.Is(err, unix.EPERM) {
+		t.Errorf("truncate the sealed memfd: %v, want EPERM", err)
+	}
+	if s, err := unix.FcntlInt(f.Fd(), unix.F_GET_SEALS, 0); err != nil || s != seals {
+		t.Errorf("seals %#x, %v; want %#x", s, err, seals)
 	}
 }

@@ -137,8 +137,8 @@ func CheckMount(f Facts, force bool) error {
 	return fmt.Errorf("%w: cannot show that %s is another one (run under tw-unshare --mount, or pass --force)", ErrHostMount, f.Self)
 }
 
-// Mount is CheckMount on this process.
-func Mount(force bool) error { return CheckMount(Gather("mnt"), force) }
+// CheckMountNS is CheckMount on this process.
+func CheckMountNS(force bool) error { return CheckMount(Gather("mnt"), force) }
 
 // ErrHostPid is returned by CheckPid.
 var ErrHostPid = errors.New("not in a new pid namespace: a fresh proc would list the host's processes (run under tw-unshare --pid --fork, or pass --host-pids)")
@@ -157,9 +157,9 @@ func CheckPid(f Facts) error {
 	return ErrHostPid
 }
 
-// Pid is CheckPid on this process; in thread mode, whether tw-unshare
+// CheckPidNS is CheckPid on this process; in thread mode, whether tw-unshare
 // showed that the children of its thread go into a new pid namespace.
-func Pid() error {
+func CheckPidNS() error {
 	if thread.on {
 		if thread.newPid {
 			return nil
@@ -203,8 +203,8 @@ func CheckUTS(f Facts) error {
 	return nil
 }
 
-// UTS is CheckUTS on this process.
-func UTS() error { return CheckUTS(Gather("uts")) }
+// CheckUTSNS is CheckUTS on this process.
+func CheckUTSNS() error { return CheckUTS(Gather("uts")) }
 
 // ForceFlag adds --force, the override of the guard that every applet
 // changing mounts offers.

@@ -134,7 +134,7 @@ func TestLeft(t *testing.T) {
 func TestThisProcessIsRefused(t *testing.T) {
 	verified = false
 	t.Setenv(EnvLeft, "")
-	if err := Mount(false); err == nil {
+	if err := CheckMountNS(false); err == nil {
 		t.Errorf("go test passed the mount namespace guard: %+v", Gather("mnt"))
 	}
 }

@@ -1,4 +1,4 @@
-package harden
+package caps
 
 import (
 	"fmt"
@@ -83,4 +83,13 @@ func ParseRlimits(list []string) ([]Rlimit, error) {
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// Set makes r a limit of this process.
+func (r Rlimit) Set() error {
+	lim := unix.Rlimit{Cur: r.Soft, Max: r.Hard}
+	if err := unix.Setrlimit(r.Resource, &lim); err != nil {
+		return fmt.Errorf("setrlimit %s: %w", r.Name, err)
+	}
+	return nil
 }

@@ -1,4 +1,4 @@
-package mountdev
+package mount
 
 import (
 	"strings"

@@ -1,0 +1,50 @@
+package chain
+
+import (
+	"os"
+	"os/signal"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Signals are those an applet that waits for its child passes on to it:
+// what a terminal or a service manager sends to end a program.
+var Signals = []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT}
+
+// Forwarder catches Signals for a child: from Catch on, so that none is
+// lost while the child starts, and hands them on once To says to whom.
+type Forwarder struct{ sigs chan os.Signal }
+
+// Catch starts catching Signals; Stop ends it.
+func Catch() *Forwarder {
+	f := &Forwarder{make(chan os.Signal, 4)}
+	signal.Notify(f.sigs, Signals...)
+	return f
+}
+
+// To hands each caught signal, those caught already first, to send (an
+// (*os.Process).Signal, or a kill of the child's pid), in a goroutine of
+// its own until Stop.
+func (f *Forwarder) To(send func(os.Signal) error) {
+	go func() {
+		for s := range f.sigs {
+			send(s)
+		}
+	}()
+}
+
+// Stop gives Signals back to their default action and ends To.
+func (f *Forwarder) Stop() {
+	signal.Stop(f.sigs)
+	close(f.sigs)
+}
+
+// ExitStatus is the exit code that passes a child's wait status on: its
+// exit code, or 128+N when signal N killed it, as a shell reports it.
+func ExitStatus(ws syscall.WaitStatus) int {
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}

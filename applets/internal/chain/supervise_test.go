@@ -1,0 +1,51 @@
+package chain
+
+import (
+	"os"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+func TestExitStatus(t *testing.T) {
+	for _, tc := range []struct {
+		ws   syscall.WaitStatus
+		want int
+	}{
+		{0, 0},
+		{7 << 8, 7},
+		{255 << 8, 255},
+		{syscall.WaitStatus(syscall.SIGKILL), 137},
+		{syscall.WaitStatus(syscall.SIGTERM), 143},
+		{syscall.WaitStatus(syscall.SIGSEGV) | 0x80, 139}, // core dumped
+	} {
+		if got := ExitStatus(tc.ws); got != tc.want {
+			t.Errorf("wait status %#x: exit %d, want %d", uint32(tc.ws), got, tc.want)
+		}
+	}
+}
+
+// A signal caught before To is handed on once To names the receiver.
+func TestForwarder(t *testing.T) {
+	f := Catch()
+	got := make(chan os.Signal, 4)
+	if err := unix.Kill(os.Getpid(), unix.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	f.To(func(s os.Signal) error { got <- s; return nil })
+	select {
+	case s := <-got:
+		if s != unix.SIGHUP {
+			t.Errorf("handed on %v, want SIGHUP", s)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("SIGHUP was not handed on")
+	}
+	unix.Kill(os.Getpid(), unix.SIGQUIT)
+	if s := <-got; s != unix.SIGQUIT {
+		t.Errorf("handed on %v, want SIGQUIT", s)
+	}
+	f.Stop()
+}
