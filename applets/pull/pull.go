@@ -24,16 +24,11 @@ import (
 	"go.podman.io/image/v5/manifest"
 	"go.podman.io/image/v5/oci/layout"
 	"go.podman.io/image/v5/signature"
-	"go.podman.io/image/v5/transports"
 	"go.podman.io/image/v5/types"
 	"go.podman.io/storage/pkg/configfile"
 
-	// The transports tw-pull speaks, and no others (no storage, no daemon).
-	_ "go.podman.io/image/v5/directory"
-	_ "go.podman.io/image/v5/docker/archive"
-	_ "go.podman.io/image/v5/oci/archive"
-
 	"github.com/tupperware/tw/applets/internal/cli"
+	"github.com/tupperware/tw/applets/internal/imageref"
 	"github.com/tupperware/tw/applets/internal/ocidir"
 	"github.com/tupperware/tw/applets/internal/stale"
 )
@@ -103,7 +98,7 @@ func Main(args []string, stdio cli.IO) error {
 	if err := cli.Args(fs, 2, 2); err != nil {
 		return err
 	}
-	srcRef, err := ParseReference(fs.Arg(0))
+	srcRef, err := imageref.Parse(fs.Arg(0))
 	if err != nil {
 		return cli.Usagef("%s", err)
 	}
@@ -114,7 +109,7 @@ func Main(args []string, stdio cli.IO) error {
 	// resolved); it is checked by stage() below.
 	var destRef types.ImageReference
 	if !strings.HasPrefix(fs.Arg(1), "oci:") {
-		if destRef, err = ParseReference(fs.Arg(1)); err != nil {
+		if destRef, err = imageref.Parse(fs.Arg(1)); err != nil {
 			return cli.Usagef("%s", err)
 		}
 	}
@@ -154,7 +149,7 @@ func Main(args []string, stdio cli.IO) error {
 		}
 		defer st.abort()
 		if destRef, err = layout.NewReference(st.dir, st.image); err != nil {
-			return cli.Usagef("%s: %s", fs.Arg(1), lowerFirst(err.Error()))
+			return cli.Usagef("%s: %s", fs.Arg(1), imageref.LowerFirst(err.Error()))
 		}
 	}
 
@@ -169,7 +164,7 @@ func Main(args []string, stdio cli.IO) error {
 		return cli.Exit(130, fmt.Errorf("interrupted"))
 	}
 	if err != nil {
-		return errors.New(unstaged(Explain(err), st))
+		return errors.New(unstaged(imageref.Explain(err), st))
 	}
 	if st != nil {
 		if err := st.commit(); err != nil {
@@ -207,23 +202,6 @@ func copyImage(ctx context.Context, pc *signature.PolicyContext, dest, src types
 			return nil, ctx.Err()
 		}
 	}
-}
-
-// ParseReference parses TRANSPORT:REFERENCE for the transports tw knows.
-func ParseReference(s string) (types.ImageReference, error) {
-	name, within, ok := strings.Cut(s, ":")
-	if !ok {
-		return nil, fmt.Errorf("%s: expected TRANSPORT:REFERENCE", s)
-	}
-	t := transports.Get(name)
-	if t == nil {
-		return nil, fmt.Errorf("%s: unknown transport %q", s, name)
-	}
-	ref, err := t.ParseReference(within)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %s", s, lowerFirst(err.Error()))
-	}
-	return ref, nil
 }
 
 // checkOCI checks what it can of an oci:PATH[:TAG] reference before PATH
@@ -329,24 +307,6 @@ func retryable(err error) bool {
 		return true
 	}
 	return false
-}
-
-// Explain makes containers/image's long error chains into tw's one
-// lower-case line.
-func Explain(err error) string {
-	msg := err.Error()
-	msg = strings.ReplaceAll(msg, "\n", " ")
-	return lowerFirst(msg)
-}
-
-func lowerFirst(s string) string {
-	if s == "" || s[0] < 'A' || s[0] > 'Z' {
-		return s
-	}
-	if len(s) > 1 && s[1] >= 'A' && s[1] <= 'Z' {
-		return s // an acronym
-	}
-	return strings.ToLower(s[:1]) + s[1:]
 }
 
 // staging is an oci: destination being filled under a temporary name.

@@ -16,31 +16,6 @@ import (
 	"github.com/tupperware/tw/applets/internal/cli"
 )
 
-func TestParseReference(t *testing.T) {
-	for _, c := range []struct{ in, transport, err string }{
-		{"docker://127.0.0.1:5000/busybox:1", "docker", ""},
-		{"docker://127.0.0.1:5000/busybox@sha256:" + fmt.Sprintf("%064x", 0), "docker", ""},
-		{"oci-archive:/tmp/x.tar:tag", "oci-archive", ""},
-		{"docker-archive:/tmp/x.tar", "docker-archive", ""},
-		{"dir:/tmp/x", "dir", ""},
-		{"busybox", "", "busybox: expected TRANSPORT:REFERENCE"},
-		{"foo:bar", "", `foo:bar: unknown transport "foo"`},
-		{"containers-storage:x", "", `containers-storage:x: unknown transport "containers-storage"`},
-		{"docker://x/Y", "", "docker://x/Y: invalid reference format: repository name must be lowercase"},
-	} {
-		ref, err := ParseReference(c.in)
-		if c.err != "" {
-			if err == nil || err.Error() != c.err {
-				t.Errorf("ParseReference(%q) error = %v, want %q", c.in, err, c.err)
-			}
-			continue
-		}
-		if err != nil || ref.Transport().Name() != c.transport {
-			t.Errorf("ParseReference(%q) = %v, %v; want transport %s", c.in, ref, err, c.transport)
-		}
-	}
-}
-
 // parse runs tw-pull's flag parsing up to the system contexts.
 func parse(t *testing.T, args ...string) (src, dest *types.SystemContext, err error) {
 	t.Helper()
@@ -106,19 +81,6 @@ func TestRetryable(t *testing.T) {
 	} {
 		if got := retryable(c.err); got != c.want {
 			t.Errorf("retryable(%v) = %v, want %v", c.err, got, c.want)
-		}
-	}
-}
-
-func TestExplain(t *testing.T) {
-	for in, want := range map[string]string{
-		"Source image rejected: x": "source image rejected: x",
-		"OCI thing":                "OCI thing",
-		"a\nb":                     "a b",
-		"":                         "",
-	} {
-		if got := Explain(errors.New(in)); got != want {
-			t.Errorf("Explain(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
