@@ -3,6 +3,7 @@ package cli
 import (
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Help is an applet's --help text read back into its parts, so that the
@@ -24,7 +25,11 @@ type Option struct {
 }
 
 // flagLine is a line of pflag's FlagUsages: "  -q, --quiet[=true|false]   text".
-var flagLine = regexp.MustCompile(`^\s+(?:-(\S), )?--([A-Za-z0-9][A-Za-z0-9_.-]*)(\[=[^\]]*\])?(?: (\S+))?(?:\s{2,}(.*))?$`)
+// Compiled on first use (sync.OnceValue): only --man and --completion
+// read help back, and every tw start would pay them at init.
+var flagLine = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^\s+(?:-(\S), )?--([A-Za-z0-9][A-Za-z0-9_.-]*)(\[=[^\]]*\])?(?: (\S+))?(?:\s{2,}(.*))?$`)
+})
 
 // ParseHelp reads what PrintHelp printed.
 func ParseHelp(s string) Help {
@@ -38,7 +43,7 @@ func ParseHelp(s string) Help {
 	}
 	h.Text = strings.Trim(strings.Join(lines[i:], "\n"), "\n")
 	for _, l := range strings.Split(opts, "\n") {
-		m := flagLine.FindStringSubmatch(l)
+		m := flagLine().FindStringSubmatch(l)
 		switch {
 		case m != nil:
 			o := Option{Short: m[1], Long: m[2], Arg: m[4], Help: m[5]}
@@ -62,8 +67,8 @@ func ParseHelp(s string) Help {
 }
 
 var (
-	subcommand  = regexp.MustCompile(`^tw-[a-z]+ ([a-z][a-z-]*)\b`)
-	commandLine = regexp.MustCompile(`(?:^  |, )([a-z][a-z-]*)\b`)
+	subcommand  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^tw-[a-z]+ ([a-z][a-z-]*)\b`) })
+	commandLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?:^  |, )([a-z][a-z-]*)\b`) })
 )
 
 // commands finds subcommands: "tw-subvol create PATH…" synopsis lines,
@@ -79,7 +84,7 @@ func commands(usage []string, text string) []string {
 	}
 	if len(usage) > 1 {
 		for _, u := range usage {
-			if m := subcommand.FindStringSubmatch(u); m != nil {
+			if m := subcommand().FindStringSubmatch(u); m != nil {
 				add(m[1])
 			}
 		}
@@ -101,7 +106,7 @@ func commands(usage []string, text string) []string {
 		if i := strings.Index(l[2:], "  "); i >= 0 {
 			l = l[:i+2] // the synopsis, not the description beside it
 		}
-		for _, m := range commandLine.FindAllStringSubmatch(l, -1) {
+		for _, m := range commandLine().FindAllStringSubmatch(l, -1) {
 			add(m[1])
 		}
 	}
