@@ -16,6 +16,8 @@ import (
 
 	"github.com/opencontainers/umoci/oci/layer"
 	"golang.org/x/sys/unix"
+
+	"github.com/tupperware/tw/applets/internal/untar"
 )
 
 // The layer of a directory, as umoci's layer.GenerateInsertLayer(dir, "/",
@@ -358,27 +360,9 @@ func (wk *walker) xattrs(hdr *tar.Header, p string) error {
 	return nil
 }
 
+// listxattr lists the xattrs of the file at p (a /proc/self/fd link).
 func listxattr(p string) ([]string, error) {
-	for size := 256; ; {
-		buf := make([]byte, size)
-		n, err := unix.Listxattr(p, buf)
-		if errors.Is(err, unix.ERANGE) {
-			if size, err = unix.Listxattr(p, nil); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		var names []string
-		for _, x := range strings.Split(string(buf[:n]), "\x00") {
-			if x != "" {
-				names = append(names, x)
-			}
-		}
-		return names, nil
-	}
+	return untar.Listxattr(func(b []byte) (int, error) { return unix.Listxattr(p, b) })
 }
 
 func getxattr(p, name string) ([]byte, error) {

@@ -394,7 +394,7 @@ func (e *Extractor) xattrs(fd int, path string, hdr *tar.Header, list bool) erro
 	var names []string
 	if list {
 		var err error
-		names, err = listxattr(ops.list)
+		names, err = Listxattr(ops.list)
 		if err != nil && !errors.Is(err, unix.ENOTSUP) {
 			return err
 		}
@@ -419,7 +419,9 @@ func (e *Extractor) xattrs(fd int, path string, hdr *tar.Header, list bool) erro
 	return nil
 }
 
-func listxattr(list func([]byte) (int, error)) ([]string, error) {
+// Listxattr returns the names list gives (unix.Listxattr and its
+// siblings on one file), growing its buffer as the kernel asks.
+func Listxattr(list func([]byte) (int, error)) ([]string, error) {
 	buf := make([]byte, 256)
 	for {
 		n, err := list(buf)
