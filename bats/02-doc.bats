@@ -27,7 +27,7 @@ complete_words() {
 	pages=$(cd "$MANDIR" && ls)
 	assert_equal "$pages" "$( (echo tw.1; tw --list | sed 's/$/.1/') | sort)"
 	for a in tw $(tw --list); do
-		run -0 --separate-stderr env MANWIDTH=200 man --warnings -l "$MANDIR/$a.1"
+		run -0 --separate-stderr env LC_ALL=C.UTF-8 MANWIDTH=200 man --warnings -l "$MANDIR/$a.1"
 		[ -z "$stderr" ] || fail "$a.1: $stderr"
 		assert_line --regexp "^NAME"
 		[[ "$(tr -s ' ' <<<"$output")" == *" $a - "* ]] || fail "$a.1: no NAME line"
@@ -36,7 +36,7 @@ complete_words() {
 
 @test "tw --man: each page is the applet's --help: synopsis, every option, its text" {
 	for a in $(tw --list); do
-		page=$(MANWIDTH=200 man -l "$MANDIR/$a.1" 2>/dev/null | sed 's/‐//g' | tr -s ' ')
+		page=$(LC_ALL=C.UTF-8 MANWIDTH=200 man -l "$MANDIR/$a.1" 2>/dev/null | sed 's/‐//g' | tr -s ' ')
 		help=$("$a" --help)
 		# the synopsis: the first line of --help without "Usage: "
 		syn=$(head -1 <<<"$help" | sed 's/^Usage: //' | tr -s ' ')

@@ -95,7 +95,7 @@ setup() { storage_setup; }
 	exec {lock1}<"c/.tw-snapshot.$sleeper.0" {lock2}<"c/.tw-snapshot.$pid.99"
 	flock -n "$lock1" && flock -n "$lock2"
 	run -0 tw-snapshot "$IMG" c/next
-	assert_equal "$(find c -maxdepth 1 -name '.tw-snapshot.*' | sort)" "$(printf '%s\n' "c/.tw-snapshot.$pid.99" "c/.tw-snapshot.$sleeper.0")"
+	assert_equal "$(find c -maxdepth 1 -name '.tw-snapshot.*' | sort)" "$(printf '%s\n' "c/.tw-snapshot.$pid.99" "c/.tw-snapshot.$sleeper.0" | sort)"
 	kill "$sleeper"
 	wait "$sleeper" || true
 	exec {lock1}<&- {lock2}<&-
