@@ -5,21 +5,21 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"sort"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 
 	"github.com/tupperware/tw/applets/internal/chain"
 	"github.com/tupperware/tw/applets/internal/cli"
+	"github.com/tupperware/tw/applets/internal/engine"
 )
 
 // oneID parses a command that takes flags and exactly one ID.
-func oneID(name string, args []string, stdio cli.IO, def func(*pflagSet)) (string, error) {
+func oneID(name string, args []string, stdio cli.IO, def func(*pflag.FlagSet)) (string, error) {
 	fs := cli.NewFlagSet(name, false)
 	if def != nil {
 		def(fs)
@@ -33,60 +33,31 @@ func oneID(name string, args []string, stdio cli.IO, def func(*pflagSet)) (strin
 	return fs.Arg(0), nil
 }
 
-// start lets the init of a created container through its gate.
-func cmdStart(g *globals, args []string, stdio cli.IO) error {
-	id, err := oneID("start", args, stdio, nil)
+// oneContainer parses a command that takes flags and exactly one ID, and
+// loads that container's state; nil without an error after --help.
+func (g *globals) oneContainer(name string, args []string, stdio cli.IO, def func(*pflag.FlagSet)) (*engine.State, error) {
+	id, err := oneID(name, args, stdio, def)
 	if err != nil || id == "" {
-		return err
+		return nil, err
 	}
-	st, err := g.load(id)
-	if err != nil {
-		return err
-	}
-	return g.start(st)
+	return g.Load(id)
 }
 
-func (g *globals) start(st *State) error {
-	switch st.Status {
-	case Stopped:
-		return errors.New("cannot start a container that has stopped")
-	case Running, Paused:
-		return errors.New("cannot start an already running container")
-	}
-	fifo := filepath.Join(g.dir(st.ID), fifoFile)
-	// O_NONBLOCK: ENXIO instead of a hang when no init holds the gate.
-	f, err := os.OpenFile(fifo, os.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("start gate: %w", err)
-	}
-	_, err = f.Write([]byte{0})
-	f.Close()
-	if err != nil {
-		return fmt.Errorf("start gate: %w", err)
-	}
-	if err := os.Remove(fifo); err != nil {
+// start lets the init of a created container through its gate.
+func cmdStart(g *globals, args []string, stdio cli.IO) error {
+	st, err := g.oneContainer("start", args, stdio, nil)
+	if err != nil || st == nil {
 		return err
 	}
-	if st.Hooks != nil && len(st.Hooks.Poststart) > 0 {
-		// A failing poststart hook is a warning: the container runs.
-		st.Status = Running
-		if err := runHooks("poststart", st.Hooks.Poststart, st.Public); err != nil {
-			g.logf("warning", "%v", err)
-		}
-	}
-	return nil
+	return g.Start(st)
 }
 
 func cmdState(g *globals, args []string, stdio cli.IO) error {
-	id, err := oneID("state", args, stdio, nil)
-	if err != nil || id == "" {
+	st, err := g.oneContainer("state", args, stdio, nil)
+	if err != nil || st == nil {
 		return err
 	}
-	st, err := g.load(id)
-	if err != nil {
-		return err
-	}
-	if st.Status == Stopped {
+	if st.Status == engine.Stopped {
 		st.Pid = 0
 	}
 	b, err := json.MarshalIndent(st.Public, "", "  ")
@@ -113,118 +84,42 @@ func cmdKill(g *globals, args []string, stdio cli.IO) error {
 			return err
 		}
 	}
-	st, err := g.load(fs.Arg(0))
+	st, err := g.Load(fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	return g.kill(st, sig, *all)
-}
-
-// kill is runc's Signal: to every process of the cgroup, or to the init
-// while it runs (never to a pid the init no longer owns).
-func (g *globals) kill(st *State, sig unix.Signal, all bool) error {
-	if all {
-		if st.Cgroup == nil || !st.Cgroup.Exists() {
-			if st.Status == Stopped {
-				return nil
-			}
-		} else {
-			return st.Cgroup.Kill(sig)
-		}
-	}
-	if st.Status == Stopped {
-		return ErrNotRunning
-	}
-	if err := unix.Kill(st.Pid, sig); err != nil {
-		if err == unix.ESRCH {
-			return ErrNotRunning
-		}
-		return fmt.Errorf("unable to signal init: %w", err)
-	}
-	if st.Status == Paused && (sig == unix.SIGKILL || sig == unix.SIGTERM) && st.Cgroup != nil {
-		st.Cgroup.Freeze(false)
-	}
-	return nil
+	return g.Kill(st, sig, *all)
 }
 
 func cmdDelete(g *globals, args []string, stdio cli.IO) error {
 	var force bool
-	id, err := oneID("delete", args, stdio, func(fs *pflagSet) {
+	id, err := oneID("delete", args, stdio, func(fs *pflag.FlagSet) {
 		fs.BoolVarP(&force, "force", "f", false, "kill the container if it still runs")
 	})
 	if err != nil || id == "" {
 		return err
 	}
-	st, err := g.load(id)
+	st, err := g.Load(id)
 	if err != nil {
-		if force && errors.Is(err, ErrNotExist) {
+		if force && errors.Is(err, engine.ErrNotExist) {
 			return nil
 		}
 		return err
 	}
-	switch st.Status {
-	case Stopped:
-	case Created:
-		return g.killAndDestroy(st)
-	default:
-		if !force {
-			return fmt.Errorf("cannot delete container %s that is not stopped: %s", id, st.Status)
-		}
-		return g.killAndDestroy(st)
-	}
-	return g.destroy(st)
-}
-
-// killAndDestroy kills the init and waits (up to a second) for it to die.
-func (g *globals) killAndDestroy(st *State) error {
-	if err := g.kill(st, unix.SIGKILL, false); err != nil && !errors.Is(err, ErrNotRunning) {
-		return err
-	}
-	for i := 0; i < 100 && alive(st); i++ {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if alive(st) {
-		return errors.New("container init still running")
-	}
-	return g.destroy(st)
-}
-
-// destroy removes what create made: the cgroup (after killing what is
-// left in it) and the state directory. The mounts went with the mount
-// namespace.
-func (g *globals) destroy(st *State) error {
-	if st.Cgroup != nil {
-		if err := st.Cgroup.Remove(); err != nil {
-			return err
-		}
-	}
-	if st.Hooks != nil && len(st.Hooks.Poststop) > 0 {
-		// A failing poststop hook is a warning: the container goes.
-		st.Status = Stopped
-		if err := runHooks("poststop", st.Hooks.Poststop, st.Public); err != nil {
-			g.logf("warning", "%v", err)
-		}
-	}
-	return os.RemoveAll(g.dir(st.ID))
+	return g.Delete(st, force)
 }
 
 func cmdPs(g *globals, args []string, stdio cli.IO) error {
 	var format string
-	id, err := oneID("ps", args, stdio, func(fs *pflagSet) {
+	st, err := g.oneContainer("ps", args, stdio, func(fs *pflag.FlagSet) {
 		fs.StringVarP(&format, "format", "f", "table", "table or json")
 	})
-	if err != nil || id == "" {
+	if err != nil || st == nil {
 		return err
 	}
-	st, err := g.load(id)
+	pids, err := st.Processes()
 	if err != nil {
 		return err
-	}
-	pids := []int{}
-	if st.Cgroup != nil && st.Cgroup.Exists() {
-		if pids, err = st.Cgroup.Procs(); err != nil {
-			return err
-		}
 	}
 	switch format {
 	case "json":
@@ -246,20 +141,16 @@ func cmdPs(g *globals, args []string, stdio cli.IO) error {
 func cmdUpdate(g *globals, args []string, stdio cli.IO) error {
 	var file string
 	var memory, pids int64
-	id, err := oneID("update", args, stdio, func(fs *pflagSet) {
+	st, err := g.oneContainer("update", args, stdio, func(fs *pflag.FlagSet) {
 		fs.StringVarP(&file, "resources", "r", "", "linux.resources as JSON in `FILE` (- for stdin)")
 		fs.Int64Var(&memory, "memory", 0, "memory limit in bytes")
 		fs.Int64Var(&pids, "pids-limit", 0, "maximum number of processes")
 	})
-	if err != nil || id == "" {
+	if err != nil || st == nil {
 		return err
 	}
-	st, err := g.load(id)
-	if err != nil {
-		return err
-	}
-	if st.Status == Stopped {
-		return ErrNotRunning
+	if st.Status == engine.Stopped {
+		return engine.ErrNotRunning
 	}
 	var r specs.LinuxResources
 	switch file {
@@ -283,10 +174,7 @@ func cmdUpdate(g *globals, args []string, stdio cli.IO) error {
 	if pids != 0 {
 		r.Pids = &specs.LinuxPids{Limit: &pids}
 	}
-	if st.Cgroup == nil {
-		return errors.New("the container has no cgroup")
-	}
-	return st.Cgroup.Apply(&r)
+	return st.Update(&r)
 }
 
 func cmdPause(g *globals, args []string, stdio cli.IO) error {
@@ -298,24 +186,11 @@ func cmdResume(g *globals, args []string, stdio cli.IO) error {
 }
 
 func (g *globals) freeze(name string, args []string, stdio cli.IO, on bool) error {
-	id, err := oneID(name, args, stdio, nil)
-	if err != nil || id == "" {
+	st, err := g.oneContainer(name, args, stdio, nil)
+	if err != nil || st == nil {
 		return err
 	}
-	st, err := g.load(id)
-	if err != nil {
-		return err
-	}
-	switch {
-	case on && st.Status != Running && st.Status != Created:
-		return ErrNotRunning
-	case !on && st.Status != Paused:
-		return errors.New("container not paused")
-	}
-	if st.Cgroup == nil {
-		return ErrNoFreezer
-	}
-	return st.Cgroup.Freeze(on)
+	return st.Freeze(on)
 }
 
 func cmdList(g *globals, args []string, stdio cli.IO) error {
@@ -328,17 +203,10 @@ func cmdList(g *globals, args []string, stdio cli.IO) error {
 	if err := cli.Args(fs, 0, 0); err != nil {
 		return err
 	}
-	ents, err := os.ReadDir(g.root)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
+	list, err := g.List()
+	if err != nil {
 		return err
 	}
-	list := []Public{}
-	for _, e := range ents {
-		if st, err := g.load(e.Name()); err == nil {
-			list = append(list, st.Public)
-		}
-	}
-	sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
 	switch {
 	case *quiet:
 		for _, s := range list {
@@ -360,6 +228,36 @@ func cmdList(g *globals, args []string, stdio cli.IO) error {
 	return nil
 }
 
+// createOpts are the options of create and run.
+type createOpts struct {
+	engine.CreateOpts
+	detach bool // run only
+}
+
+func createFlags(name string, o *createOpts) *pflag.FlagSet {
+	fs := cli.NewFlagSet(name, false)
+	fs.StringVarP(&o.Bundle, "bundle", "b", ".", "the bundle `DIR` (config.json and the root)")
+	fs.StringVar(&o.PidFile, "pid-file", "", "write the init's pid to `FILE`")
+	fs.StringVar(&o.ConsoleSocket, "console-socket", "", "send the terminal's master over the unix socket `PATH`")
+	fs.IntVar(&o.PreserveFds, "preserve-fds", 0, "pass `N` descriptors from 3 on to the container")
+	fs.Bool("no-pivot", false, "accepted for runc compatibility (tw always pivots)")
+	fs.Bool("no-new-keyring", false, "accepted for runc compatibility")
+	return fs
+}
+
+func cmdCreate(g *globals, args []string, stdio cli.IO) error {
+	var o createOpts
+	fs := createFlags("create", &o)
+	if done, err := cli.Parse(fs, args, usage, stdio.Stdout); done || err != nil {
+		return err
+	}
+	if err := cli.Args(fs, 1, 1); err != nil {
+		return err
+	}
+	_, err := g.Create(fs.Arg(0), &o.CreateOpts, stdio)
+	return err
+}
+
 func cmdRun(g *globals, args []string, stdio cli.IO) error {
 	var o createOpts
 	fs := createFlags("run", &o)
@@ -373,24 +271,24 @@ func cmdRun(g *globals, args []string, stdio cli.IO) error {
 	// In the foreground without a console socket, a terminal of the
 	// container is joined to ours.
 	var term *terminal
-	if !o.detach && o.consoleSocket == "" {
-		if spec, err := loadSpec(o.bundle); err == nil && spec.Process.Terminal {
+	if !o.detach && o.ConsoleSocket == "" {
+		if spec, err := engine.LoadSpec(o.Bundle); err == nil && spec.Process.Terminal {
 			if term, err = newTerminal(); err != nil {
 				return err
 			}
-			o.console = term.theirs
+			o.Console = term.theirs
 		}
 	}
-	st, err := g.create(&o, fs.Arg(0), stdio)
+	st, err := g.Create(fs.Arg(0), &o.CreateOpts, stdio)
 	if err != nil {
 		return err
 	}
 	if o.detach {
-		return g.start(st)
+		return g.Start(st)
 	}
 	if term != nil {
-		if err := term.attach(stdFile(stdio.Stdin, os.Stdin), stdFile(stdio.Stdout, os.Stdout)); err != nil {
-			g.killAndDestroy(st)
+		if err := term.attach(cli.StdFile(stdio.Stdin, os.Stdin), cli.StdFile(stdio.Stdout, os.Stdout)); err != nil {
+			g.Delete(st, true)
 			return err
 		}
 		defer term.close()
@@ -400,8 +298,8 @@ func cmdRun(g *globals, args []string, stdio cli.IO) error {
 	sigs := chain.Catch()
 	defer sigs.Stop()
 	sigs.To(func(s os.Signal) error { return unix.Kill(st.Pid, s.(syscall.Signal)) })
-	if err := g.start(st); err != nil {
-		g.killAndDestroy(st)
+	if err := g.Start(st); err != nil {
+		g.Delete(st, true)
 		return err
 	}
 	var ws unix.WaitStatus
@@ -411,10 +309,16 @@ func cmdRun(g *globals, args []string, stdio cli.IO) error {
 			break
 		}
 	}
-	if err := g.destroy(st); err != nil {
+	if err := g.Destroy(st); err != nil {
 		return err
 	}
 	return cli.Status(chain.ExitStatus(syscall.WaitStatus(ws)))
+}
+
+// cmdInit is the container's init (engine.Init), started by create and
+// exec; internal.
+func cmdInit(g *globals, args []string, stdio cli.IO) error {
+	return engine.Init(stdio)
 }
 
 // features prints what this runtime supports, in the format of runc's
@@ -427,35 +331,7 @@ func cmdFeatures(g *globals, args []string, stdio cli.IO) error {
 	if err := cli.Args(fs, 0, 0); err != nil {
 		return err
 	}
-	opts := []string{}
-	for o := range mountFlags {
-		opts = append(opts, o)
-	}
-	for o := range propagation {
-		opts = append(opts, o)
-	}
-	sort.Strings(opts)
-	f := map[string]any{
-		"ociVersionMin": "1.0.0",
-		"ociVersionMax": specVersion,
-		"hooks":         []string{"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"},
-		"mountOptions":  opts,
-		"linux": map[string]any{
-			"namespaces":   []string{"cgroup", "ipc", "mount", "network", "pid", "user", "uts"},
-			"capabilities": capNames(),
-			"cgroup":       map[string]any{"v1": true, "v2": true, "systemd": false, "systemdUser": false},
-			"seccomp": map[string]any{
-				"enabled":   true,
-				"actions":   seccompActions(),
-				"operators": seccompOperators(),
-			},
-			// runtime-spec: whether the runtime supports them, not the host (lsm.go).
-			"apparmor": map[string]any{"enabled": true},
-			"selinux":  map[string]any{"enabled": true},
-		},
-		"annotations": map[string]string{"org.opencontainers.runc.version": "1.1.5", "io.github.tupperware.runtime": "tw-runc"},
-	}
-	b, err := json.MarshalIndent(f, "", "    ")
+	b, err := json.MarshalIndent(engine.Features(), "", "    ")
 	if err != nil {
 		return err
 	}

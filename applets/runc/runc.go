@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tupperware/tw/applets/internal/cli"
+	"github.com/tupperware/tw/applets/internal/engine"
 )
 
 var Applet = cli.Applet{Name: "runc", Summary: "an OCI runtime with runc's command line", Main: Main}
@@ -52,46 +53,55 @@ The containers' state lives in --root (default /run/tw-runc), one
 directory per container: state.json and, until start, the gate exec.fifo.
 `
 
-// globals are runc's global options.
+// globals are runc's global options, and the engine's directory of
+// containers they name.
 type globals struct {
-	root, log, logFormat string
-	debug, systemdCgroup bool
+	engine.Runtime
+	log, logFormat string
+	debug          bool
 }
 
 type command struct {
-	run   func(g *globals, args []string, stdio cli.IO) error
-	usage string
+	name string
+	run  func(g *globals, args []string, stdio cli.IO) error
 }
 
-var commands map[string]command
+// commands are sorted by name; a slice, not a map, so that nothing of
+// tw-runc runs at the start of every tw process.
+var commands = []command{
+	{"create", cmdCreate},
+	{"delete", cmdDelete},
+	{"exec", cmdExec},
+	{"features", cmdFeatures},
+	{"init", cmdInit}, // the container's init; internal
+	{"kill", cmdKill},
+	{"list", cmdList},
+	{"pause", cmdPause},
+	{"ps", cmdPs},
+	{"resume", cmdResume},
+	{"run", cmdRun},
+	{"start", cmdStart},
+	{"state", cmdState},
+	{"update", cmdUpdate},
+}
 
-func init() {
-	commands = map[string]command{
-		"create":   {cmdCreate, "create [OPTIONS] ID"},
-		"start":    {cmdStart, "start ID"},
-		"run":      {cmdRun, "run [OPTIONS] ID"},
-		"state":    {cmdState, "state ID"},
-		"kill":     {cmdKill, "kill [--all] ID [SIGNAL]"},
-		"delete":   {cmdDelete, "delete [--force] ID"},
-		"ps":       {cmdPs, "ps [--format table|json] ID"},
-		"exec":     {cmdExec, "exec [OPTIONS] ID [PROG [ARGS…]]"},
-		"pause":    {cmdPause, "pause ID"},
-		"update":   {cmdUpdate, "update [--resources FILE|-] ID"},
-		"resume":   {cmdResume, "resume ID"},
-		"list":     {cmdList, "list [--format table|json] [--quiet]"},
-		"features": {cmdFeatures, "features"},
-		"init":     {cmdInit, ""}, // the container's init; internal
+func lookup(name string) (command, bool) {
+	for _, c := range commands {
+		if c.name == name {
+			return c, true
+		}
 	}
+	return command{}, false
 }
 
 func Main(args []string, stdio cli.IO) error {
 	fs := cli.NewFlagSet("runc", false)
 	var g globals
-	fs.StringVar(&g.root, "root", "/run/tw-runc", "keep the containers' state in `DIR`")
+	fs.StringVar(&g.Root, "root", "/run/tw-runc", "keep the containers' state in `DIR`")
 	fs.StringVar(&g.log, "log", "", "append errors to `FILE`")
 	fs.StringVar(&g.logFormat, "log-format", "text", "log as text or json")
 	fs.BoolVar(&g.debug, "debug", false, "accepted for runc compatibility")
-	fs.BoolVar(&g.systemdCgroup, "systemd-cgroup", false, "read cgroupsPath as slice:prefix:name")
+	fs.BoolVar(&g.SystemdCgroup, "systemd-cgroup", false, "read cgroupsPath as slice:prefix:name")
 	fs.String("criu", "", "accepted for runc compatibility")
 	fs.String("rootless", "auto", "accepted for runc compatibility")
 	fs.Bool("version", false, "")
@@ -100,17 +110,18 @@ func Main(args []string, stdio cli.IO) error {
 		return err
 	}
 	if v, _ := fs.GetBool("version"); v {
-		fmt.Fprintf(stdio.Stdout, "tw-runc version 1.1.5\nspec: %s\n", specVersion)
+		fmt.Fprintf(stdio.Stdout, "tw-runc version %s\nspec: %s\n", engine.Version, engine.SpecVersion)
 		return nil
 	}
 	if fs.NArg() == 0 {
 		return cli.Usagef("no command given")
 	}
 	name := fs.Arg(0)
-	c, ok := commands[name]
-	if !ok || (name == "init" && os.Getenv(envInit) == "") {
+	c, ok := lookup(name)
+	if !ok || (name == "init" && !engine.IsInit()) {
 		return cli.Usagef("unknown command: %s", name)
 	}
+	g.Warn = func(msg string) { g.logf("warning", "%s", msg) }
 	err := c.run(&g, fs.Args()[1:], stdio)
 	if err != nil && name != "init" {
 		g.logError(err)

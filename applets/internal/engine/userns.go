@@ -1,4 +1,4 @@
-package runc
+package engine
 
 import (
 	"encoding/json"
@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tupperware/tw/applets/internal/cli"
+	"github.com/tupperware/tw/applets/internal/ns"
 )
 
 // exec into a container with a user namespace.
@@ -40,7 +41,7 @@ type forkReply struct {
 // inUserNS reports whether this exec's init must fork into the container's
 // user namespace first.
 func (in *initProc) inUserNS() bool {
-	return in.cfg.Exec && nsDiffers(in.cfg.Pid, "user")
+	return in.cfg.Exec && ns.Differs(in.cfg.Pid, "user")
 }
 
 // forkInUserNS is the first init of an exec into a container with a user
@@ -51,7 +52,7 @@ func (in *initProc) forkInUserNS() error {
 	if err != nil {
 		r.Error = err.Error()
 	}
-	in.ready = true // exec reads this reply, not an error of cmdInit
+	in.ready = true // exec reads this reply, not an error of Init
 	if e := json.NewEncoder(in.sync).Encode(r); e != nil {
 		return fmt.Errorf("sync socket: %w", e)
 	}
@@ -63,7 +64,7 @@ func (in *initProc) forkInUserNS() error {
 
 func (in *initProc) forkSecond() (int, error) {
 	pid := in.cfg.Pid
-	if nsDiffers(pid, "pid") {
+	if ns.Differs(pid, "pid") {
 		// For the child: this thread is locked, and its children are
 		// born in the namespace.
 		if err := setns(fmt.Sprintf("/proc/%d/ns/pid", pid), unix.CLONE_NEWPID); err != nil {

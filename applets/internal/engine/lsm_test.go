@@ -1,4 +1,4 @@
-package runc
+package engine
 
 import (
 	"errors"
@@ -131,12 +131,12 @@ func TestValidateLSM(t *testing.T) {
 	s := base()
 	s.Process.ApparmorProfile = "cri-containerd.apparmor.d"
 	s.Linux.MountLabel = "system_u:object_r:container_file_t:s0"
-	if err := validate(s); err != nil {
+	if err := Validate(s); err != nil {
 		t.Errorf("a profile and a mount label are the kernel's to refuse: %v", err)
 	}
 	s = base()
 	s.Process.SelinuxLabel = "system_u:system_r:container_t:s0"
-	if err := validate(s); selinuxEnabled() != (err == nil) {
+	if err := Validate(s); selinuxEnabled() != (err == nil) {
 		t.Errorf("a label, SELinux on: %v: %v", selinuxEnabled(), err)
 	}
 }

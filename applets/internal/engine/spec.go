@@ -1,4 +1,4 @@
-package runc
+package engine
 
 import (
 	"encoding/json"
@@ -14,11 +14,11 @@ import (
 	"github.com/tupperware/tw/applets/internal/caps"
 )
 
-// specVersion is the newest runtime-spec this runtime knows.
-var specVersion = specs.Version
+// SpecVersion is the newest runtime-spec this engine knows.
+var SpecVersion = specs.Version
 
-// loadSpec reads and checks BUNDLE/config.json.
-func loadSpec(bundle string) (*specs.Spec, error) {
+// LoadSpec reads BUNDLE/config.json and checks it (Validate).
+func LoadSpec(bundle string) (*specs.Spec, error) {
 	p := filepath.Join(bundle, "config.json")
 	b, err := os.ReadFile(p)
 	if err != nil {
@@ -28,7 +28,7 @@ func loadSpec(bundle string) (*specs.Spec, error) {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return nil, fmt.Errorf("%s: %w", p, err)
 	}
-	if err := validate(&s); err != nil {
+	if err := Validate(&s); err != nil {
 		return nil, fmt.Errorf("%s: %w", p, err)
 	}
 	return &s, nil
@@ -62,8 +62,9 @@ var mountTypes = map[string]bool{
 	"devpts": true, "mqueue": true, "cgroup": true, "cgroup2": true,
 }
 
-// validate refuses, by name, what this runtime does not do.
-func validate(s *specs.Spec) error {
+// Validate refuses, by name, what this engine does not do, and what
+// runc refuses.
+func Validate(s *specs.Spec) error {
 	if !strings.HasPrefix(s.Version, "1.") {
 		return fmt.Errorf("unsupported ociVersion %q: need 1.x", s.Version)
 	}

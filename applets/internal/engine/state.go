@@ -1,4 +1,4 @@
-package runc
+package engine
 
 import (
 	"bytes"
@@ -12,7 +12,6 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 )
 
 // State is one container, kept in ROOT/ID/state.json: what `state` prints,
@@ -79,7 +78,7 @@ func checkID(id string) error {
 	return nil
 }
 
-func (g *globals) dir(id string) string { return filepath.Join(g.root, id) }
+func (r *Runtime) dir(id string) string { return filepath.Join(r.Root, id) }
 
 // ErrNotExist is runc's phrasing, which containerd's shim matches.
 var ErrNotExist = errors.New("container does not exist")
@@ -87,12 +86,12 @@ var ErrNotExist = errors.New("container does not exist")
 // ErrNotRunning is runc's phrasing, which containerd's shim matches.
 var ErrNotRunning = errors.New("container not running")
 
-// load reads the state of container id and works out its status.
-func (g *globals) load(id string) (*State, error) {
+// Load reads the state of container id and works out its status.
+func (r *Runtime) Load(id string) (*State, error) {
 	if err := checkID(id); err != nil {
 		return nil, err
 	}
-	b, err := os.ReadFile(filepath.Join(g.dir(id), stateFile))
+	b, err := os.ReadFile(filepath.Join(r.dir(id), stateFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%s: %w", id, ErrNotExist)
 	}
@@ -101,25 +100,25 @@ func (g *globals) load(id string) (*State, error) {
 	}
 	var st State
 	if err := json.Unmarshal(b, &st); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(g.dir(id), stateFile), err)
+		return nil, fmt.Errorf("%s: %w", filepath.Join(r.dir(id), stateFile), err)
 	}
-	st.Status = g.status(&st)
+	st.Status = r.status(&st)
 	return &st, nil
 }
 
 // save writes the state atomically.
-func (g *globals) save(st *State) error {
+func (r *Runtime) save(st *State) error {
 	b, err := json.Marshal(st)
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(g.dir(st.ID), stateFile), b, 0o600)
+	return writeFileAtomic(filepath.Join(r.dir(st.ID), stateFile), b, 0o600)
 }
 
 // status is runc's rule: stopped when the init is gone (or a zombie, or
 // another process that got its pid), paused when frozen, created while
 // the start gate exists, running otherwise.
-func (g *globals) status(st *State) string {
+func (r *Runtime) status(st *State) string {
 	if st.Pid <= 0 {
 		return Stopped
 	}
@@ -130,7 +129,7 @@ func (g *globals) status(st *State) string {
 	if st.Cgroup != nil && st.Cgroup.Frozen() {
 		return Paused
 	}
-	if _, err := os.Lstat(filepath.Join(g.dir(st.ID), fifoFile)); err == nil {
+	if _, err := os.Lstat(filepath.Join(r.dir(st.ID), fifoFile)); err == nil {
 		return Created
 	}
 	return Running
@@ -192,22 +191,4 @@ func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
 		os.Remove(tmp.Name())
 	}
 	return err
-}
-
-// signalByName reads SIGTERM, TERM, term or 15.
-func parseSignal(s string) (unix.Signal, error) {
-	if n, err := strconv.Atoi(s); err == nil {
-		if n <= 0 || n > 64 {
-			return 0, fmt.Errorf("invalid signal: %s", s)
-		}
-		return unix.Signal(n), nil
-	}
-	name := strings.ToUpper(s)
-	if !strings.HasPrefix(name, "SIG") {
-		name = "SIG" + name
-	}
-	if sig := unix.SignalNum(name); sig != 0 {
-		return sig, nil
-	}
-	return 0, fmt.Errorf("invalid signal: %s", s)
 }

@@ -1,4 +1,4 @@
-package runc
+package engine
 
 import (
 	"encoding/json"
@@ -19,7 +19,11 @@ import (
 	"github.com/tupperware/tw/applets/internal/mount"
 )
 
-// cmdInit is the container's init: started by create (or exec) in the new
+// IsInit reports whether this process is a container's init: this binary
+// started again by Create or Exec, which must call Init (`tw-runc init`).
+func IsInit() bool { return os.Getenv(envInit) != "" }
+
+// Init is the container's init: started by Create (or Exec) in the new
 // namespaces, it reads its config from the sync socket, builds the
 // container, replies ready and waits at the start gate; then it executes
 // the program, which replaces tw before anything of the container runs.
@@ -27,7 +31,7 @@ import (
 // Everything runs on one locked thread: namespaces joined with setns,
 // credentials, capabilities, no_new_privs and the seccomp filter belong to
 // a thread, and the program inherits those of the thread that executes it.
-func cmdInit(g *globals, args []string, stdio cli.IO) error {
+func Init(stdio cli.IO) error {
 	runtime.LockOSThread()
 	// No process of the container may open /proc/PID/exe of tw.
 	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)

@@ -1,4 +1,4 @@
-package runc
+package engine
 
 import (
 	"encoding/json"
@@ -16,8 +16,6 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/spf13/pflag"
-
 	"github.com/tupperware/tw/applets/internal/cgroup"
 	"github.com/tupperware/tw/applets/internal/cli"
 )
@@ -26,24 +24,13 @@ import (
 // and tells it the numbers of its descriptors.
 const envInit = "_TW_RUNC_INIT"
 
-type pflagSet = pflag.FlagSet
-
-type createOpts struct {
-	bundle, pidFile, consoleSocket string
-	preserveFds                    int
-	detach                         bool     // run only
-	console                        *os.File // run only: our end of a console socketpair
-}
-
-func createFlags(name string, o *createOpts) *pflag.FlagSet {
-	fs := cli.NewFlagSet(name, false)
-	fs.StringVarP(&o.bundle, "bundle", "b", ".", "the bundle `DIR` (config.json and the root)")
-	fs.StringVar(&o.pidFile, "pid-file", "", "write the init's pid to `FILE`")
-	fs.StringVar(&o.consoleSocket, "console-socket", "", "send the terminal's master over the unix socket `PATH`")
-	fs.IntVar(&o.preserveFds, "preserve-fds", 0, "pass `N` descriptors from 3 on to the container")
-	fs.Bool("no-pivot", false, "accepted for runc compatibility (tw always pivots)")
-	fs.Bool("no-new-keyring", false, "accepted for runc compatibility")
-	return fs
+// CreateOpts are the options of Create besides the container's ID.
+type CreateOpts struct {
+	Bundle        string   // the bundle's directory: config.json and the root
+	PidFile       string   // where to write the init's pid, if not ""
+	ConsoleSocket string   // where to send the terminal's master, if not ""
+	PreserveFds   int      // how many descriptors from 3 on the container gets
+	Console       *os.File // instead of ConsoleSocket: our end of a socketpair (run)
 }
 
 // initConfig is what create sends its init over the sync socket.
@@ -66,38 +53,25 @@ type initFds struct {
 	Sync, Fifo, Console, Preserve int
 }
 
-func cmdCreate(g *globals, args []string, stdio cli.IO) error {
-	var o createOpts
-	fs := createFlags("create", &o)
-	if done, err := cli.Parse(fs, args, usage, stdio.Stdout); done || err != nil {
-		return err
-	}
-	if err := cli.Args(fs, 1, 1); err != nil {
-		return err
-	}
-	_, err := g.create(&o, fs.Arg(0), stdio)
-	return err
-}
-
-// create makes container id of the bundle: its state directory with the
+// Create makes container id of the bundle: its state directory with the
 // start gate, its cgroup, and its init, which prepares everything and
 // waits at the gate. On failure nothing is left behind.
-func (g *globals) create(o *createOpts, id string, stdio cli.IO) (st *State, err error) {
+func (r *Runtime) Create(id string, o *CreateOpts, stdio cli.IO) (st *State, err error) {
 	if err := checkID(id); err != nil {
 		return nil, err
 	}
-	bundle, err := filepath.Abs(o.bundle)
+	bundle, err := filepath.Abs(o.Bundle)
 	if err != nil {
 		return nil, err
 	}
-	spec, err := loadSpec(bundle)
+	spec, err := LoadSpec(bundle)
 	if err != nil {
 		return nil, err
 	}
-	if spec.Process.Terminal && o.consoleSocket == "" && o.console == nil {
+	if spec.Process.Terminal && o.ConsoleSocket == "" && o.Console == nil {
 		return nil, errors.New("cannot allocate tty if runc will detach without setting console socket")
 	}
-	if !spec.Process.Terminal && o.consoleSocket != "" {
+	if !spec.Process.Terminal && o.ConsoleSocket != "" {
 		return nil, errors.New("cannot use console socket if runc will not detach or allocate tty")
 	}
 	rootfs := spec.Root.Path
@@ -109,14 +83,14 @@ func (g *globals) create(o *createOpts, id string, stdio cli.IO) (st *State, err
 	} else if !fi.IsDir() {
 		return nil, fmt.Errorf("root: %s: not a directory", rootfs)
 	}
-	cgPath, err := cgroupPath(spec.Linux.CgroupsPath, id, g.systemdCgroup)
+	cgPath, err := cgroupPath(spec.Linux.CgroupsPath, id, r.SystemdCgroup)
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(g.root, 0o700); err != nil {
+	if err := os.MkdirAll(r.Root, 0o700); err != nil {
 		return nil, err
 	}
-	dir := g.dir(id)
+	dir := r.dir(id)
 	if err := os.Mkdir(dir, 0o711); err != nil {
 		if errors.Is(err, os.ErrExist) {
 			return nil, fmt.Errorf("container with id exists: %s", id)
@@ -159,10 +133,10 @@ func (g *globals) create(o *createOpts, id string, stdio cli.IO) (st *State, err
 	if err := cg.Devices(cgroup.DeviceRules(spec.Linux.Resources, spec.Linux.Devices)); err != nil {
 		return nil, fmt.Errorf("cgroup %s: %w", cgPath, err)
 	}
-	extra := preserved(o.preserveFds)
-	console := o.console
-	if o.consoleSocket != "" {
-		if console, err = dialConsole(o.consoleSocket); err != nil {
+	extra := preserved(o.PreserveFds)
+	console := o.Console
+	if o.ConsoleSocket != "" {
+		if console, err = dialConsole(o.ConsoleSocket); err != nil {
 			return nil, err
 		}
 		defer console.Close()
@@ -196,11 +170,11 @@ func (g *globals) create(o *createOpts, id string, stdio cli.IO) (st *State, err
 		InitStart: start, Cgroup: cg, Namespace: joined(spec), Process: spec.Process, Seccomp: spec.Linux.Seccomp,
 		Hooks: spec.Hooks,
 	}
-	if err := g.save(st); err != nil {
+	if err := r.save(st); err != nil {
 		return nil, err
 	}
-	if o.pidFile != "" {
-		if err := writeFileAtomic(o.pidFile, []byte(strconv.Itoa(st.Pid)), 0o644); err != nil {
+	if o.PidFile != "" {
+		if err := writeFileAtomic(o.PidFile, []byte(strconv.Itoa(st.Pid)), 0o644); err != nil {
 			return nil, err
 		}
 	}
@@ -226,15 +200,6 @@ func preserved(n int) []*os.File {
 		fs = append(fs, os.NewFile(uintptr(fd), "preserved-"+strconv.Itoa(fd)))
 	}
 	return fs
-}
-
-// stdFile is the descriptor behind one of the applet's streams: the
-// container gets the runtime's own stdio, untouched.
-func stdFile(v any, def *os.File) *os.File {
-	if f, ok := v.(*os.File); ok {
-		return f
-	}
-	return def
 }
 
 // startInit starts this binary again as the container's init, in new
@@ -269,9 +234,9 @@ func startInit(spec *specs.Spec, flags uintptr, joinPid string, extra []*os.File
 		Path:       fmt.Sprintf("/proc/self/fd/%d", exe.Fd()),
 		Args:       []string{"tw-runc", "init"},
 		Env:        []string{fmt.Sprintf("%s=%d,%d,%d,%d", envInit, ids.Sync, ids.Fifo, ids.Console, ids.Preserve)},
-		Stdin:      stdFile(stdio.Stdin, os.Stdin),
-		Stdout:     stdFile(stdio.Stdout, os.Stdout),
-		Stderr:     stdFile(stdio.Stderr, os.Stderr),
+		Stdin:      cli.StdFile(stdio.Stdin, os.Stdin),
+		Stdout:     cli.StdFile(stdio.Stdout, os.Stdout),
+		Stderr:     cli.StdFile(stdio.Stderr, os.Stderr),
 		ExtraFiles: files,
 		SysProcAttr: &syscall.SysProcAttr{
 			Cloneflags: flags,

@@ -1,4 +1,4 @@
-package runc
+package engine
 
 import (
 	"bufio"
@@ -10,7 +10,6 @@ import (
 	"sync"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 )
 
@@ -225,19 +224,4 @@ func labelMqueue(m specs.Mount, dest, label string, selinuxOn bool) error {
 		return &os.PathError{Op: "setxattr(label=" + label + ")", Path: dest, Err: err}
 	}
 	return nil
-}
-
-// execLSM gives the process of an exec the profile and label of
-// --apparmor and --process-label (ignored with --process, as runc does),
-// then refuses a label where SELinux is off.
-func execLSM(fs *pflag.FlagSet, p *specs.Process, fromFile bool) error {
-	if !fromFile {
-		if v, _ := fs.GetString("apparmor"); v != "" {
-			p.ApparmorProfile = v
-		}
-		if v, _ := fs.GetString("process-label"); v != "" {
-			p.SelinuxLabel = v
-		}
-	}
-	return checkLSM(p, selinuxEnabled())
 }
