@@ -97,13 +97,11 @@ func setUser(u specs.User, c *capSets) error {
 // the change of uid; applyCaps sets the final sets after it. It reports
 // whether the thread has it.
 func raiseAdmin() bool {
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	var data [2]unix.CapUserData
-	if err := unix.Capget(&hdr, &data[0]); err != nil || data[0].Permitted&(1<<caps.SYS_ADMIN) == 0 {
+	eff, perm, inh, err := caps.Current()
+	if err != nil || !perm.Has(caps.SYS_ADMIN) {
 		return false
 	}
-	data[0].Effective |= 1 << caps.SYS_ADMIN
-	return unix.Capset(&hdr, &data[0]) == nil
+	return caps.Apply(eff|1<<caps.SYS_ADMIN, perm, inh) == nil
 }
 
 // applyCaps sets the capability sets, then raises the ambient ones as

@@ -18,6 +18,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/tupperware/tw/applets/internal/caps"
 )
 
 // IDMap is one line of a uid_map or gid_map: Count ids from Outer (in the
@@ -162,11 +164,11 @@ func AllCaps() []uintptr {
 			last = uintptr(n)
 		}
 	}
-	caps := make([]uintptr, 0, last+1)
+	all := make([]uintptr, 0, last+1)
 	for c := uintptr(0); c <= last; c++ {
-		caps = append(caps, c)
+		all = append(all, c)
 	}
-	return caps
+	return all
 }
 
 // ClearAmbient empties the ambient and the inheritable sets, so that the
@@ -177,19 +179,11 @@ func AllCaps() []uintptr {
 // AllThreadsSyscall, which stops the world.
 func ClearAmbient() error {
 	runtime.LockOSThread()
-	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
-		return fmt.Errorf("clear ambient capabilities: %w", err)
+	eff, perm, _, err := caps.Current()
+	if err != nil {
+		return err
 	}
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	var data [2]unix.CapUserData
-	if err := unix.Capget(&hdr, &data[0]); err != nil {
-		return fmt.Errorf("capget: %w", err)
-	}
-	data[0].Inheritable, data[1].Inheritable = 0, 0
-	if err := unix.Capset(&hdr, &data[0]); err != nil {
-		return fmt.Errorf("capset: %w", err)
-	}
-	return nil
+	return caps.Apply(eff, perm, 0)
 }
 
 // userInitial is the initial user namespace (USER_NS_INIT_INO 0xEFFFFFFD).
