@@ -21,7 +21,7 @@ func TestCurrentReadsApply(t *testing.T) {
 			done <- nil
 			return
 		}
-		want := eff &^ (1 << 13) // without NET_RAW
+		want := eff &^ (1 << 13)                        // without NET_RAW
 		if err := Apply(want, perm, 1<<0); err != nil { // inheritable: CHOWN
 			done <- err
 			return

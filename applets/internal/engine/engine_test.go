@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -178,5 +180,45 @@ func TestCheckProcMount(t *testing.T) {
 		if (c.want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), c.want) {
 			t.Errorf("checkProcMount %s %+v = %v, want %q", c.dest, c.m, err, c.want)
 		}
+	}
+}
+
+// A Runtime's directory read back: nothing there, then a container whose
+// init is gone (stopped), listed, refused by Start, removed by Delete.
+func TestRuntimeState(t *testing.T) {
+	r := &Runtime{Root: filepath.Join(t.TempDir(), "root")}
+	if list, err := r.List(); err != nil || len(list) != 0 {
+		t.Fatalf("List of a missing root = %v, %v", list, err)
+	}
+	if _, err := r.Load("nope"); !errors.Is(err, ErrNotExist) {
+		t.Fatalf("Load of an unknown ID: %v", err)
+	}
+	if _, err := r.Load("../x"); err == nil || errors.Is(err, ErrNotExist) {
+		t.Fatalf("Load of a bad ID: %v", err)
+	}
+	if err := os.MkdirAll(r.dir("c1"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.save(&State{Public: Public{ID: "c1", Pid: 0, Status: Running}}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := r.Load("c1")
+	if err != nil || st.Status != Stopped {
+		t.Fatalf("Load of a container without init = %+v, %v", st, err)
+	}
+	if list, err := r.List(); err != nil || len(list) != 1 || list[0].ID != "c1" {
+		t.Fatalf("List = %v, %v", list, err)
+	}
+	if err := r.Start(st); err == nil || !strings.Contains(err.Error(), "stopped") {
+		t.Fatalf("Start of a stopped container: %v", err)
+	}
+	if err := r.Kill(st, unix.SIGTERM, false); !errors.Is(err, ErrNotRunning) {
+		t.Fatalf("Kill of a stopped container: %v", err)
+	}
+	if err := r.Delete(st, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(r.dir("c1")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Delete left %s: %v", r.dir("c1"), err)
 	}
 }
