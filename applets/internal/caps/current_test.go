@@ -21,8 +21,9 @@ func TestCurrentReadsApply(t *testing.T) {
 			done <- nil
 			return
 		}
-		want := eff &^ (1 << 13)                        // without NET_RAW
-		if err := Apply(want, perm, 1<<0); err != nil { // inheritable: CHOWN
+		// Without NET_RAW (13), CHOWN (0) inheritable.
+		want := eff &^ (1 << 13)
+		if err := Apply(want, perm, 1<<0); err != nil {
 			done <- err
 			return
 		}
