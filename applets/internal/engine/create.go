@@ -60,6 +60,13 @@ func (r *Runtime) Create(id string, o *CreateOpts, stdio cli.IO) (st *State, err
 	if err := checkID(id); err != nil {
 		return nil, err
 	}
+	// The sealed binary is made while config.json is read (exe.go).
+	seal := sealAsync(r.Root)
+	defer func() {
+		if seal != nil {
+			seal.discard()
+		}
+	}()
 	bundle, err := filepath.Abs(o.Bundle)
 	if err != nil {
 		return nil, err
@@ -124,6 +131,23 @@ func (r *Runtime) Create(id string, o *CreateOpts, stdio cli.IO) (st *State, err
 		return nil, err
 	}
 	defer gate.Close()
+	// The init starts before its cgroup is made: its start (execve, the Go
+	// runtime) runs while this one makes the cgroup, and it does nothing
+	// until it has its config, which it gets once it is in the cgroup.
+	extra := preserved(o.PreserveFds)
+	console := o.Console
+	if o.ConsoleSocket != "" {
+		if console, err = dialConsole(o.ConsoleSocket); err != nil {
+			return nil, err
+		}
+		defer console.Close()
+	}
+	cmd, parent, err := startInit(seal, spec, cloneFlags(spec), joined(spec)["pid"], extra, gate, console, stdio)
+	seal = nil
+	if err != nil {
+		return nil, err
+	}
+	defer parent.Close()
 	if cg, err = cgroup.NewContainer(cgPath); err != nil {
 		return nil, fmt.Errorf("cgroup %s: %w", cgPath, err)
 	}
@@ -133,19 +157,6 @@ func (r *Runtime) Create(id string, o *CreateOpts, stdio cli.IO) (st *State, err
 	if err := cg.Devices(cgroup.DeviceRules(spec.Linux.Resources, spec.Linux.Devices)); err != nil {
 		return nil, fmt.Errorf("cgroup %s: %w", cgPath, err)
 	}
-	extra := preserved(o.PreserveFds)
-	console := o.Console
-	if o.ConsoleSocket != "" {
-		if console, err = dialConsole(o.ConsoleSocket); err != nil {
-			return nil, err
-		}
-		defer console.Close()
-	}
-	cmd, parent, err := startInit(spec, cloneFlags(spec), joined(spec)["pid"], extra, gate, console, stdio)
-	if err != nil {
-		return nil, err
-	}
-	defer parent.Close()
 	if err := cg.Join(cmd.Process.Pid); err != nil {
 		return nil, fmt.Errorf("cgroup %s: %w", cgPath, err)
 	}
@@ -202,19 +213,21 @@ func preserved(n int) []*os.File {
 	return fs
 }
 
-// startInit starts this binary again as the container's init, in new
-// namespaces (flags), with the preserved descriptors first (3…), then the
-// sync socket, the start gate and the console socket (either may be nil).
+// startInit starts this binary again (the sealed copy seal makes, which it
+// closes) as the container's init, in new namespaces (flags), with the
+// preserved descriptors first (3…), then the sync socket, the start gate
+// and the console socket (either may be nil).
 // It returns the parent's end of the sync socket. The init waits for its
 // config, so the caller may first put it in its cgroup.
-func startInit(spec *specs.Spec, flags uintptr, joinPid string, extra []*os.File, gate, console *os.File, stdio cli.IO) (*exec.Cmd, *os.File, error) {
+func startInit(seal *sealing, spec *specs.Spec, flags uintptr, joinPid string, extra []*os.File, gate, console *os.File, stdio cli.IO) (*exec.Cmd, *os.File, error) {
 	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
+		seal.discard()
 		return nil, nil, fmt.Errorf("socketpair: %w", err)
 	}
 	parent, child := os.NewFile(uintptr(pair[0]), "sync"), os.NewFile(uintptr(pair[1]), "sync")
 	defer child.Close()
-	exe, err := sealedExe()
+	exe, err := seal.wait()
 	if err != nil {
 		parent.Close()
 		return nil, nil, err

@@ -17,18 +17,27 @@ import (
 // /proc/PID/exe, and opened for writing that would be tw on the host.
 //
 // The init is executed from a detached, read-only overlayfs whose only
-// layers are the binary's directory and an empty tmpfs (as runc 1.2
-// does): /proc/PID/exe then names a file of a mount that is in no mount
-// table and refuses writes (EROFS). Where that fails, a copy of the
-// binary in a sealed memfd (runc 1.1's way, some 15 ms for tw's size).
-// The descriptor is placed at 100 or above, out of the way of the
-// descriptors the child gets.
-func sealedExe() (*os.File, error) {
+// layers are the binary's directory and a second, lower one that overlayfs
+// needs to be read-only (as runc 1.2 does): /proc/PID/exe then names a
+// file of a mount that is in no mount table and refuses writes (EROFS).
+// The lower layer is dummy, an existing directory (the runtime's root,
+// runc's choice too), else an empty tmpfs made for it, which costs a
+// second superblock and a second RCU grace period when it is dissolved.
+// Where both fail, a copy of the binary in a sealed memfd (runc 1.1's way,
+// some 15 ms for tw's size). The descriptor is placed at 100 or above,
+// out of the way of the descriptors the child gets.
+func sealedExe(dummy string) (*os.File, error) {
 	exe, err := os.Readlink("/proc/self/exe")
 	if err != nil {
 		return nil, err
 	}
-	fd, err := overlayExe(exe)
+	fd := -1
+	if dummy != "" {
+		fd, err = overlayExe(exe, dummy)
+	}
+	if fd < 0 {
+		fd, err = overlayExe(exe, "")
+	}
 	if err != nil {
 		if fd, err = memfdExe(); err != nil {
 			return nil, fmt.Errorf("seal %s: %w", exe, err)
@@ -42,17 +51,21 @@ func sealedExe() (*os.File, error) {
 	return os.NewFile(uintptr(high), exe), nil
 }
 
-// overlayExe opens exe through a read-only overlay of its directory.
-func overlayExe(exe string) (int, error) {
-	if strings.ContainsAny(filepath.Dir(exe), `:\`) {
+// overlayExe opens exe through a read-only overlay of its directory on
+// top of dummy, or of an empty tmpfs if dummy is "".
+func overlayExe(exe, dummy string) (int, error) {
+	if strings.ContainsAny(filepath.Dir(exe)+dummy, `:\`) {
 		return -1, fmt.Errorf("%s: overlayfs would split the directory's name", exe)
 	}
-	empty, err := detachedMount("tmpfs", map[string]string{"size": "4k", "mode": "0500"})
-	if err != nil {
-		return -1, err
+	if dummy == "" {
+		empty, err := detachedMount("tmpfs", map[string]string{"size": "4k", "mode": "0500"})
+		if err != nil {
+			return -1, err
+		}
+		defer unix.Close(empty)
+		dummy = fmt.Sprintf("/proc/self/fd/%d", empty)
 	}
-	defer unix.Close(empty)
-	lower := filepath.Dir(exe) + ":" + fmt.Sprintf("/proc/self/fd/%d", empty)
+	lower := filepath.Dir(exe) + ":" + dummy
 	ovl, err := detachedMount("overlay", map[string]string{"lowerdir": lower})
 	if err != nil {
 		return -1, err
@@ -97,4 +110,34 @@ func memfdExe() (int, error) {
 	}
 	defer f.Close()
 	return unix.Dup(int(f.Fd()))
+}
+
+// sealing is sealedExe run on another thread, so that the kernel's part of
+// it (two superblocks, the RCU grace period of the dissolved mount) runs
+// while config.json is parsed: wait returns its result.
+type sealing struct {
+	done chan struct{}
+	f    *os.File
+	err  error
+}
+
+func sealAsync(dummy string) *sealing {
+	s := &sealing{done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		s.f, s.err = sealedExe(dummy)
+	}()
+	return s
+}
+
+func (s *sealing) wait() (*os.File, error) {
+	<-s.done
+	return s.f, s.err
+}
+
+// discard closes the sealed binary if no one took it.
+func (s *sealing) discard() {
+	if f, err := s.wait(); err == nil {
+		f.Close()
+	}
 }

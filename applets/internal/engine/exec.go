@@ -48,7 +48,7 @@ func (r *Runtime) Exec(st *State, proc *specs.Process, o *ExecOpts, stdio cli.IO
 	if ns.Differs(st.Pid, "pid") && !userns {
 		joinPid = fmt.Sprintf("/proc/%d/ns/pid", st.Pid)
 	}
-	cmd, parent, err := startInit(spec, 0, joinPid, preserved(o.PreserveFds), nil, console, stdio)
+	cmd, parent, err := startInit(sealAsync(r.Root), spec, 0, joinPid, preserved(o.PreserveFds), nil, console, stdio)
 	if err != nil {
 		return nil, err
 	}
