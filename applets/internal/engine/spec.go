@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -24,14 +23,14 @@ func LoadSpec(bundle string) (*specs.Spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	var s specs.Spec
-	if err := json.Unmarshal(b, &s); err != nil {
+	s, err := readSpec(b) // initspec.go
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", p, err)
 	}
-	if err := Validate(&s); err != nil {
+	if err := Validate(s); err != nil {
 		return nil, fmt.Errorf("%s: %w", p, err)
 	}
-	return &s, nil
+	return s, nil
 }
 
 // nsFlags are the clone flags of the namespace types.
