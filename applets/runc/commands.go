@@ -272,11 +272,14 @@ func cmdRun(g *globals, args []string, stdio cli.IO) error {
 	// container is joined to ours.
 	var term *terminal
 	if !o.detach && o.ConsoleSocket == "" {
-		if spec, err := engine.LoadSpec(o.Bundle); err == nil && spec.Process.Terminal {
-			if term, err = newTerminal(); err != nil {
-				return err
+		if spec, err := engine.LoadSpec(o.Bundle); err == nil {
+			o.Spec = spec // read once
+			if spec.Process.Terminal {
+				if term, err = newTerminal(); err != nil {
+					return err
+				}
+				o.Console = term.theirs
 			}
-			o.Console = term.theirs
 		}
 	}
 	st, err := g.Create(fs.Arg(0), &o.CreateOpts, stdio)

@@ -26,11 +26,12 @@ const envInit = "_TW_RUNC_INIT"
 
 // CreateOpts are the options of Create besides the container's ID.
 type CreateOpts struct {
-	Bundle        string   // the bundle's directory: config.json and the root
-	PidFile       string   // where to write the init's pid, if not ""
-	ConsoleSocket string   // where to send the terminal's master, if not ""
-	PreserveFds   int      // how many descriptors from 3 on the container gets
-	Console       *os.File // instead of ConsoleSocket: our end of a socketpair (run)
+	Bundle        string      // the bundle's directory: config.json and the root
+	PidFile       string      // where to write the init's pid, if not ""
+	ConsoleSocket string      // where to send the terminal's master, if not ""
+	PreserveFds   int         // how many descriptors from 3 on the container gets
+	Console       *os.File    // instead of ConsoleSocket: our end of a socketpair (run)
+	Spec          *specs.Spec // the bundle's config.json if the caller has loaded it (LoadSpec), else nil
 }
 
 // initConfig is what create sends its init over the sync socket.
@@ -71,7 +72,10 @@ func (r *Runtime) Create(id string, o *CreateOpts, stdio cli.IO) (st *State, err
 	if err != nil {
 		return nil, err
 	}
-	spec, err := LoadSpec(bundle)
+	spec := o.Spec
+	if spec == nil {
+		spec, err = LoadSpec(bundle)
+	}
 	if err != nil {
 		return nil, err
 	}
