@@ -195,6 +195,14 @@ func ClearAmbient() error {
 // userInitial is the initial user namespace (USER_NS_INIT_INO 0xEFFFFFFD).
 const userInitial = "user:[4026531837]"
 
+// HostRoot reports whether this process is root in the initial user
+// namespace, which alone may change the host's network, cgroups and
+// such (false when its user namespace cannot be read).
+func HostRoot() bool {
+	id, err := Read(0, "user")
+	return os.Geteuid() == 0 && err == nil && id == userInitial
+}
+
 // UserHint explains a mount of proc or sysfs that a user namespace
 // refused (EPERM): the kernel mounts them only with need (a namespace of
 // their kind owned by the user namespace) and while another one is visible
