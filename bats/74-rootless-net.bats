@@ -101,7 +101,7 @@ lo_state='ip -o link show lo | cut -d" " -f2-3; ip -o addr show lo | awk "{ prin
 		# shellcheck disable=SC2086
 		run -2 --separate-stderr as_user tw-net --lo $opt true
 		assert_output ""
-		[[ "${stderr_lines[0]}" == "tw-net: --lo takes only --pid or PROG, not --"* ]] || fail "$stderr"
+		[[ "$stderr" == "tw-net: --lo takes only --pid or PROG, not --"* ]] || fail "$stderr"
 	done
 	host_net_unchanged
 }
