@@ -173,3 +173,61 @@ chain() {
 	assert_output ""
 	[[ "$stderr" =~ ^tw-limit:\ mkdir\ /sys/fs/cgroup/[^\ ]+/tw-limit-[0-9a-f]+:\ permission\ denied\ \(not\ root:\ limits\ need\ a\ cgroup\ v2\ subtree\ delegated\ to\ you,\ and\ this\ machine\'s\ controllers\ are\ on\ cgroup\ v1\)$ ]] || fail "$stderr"
 }
+
+# limit_delegated NAME ARGS…: tw-limit ARGS… run as the user in a cgroup
+# NAME delegated to it as systemd's Delegate=yes does (the directory,
+# cgroup.procs, cgroup.subtree_control, cgroup.threads chowned), in a
+# private mount namespace where cgroup2 alone is at /sys/fs/cgroup, as on
+# a cgroup v2 host (the hierarchy is this machine's own, the v1 mounts
+# are hidden; the host's mounts stay as they are). With OTHER=1 (in the
+# environment) another process shares the cgroup. Prints tw-limit's output, its exit status,
+# and what is left in the cgroup.
+limit_delegated() {
+	unshare -m --propagation private bash -c '
+		mount -t cgroup2 none /sys/fs/cgroup || exit 99
+		d=/sys/fs/cgroup/$1
+		shift
+		mkdir "$d" || exit 99
+		chown "$RUSER:" "$d" "$d/cgroup.procs" "$d/cgroup.subtree_control" "$d/cgroup.threads"
+		other=""
+		if [ -n "${OTHER:-}" ]; then
+			sleep 60 &
+			other=$!
+			echo "$other" >"$d/cgroup.procs"
+		fi
+		bash -c "echo \$\$ >$d/cgroup.procs; exec setpriv --reuid=$RUSER --regid=$RUSER --init-groups env -i PATH=$TW_BIN:/usr/bin:/bin \"\$@\"" sh "$@" 2>&1
+		echo "rc=$?"
+		if [ -n "$other" ]; then kill "$other"; wait "$other"; fi
+		echo "left: $(cd "$d" && find . -mindepth 1 -type d | wc -l) [$(cat "$d/cgroup.subtree_control")]"
+		rmdir "$d"
+	' sh "$@"
+}
+
+@test "tw-limit as a user in a delegated cgroup v2 cgroup: limits where it has the controllers, else what is missing; nothing left" {
+	local v2 name=tw-deleg-$$-$BATS_TEST_NUMBER has
+	v2=$(findmnt -n -t cgroup2 -o TARGET | head -1)
+	[ -n "$v2" ] || skip "no cgroup v2 mount"
+	has=$(sed 's/ /, /g' "$v2/cgroup.subtree_control")
+	if grep -qw pids "$v2/cgroup.subtree_control"; then
+		run -0 limit_delegated "$name" tw-limit --pids 10 sh -c 'cat /proc/self/cgroup; cat "/sys/fs/cgroup$(cut -d: -f3 /proc/self/cgroup)/pids.max"'
+		assert_line --regexp "^0::/$name/tw-limit-[0-9a-f]+\$"
+		assert_line 10
+		assert_line rc=0
+	else
+		# this machine's v2 hierarchy lacks pids: tw-limit names it, and the cgroup
+		run -0 limit_delegated "$name" tw-limit --pids 10 true
+		assert_line "tw-limit: cgroup v2 /sys/fs/cgroup/$name: pids not delegated to you (it has ${has:-none})"
+		assert_line rc=1
+	fi
+	assert_line "left: 0 []"
+	# Another process in the cgroup: v2 hands controllers down only from
+	# a cgroup without any (where pids is missing, that comes first; the
+	# go test of package cgroup holds Delegate to it with any controller).
+	if grep -qw pids "$v2/cgroup.subtree_control"; then
+		OTHER=1 run -0 limit_delegated "$name" tw-limit --pids 10 true
+		assert_line --regexp "^tw-limit: cgroup v2 /sys/fs/cgroup/$name: holds other processes \([0-9]+\): "
+		assert_line rc=1
+		assert_line "left: 0 []"
+	fi
+	[ ! -e "$v2/$name" ] || { rmdir "$v2/$name"; fail "cgroup $name left"; }
+}

@@ -140,13 +140,20 @@ func Main(args []string, stdio cli.IO) error {
 	if err != nil {
 		return err
 	}
-	v2, places, err := cgroup.Locate(mounts, self, l.Controllers(), cgroup.Controllers, cgroup.IsCgroup)
-	if err != nil {
-		return err
-	}
 	name := o.name
 	if name == "" {
 		name = randomName()
+	}
+	deleg, err := delegated(mounts, self, l.Controllers(), name)
+	if err != nil {
+		return err
+	}
+	var v2 bool
+	var places []cgroup.Place
+	if deleg != nil {
+		v2, places = true, []cgroup.Place{deleg.Place(l.Controllers())}
+	} else if v2, places, err = cgroup.Locate(mounts, self, l.Controllers(), cgroup.Controllers, cgroup.IsCgroup); err != nil {
+		return err
 	}
 	sweepRecords()
 	dirs := make([]string, len(places))
@@ -162,7 +169,11 @@ func Main(args []string, stdio cli.IO) error {
 	g, err := cgroup.Create(v2, places, name, l)
 	if err != nil {
 		rec.remove()
-		return userHint(err, v2)
+		err = userHint(err, v2)
+		if uerr := undo(deleg); uerr != nil {
+			err = fmt.Errorf("%w; %v", err, uerr)
+		}
+		return err
 	}
 	// Orphans of the container come to this process to be reaped (a
 	// PID 1 reaps them anyway).
@@ -184,6 +195,9 @@ func Main(args []string, stdio cli.IO) error {
 		}
 	} else {
 		rec.remove() // else left for the next run to finish
+		if uerr := undo(deleg); uerr != nil && cli.ExitCode(err) == 0 {
+			err = uerr
+		}
 	}
 	if cli.ExitCode(err) == 0 {
 		return nil
