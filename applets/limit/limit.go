@@ -48,6 +48,16 @@ without processes hand controllers down); otherwise one directory in each
 cgroup v1 hierarchy that has one of them, below the cgroup tw-limit runs
 in. A missing controller is an error; nothing is created.
 
+Without root, the cgroup goes below the cgroup v2 cgroup tw-limit runs in
+when that one is delegated to the user (systemd's Delegate=yes: the user
+owns it, its cgroup.procs and cgroup.subtree_control), as with rootless
+podman: systemd-run --user --scope -p Delegate=yes tw-limit … . tw-limit
+moves into a leaf NAME.self of its own there (v2 hands controllers down
+only from a cgroup without processes, so no other process may be in it),
+turns the controllers on, and takes all of it back at the end. A
+controller the delegated cgroup lacks is named in the error; without a
+delegated cgroup the error says so.
+
 tw-limit wraps the whole container, first in the chain:
   tw-limit --memory 32M --pids 20 tw-unshare -muinpf tw-pivot ROOT
   tw-mountproc tw-mountsys tw-mountdev tw-harden PROG…
