@@ -158,6 +158,9 @@ func Main(args []string, stdio cli.IO) error {
 	if !o.direct(argv) && o.threaded(argv) {
 		return o.thread(argv, stdio)
 	}
+	if p, ok := o.fast(argv); ok {
+		return o.runFast(p, stdio) // userns_fast.go
+	}
 	return o.parent(args, argv, stdio)
 }
 

@@ -195,6 +195,10 @@ func ClearAmbient() error {
 // userInitial is the initial user namespace (USER_NS_INIT_INO 0xEFFFFFFD).
 const userInitial = "user:[4026531837]"
 
+// PinFile opens the pin of dir as Pin does, for the caller to hold: -1
+// and no error when there is nothing to pin with.
+func PinFile(dir string) (int, error) { return pinFile(dir) }
+
 // HostRoot reports whether this process is root in the initial user
 // namespace, which alone may change the host's network, cgroups and
 // such (false when its user namespace cannot be read).
