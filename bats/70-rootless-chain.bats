@@ -231,3 +231,38 @@ limit_delegated() {
 	fi
 	[ ! -e "$v2/$name" ] || { rmdir "$v2/$name"; fail "cgroup $name left"; }
 }
+
+@test "the usual rootless chain (tw-mountproc --target, tw-pivot, PROG) starts tw once and gives what tw's own child gives" {
+	local probe='echo $$; hostname; id -u; id -g; cut -d" " -f5 /proc/self/mountinfo; ls /proc/self/fd; cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups; grep -E "^(Cap|NoNewPrivs|Seccomp)" /proc/self/status; ls /'
+	local map fast slow
+	for map in "-r" "--map-user=1000 --map-group=1000" "-U"; do
+		# tw-pivot --force takes the usual way: tw's child runs the applets
+		# shellcheck disable=SC2086 # map is several options
+		run -0 --separate-stderr as_user env GODEBUG=inittrace=1 tw-unshare $map -muinpf --hostname c1 tw-mountproc --target "$ROOT/proc" tw-pivot "$ROOT" sh -c "$probe" 3>"$RDIR/f"
+		fast=$output
+		assert_equal "$(grep -c '^init runtime ' <<<"$stderr")" 1
+		# shellcheck disable=SC2086
+		run -0 --separate-stderr as_user env GODEBUG=inittrace=1 tw-unshare $map -muinpf --hostname c1 tw-mountproc --target "$ROOT/proc" tw-pivot --force "$ROOT" sh -c "$probe" 3>"$RDIR/f"
+		slow=$output
+		assert_equal "$(grep -c '^init runtime ' <<<"$stderr")" 2
+		assert_equal "$fast" "$slow"
+	done
+	run -0 as_user tw-unshare -r -muinpf --hostname c1 tw-mountproc --target="$ROOT/proc" tw-pivot "$ROOT" sh -c "$probe"
+	assert_line --index 0 1
+	assert_line --index 1 c1
+	assert_line --index 2 0
+	assert_line /proc
+	refute_line --partial "$RDIR"
+	# PROG's failures and status as tw-pivot's (the same both ways)
+	for force in "" --force; do
+		# shellcheck disable=SC2086 # force is an option or none
+		run -127 --separate-stderr as_user tw-unshare -r -muinpf tw-mountproc --target "$ROOT/proc" tw-pivot $force "$ROOT" no-such-prog
+		assert_equal "$stderr" "tw-pivot: exec no-such-prog: command not found"
+		# shellcheck disable=SC2086
+		run -126 --separate-stderr as_user tw-unshare -r -muinpf tw-pivot $force "$ROOT" /etc/passwd
+		assert_equal "$stderr" "tw-pivot: exec /etc/passwd: permission denied"
+		# shellcheck disable=SC2086
+		run -7 as_user tw-unshare -r -muinpf tw-pivot $force "$ROOT" sh -c 'exit 7'
+	done
+	host_unchanged
+}
