@@ -82,7 +82,7 @@ func (o *options) fast(argv []string) (*fastPlan, bool) {
 	}
 	p.root = argv[i+1]
 	p.argv = chain.Argv(argv[i+2:])
-	if _, applet := cli.Lookup(p.argv[0]); applet || p.argv[0] == "" {
+	if _, applet := cli.Lookup(p.argv[0]); applet || p.argv[0] == "" || strings.HasPrefix(p.argv[0], "tw-") {
 		return nil, false
 	}
 	var st, cur unix.Stat_t
@@ -141,6 +141,7 @@ const (
 type fastArgs struct {
 	setgroups, gidMap, uidMap *byte
 	deny, gidLine, uidLine    []byte
+	denyGroups                bool // before a gid map, or for --setgroups=deny
 	hostname                  []byte
 	procs                     [fastProcs]*byte
 	nprocs                    int
@@ -173,6 +174,7 @@ func (o *options) fastArgs(p *fastPlan, errfd int) (*fastArgs, error) {
 	}
 	c.setgroups, c.gidMap, c.uidMap = ptr("/proc/self/setgroups"), ptr("/proc/self/gid_map"), ptr("/proc/self/uid_map")
 	c.gidLine, c.uidLine = line(u.gids), line(u.uids)
+	c.denyGroups = len(c.gidLine) > 0 || u.setgroups == "deny"
 	c.root, c.slash, c.dot, c.none, c.procName = ptr(p.root), ptr("/"), ptr("."), ptr("none"), ptr("proc")
 	for i, d := range p.procs {
 		c.procs[i] = ptr(d)
@@ -342,8 +344,10 @@ func fastFork(c *fastArgs, flags uintptr) (int, syscall.Errno) {
 //go:norace
 func fastChild(c *fastArgs) {
 	syscall.RawSyscall(syscall.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0)
-	if len(c.gidLine) > 0 {
+	if c.denyGroups {
 		writeFile(c, stepSetgroups, c.setgroups, c.deny)
+	}
+	if len(c.gidLine) > 0 {
 		writeFile(c, stepGidMap, c.gidMap, c.gidLine)
 	}
 	if len(c.uidLine) > 0 {
