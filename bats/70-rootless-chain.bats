@@ -235,7 +235,7 @@ limit_delegated() {
 @test "the usual rootless chain (tw-mountproc --target, tw-pivot, PROG) starts tw once and gives what tw's own child gives" {
 	local probe='echo $$; hostname; id -u; id -g; cut -d" " -f5 /proc/self/mountinfo; ls /proc/self/fd; cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups; grep -E "^(Cap|NoNewPrivs|Seccomp)" /proc/self/status; ls /'
 	local map fast slow
-	for map in "-r" "--map-user=1000 --map-group=1000" "-U" "-U --setgroups=deny" "-r --setgroups=deny"; do
+	for map in "-r" "--map-user=1000 --map-group=1000" "-U" "-U --setgroups=deny" "-r --setgroups=deny" "-r --map-auto" "--map-auto --setgroups=allow"; do
 		# tw-pivot --force takes the usual way: tw's child runs the applets
 		# shellcheck disable=SC2086 # map is several options
 		run -0 --separate-stderr as_user env GODEBUG=inittrace=1 tw-unshare $map -muinpf --hostname c1 tw-mountproc --target "$ROOT/proc" tw-pivot "$ROOT" sh -c "$probe" 3>"$RDIR/f"

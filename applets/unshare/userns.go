@@ -243,6 +243,16 @@ func (u *userOptions) mapChild(pid int, started bool) error {
 	if !started {
 		return nil
 	}
+	if err := u.newMaps(pid); err != nil {
+		return err
+	}
+	_, err := u.sync.Write([]byte{1})
+	return err
+}
+
+// newMaps writes setgroups (when asked) and runs newuidmap and newgidmap
+// (at the same time) for pid.
+func (u *userOptions) newMaps(pid int) error {
 	if u.setgroups != "" {
 		if err := ns.SetGroups(pid, u.setgroups); err != nil {
 			return fmt.Errorf("user namespace: %w", err)
@@ -258,8 +268,7 @@ func (u *userOptions) mapChild(pid int, started bool) error {
 	if gidErr != nil {
 		return fmt.Errorf("user namespace: %w", gidErr)
 	}
-	_, err := u.sync.Write([]byte{1})
-	return err
+	return nil
 }
 
 // childUser is the start of tw's child in a new user namespace: wait for

@@ -19,8 +19,10 @@ package unshare
 // tw-mountproc hold by construction (the clone makes the mount and pid
 // namespaces); tw-unshare holds tw-pivot's pin itself. A failure comes back
 // through a pipe as the step that failed and its errno, and is reported as
-// the applet of that step reports it, with its exit code. Any other shape
-// (other applets, options, --map-auto, root) takes the usual way.
+// the applet of that step reports it, with its exit code. With --map-auto
+// the child waits on a pipe until tw-unshare has run newuidmap and
+// newgidmap for it. Any other shape (other applets, options, root) takes
+// the usual way.
 
 import (
 	"fmt"
@@ -58,8 +60,7 @@ type fastPlan struct {
 // directory, or the current root) takes the usual way, for their message.
 func (o *options) fast(argv []string) (*fastPlan, bool) {
 	u := &o.user
-	if !u.user || u.helper || u.euid == 0 || len(u.uids) > 1 || len(u.gids) > 1 ||
-		(u.setgroups != "" && u.setgroups != "deny") ||
+	if !u.user || u.euid == 0 || (!u.helper && (len(u.uids) > 1 || len(u.gids) > 1 || u.setgroups == "allow")) ||
 		!o.mount || !o.pid || o.propagation != "private" || o.mountProc != "" {
 		return nil, false
 	}
@@ -151,13 +152,14 @@ type fastArgs struct {
 	npaths                    int
 	argv, env                 **byte
 	errfd                     int
+	syncfd                    int // --map-auto: wait for the maps newuidmap writes; else -1
 }
 
 func cstr(s string) (*byte, error) { return unix.BytePtrFromString(s) }
 
-func (o *options) fastArgs(p *fastPlan, errfd int) (*fastArgs, error) {
+func (o *options) fastArgs(p *fastPlan, errfd, syncfd int) (*fastArgs, error) {
 	u := &o.user
-	c := &fastArgs{errfd: errfd, deny: []byte("deny"), hostname: []byte(o.hostname)}
+	c := &fastArgs{errfd: errfd, syncfd: syncfd, deny: []byte("deny"), hostname: []byte(o.hostname)}
 	var err error
 	ptr := func(s string) *byte {
 		var b *byte
@@ -173,8 +175,10 @@ func (o *options) fastArgs(p *fastPlan, errfd int) (*fastArgs, error) {
 		return []byte(fmt.Sprintf("%d %d %d\n", m[0].Inner, m[0].Outer, m[0].Count))
 	}
 	c.setgroups, c.gidMap, c.uidMap = ptr("/proc/self/setgroups"), ptr("/proc/self/gid_map"), ptr("/proc/self/uid_map")
-	c.gidLine, c.uidLine = line(u.gids), line(u.uids)
-	c.denyGroups = len(c.gidLine) > 0 || u.setgroups == "deny"
+	if !u.helper { // else newuidmap and newgidmap write them
+		c.gidLine, c.uidLine = line(u.gids), line(u.uids)
+		c.denyGroups = len(c.gidLine) > 0 || u.setgroups == "deny"
+	}
 	c.root, c.slash, c.dot, c.none, c.procName = ptr(p.root), ptr("/"), ptr("."), ptr("none"), ptr("proc")
 	for i, d := range p.procs {
 		c.procs[i] = ptr(d)
@@ -218,9 +222,18 @@ func (o *options) runFast(p *fastPlan, stdio cli.IO) error {
 		return os.NewSyscallError("pipe2", err)
 	}
 	defer unix.Close(pipe[0])
-	c, err := o.fastArgs(p, pipe[1])
+	sync := [2]int{-1, -1}
+	if o.user.helper {
+		if err := unix.Pipe2(sync[:], unix.O_CLOEXEC); err != nil {
+			unix.Close(pipe[1])
+			return os.NewSyscallError("pipe2", err)
+		}
+		defer unix.Close(sync[1])
+	}
+	c, err := o.fastArgs(p, pipe[1], sync[0])
 	if err != nil {
 		unix.Close(pipe[1])
+		unix.Close(sync[0])
 		return err
 	}
 	// Pdeathsig follows the thread that forked the child: keep it.
@@ -231,8 +244,21 @@ func (o *options) runFast(p *fastPlan, stdio cli.IO) error {
 	pid, errno := fastFork(c, o.cloneflags())
 	runtime.KeepAlive(c)
 	unix.Close(pipe[1])
+	if sync[0] >= 0 {
+		unix.Close(sync[0])
+	}
 	if errno != 0 {
 		return hint(fmt.Errorf("new namespaces: %w", errno), &o.user, os.Geteuid())
+	}
+	if o.user.helper {
+		// The child waits for its maps before anything else.
+		if err := o.user.newMaps(pid); err != nil {
+			unix.Kill(pid, unix.SIGKILL)
+			var ws unix.WaitStatus
+			unix.Wait4(pid, &ws, 0, nil)
+			return err
+		}
+		unix.Write(sync[1], []byte{1})
 	}
 	// Not before: the child could not write its own maps (a process that
 	// is not dumpable has its /proc files owned by root).
@@ -344,6 +370,15 @@ func fastFork(c *fastArgs, flags uintptr) (int, syscall.Errno) {
 //go:norace
 func fastChild(c *fastArgs) {
 	syscall.RawSyscall(syscall.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0)
+	if c.syncfd >= 0 {
+		var b [1]byte
+		n, _, _ := syscall.RawSyscall(syscall.SYS_READ, uintptr(c.syncfd), uintptr(unsafe.Pointer(&b[0])), 1)
+		if n != 1 {
+			for { // the parent could not map the ids: it says so
+				syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 127, 0, 0)
+			}
+		}
+	}
 	if c.denyGroups {
 		writeFile(c, stepSetgroups, c.setgroups, c.deny)
 	}

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # make bench, rootless: the one-line container as an ordinary user,
 #   tw-unshare -r -muinpf --hostname tupperware tw-mountproc --target ROOT/proc tw-pivot ROOT /bin/true
-# (one start of tw), with --map-auto (two starts, and newuidmap and
-# newgidmap on the way) and with tw-pivot --force (two starts, as any other
-# applet in the chain takes them), against
+# (one start of tw), with --map-auto (newuidmap and newgidmap on the way)
+# and with tw-pivot --force (two starts of tw, as any other applet in the
+# chain takes them), against
 # `bwrap --unshare-all --bind ROOT / --proc /proc --hostname tupperware /bin/true`
 # run by the same user (goal <= 1.0x), and against the root chain
 # (tw-unshare -muinpf … tw-pivot ROOT tw-mountproc /bin/true, run by root).
