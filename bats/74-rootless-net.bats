@@ -17,14 +17,21 @@ teardown_file() {
 setup() {
 	LINKS_BEFORE=$(ip -o link show | cut -d: -f2)
 	STATE_BEFORE=$(ls -R /run/tupperware/net 2>/dev/null || true)
-	BG=""
+	BG="" CPID=""
 }
 
+# The container of a test ends with it: its program (CPID), then what
+# started it (BG); the user has no process left, so that userdel works.
 teardown() {
+	[ -z "$CPID" ] || kill "$CPID" 2>/dev/null || true
 	if [ -n "$BG" ]; then
 		kill "$BG" 2>/dev/null || true
 		wait "$BG" 2>/dev/null || true
 	fi
+	for _ in $(seq 50); do
+		pgrep -u "$RUSER" >/dev/null || break
+		sleep 0.1
+	done
 }
 
 # host_net_unchanged: no link made or lost on the host, nothing recorded.
@@ -56,15 +63,16 @@ lo_state='ip -o link show lo | cut -d" " -f2-3; ip -o addr show lo | awk "{ prin
 }
 
 @test "tw-net --lo --pid brings up lo of a running container, from inside its user namespace" {
-	as_user tw-unshare -r -n sleep 60 &
+	as_user tw-unshare -r -n sleep 30 &
 	BG=$!
-	local pid
+	local pid=""
 	for _ in $(seq 50); do
-		pid=$(pgrep -P "$BG" -u "$RUSER" -x sleep) && break
-		pid=$(pgrep -u "$RUSER" -x sleep | head -1) && [ -n "$pid" ] && break
+		pid=$(pgrep -u "$RUSER" -x sleep | head -1)
+		[ -z "$pid" ] || break
 		sleep 0.1
 	done
 	[ -n "$pid" ] || fail "no container"
+	CPID=$pid
 	run -0 nsenter -t "$pid" -n ip -o link show lo
 	assert_output --regexp '^1: lo: <LOOPBACK> '
 	# from the host's user namespace the kernel refuses to join it

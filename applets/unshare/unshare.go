@@ -164,7 +164,7 @@ func Main(args []string, stdio cli.IO) error {
 	if !o.direct(argv) && o.threaded(argv) {
 		return o.thread(argv, stdio)
 	}
-	if p, ok := o.fast(argv); ok {
+	if p, ok := o.fast(argv); ok && stdStreams(stdio) {
 		return o.runFast(p, stdio) // userns_fast.go
 	}
 	return o.parent(args, argv, stdio)

@@ -99,6 +99,12 @@ func (o *options) fast(argv []string) (*fastPlan, bool) {
 	return p, true
 }
 
+// stdStreams reports whether stdio are this process's descriptors 0, 1
+// and 2, which the fast path's child keeps as they are.
+func stdStreams(stdio cli.IO) bool {
+	return fdOf(stdio.Stdin, 0) == 0 && fdOf(stdio.Stdout, 1) == 1 && fdOf(stdio.Stderr, 2) == 2
+}
+
 // candidates are the paths execvp(3) would try for name, inside the new
 // root (after the pivot, relative to it).
 func candidates(name, path string) []string {
