@@ -96,6 +96,12 @@ func (o *options) fast(argv []string) (*fastPlan, bool) {
 			return nil, false
 		}
 	}
+	// The child marks the descriptors close-on-exec with close_range(2),
+	// which kernels before 5.11 (or a seccomp profile) may lack: tried on
+	// a range with nothing open.
+	if unix.CloseRange(1<<30, 1<<30, unix.CLOSE_RANGE_CLOEXEC) != nil {
+		return nil, false
+	}
 	return p, true
 }
 
