@@ -62,7 +62,7 @@ lo_state='ip -o link show lo | cut -d" " -f2-3; ip -o addr show lo | awk "{ prin
 	host_net_unchanged
 }
 
-@test "tw-net --lo --pid brings up lo of a running container, from inside its user namespace" {
+@test "tw-net --lo --pid brings up lo of a running container of the user's, joining its user namespace" {
 	as_user tw-unshare -r -n sleep 30 &
 	BG=$!
 	local pid=""
@@ -75,16 +75,25 @@ lo_state='ip -o link show lo | cut -d" " -f2-3; ip -o addr show lo | awk "{ prin
 	CPID=$pid
 	run -0 nsenter -t "$pid" -n ip -o link show lo
 	assert_output --regexp '^1: lo: <LOOPBACK> '
-	# from the host's user namespace the kernel refuses to join it
-	run -1 --separate-stderr as_user tw-net --lo --pid "$pid"
-	assert_equal "$stderr" "tw-net: pid $pid: join its network namespace: operation not permitted (its network namespace is not of your user namespace: run tw-net there, as nsenter --user --preserve-credentials -t $pid tw-net --lo --pid $pid)"
+	# from the host's user namespace: a child of tw-net joins the container's
+	run -0 --separate-stderr as_user tw-net --lo --pid "$pid"
+	assert_output ""
+	[ -z "$stderr" ]
 	run -0 nsenter -t "$pid" -n ip -o link show lo
-	assert_output --regexp '^1: lo: <LOOPBACK> '
+	assert_output --regexp '^1: lo: <LOOPBACK,UP,LOWER_UP> '
+	# from inside it, as nsenter puts tw-net there
+	nsenter -t "$pid" -n ip link set lo down
 	run -0 --separate-stderr as_user nsenter --user --preserve-credentials -t "$pid" tw-net --lo --pid "$pid"
 	assert_output ""
 	[ -z "$stderr" ]
 	run -0 nsenter -t "$pid" -n ip -o link show lo
 	assert_output --regexp '^1: lo: <LOOPBACK,UP,LOWER_UP> '
+	# another user's container is not the user's to join
+	nsenter -t "$pid" -n ip link set lo down
+	run -1 --separate-stderr as_user_nosub tw-net --lo --pid "$pid"
+	assert_equal "$stderr" "tw-net: open /proc/$pid/ns/net: permission denied"
+	run -0 nsenter -t "$pid" -n ip -o link show lo
+	assert_output --regexp '^1: lo: <LOOPBACK> '
 	# the guard: not the network namespace tw-net runs in, nor the host's
 	run -1 --separate-stderr as_user nsenter --user --net --preserve-credentials -t "$pid" tw-net --lo --pid "$pid"
 	assert_equal "$stderr" "tw-net: pid $pid: runs in this network namespace (start it with tw-unshare --net)"

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -55,7 +56,8 @@ func (o *options) runLo(argv []string, stdio cli.IO) error {
 }
 
 // loPid brings lo up in the network namespace of the running process
-// o.pid, another one than tw-net's.
+// o.pid, another one than tw-net's; from outside the user namespace that
+// owns it, through a child that joins that user namespace first.
 func (o *options) loPid() error {
 	fd, err := otherNetns(o.pid)
 	if err != nil {
@@ -63,9 +65,20 @@ func (o *options) loPid() error {
 	}
 	defer unix.Close(fd)
 	h, err := handleAt(fd)
+	if err != nil && errors.Is(err, unix.EPERM) && ns.Differs(o.pid, "user") {
+		// Not in the container's user namespace: tw-net again in a child
+		// that joins it, as nsenter --user --preserve-credentials does
+		// (its owner may; this process, multithreaded, may not).
+		argv := []string{"tw-net", "--lo", "--pid", strconv.Itoa(o.pid)}
+		ws, jerr := ns.RunInUser(o.pid, "/proc/self/exe", argv, os.Environ())
+		if jerr != nil {
+			return fmt.Errorf("pid %d: %w", o.pid, jerr)
+		}
+		return cli.Status(chain.ExitStatus(ws))
+	}
 	if err != nil {
 		return userHint(fmt.Errorf("pid %d: %w", o.pid, err),
-			fmt.Sprintf("(its network namespace is not of your user namespace: run tw-net there, as nsenter --user --preserve-credentials -t %d tw-net --lo --pid %d)", o.pid, o.pid))
+			"(its network namespace belongs to a user namespace where you lack CAP_SYS_ADMIN: you are not its root)")
 	}
 	defer h.Close()
 	return loUp(h)

@@ -71,9 +71,10 @@ a veth are in the host's network namespace. --lo brings lo up and nothing
 else (no bridge, no veth, nothing recorded), as bubblewrap --unshare-net
 does: in a new network namespace before PROG, which tw-net makes in the
 user namespace it runs in (tw-unshare -r -muipf tw-net --lo tw-pivot ROOT
-sh), or with --pid in the network namespace of PID, which must be of the
-user namespace tw-net runs in (nsenter --user --preserve-credentials -t
-PID tw-net --lo --pid PID) and not tw-net's own.
+sh), or with --pid in the network namespace of PID, not tw-net's own:
+from outside PID's user namespace, which must be the user's, tw-net runs
+again in a child that joins it first (as nsenter --user
+--preserve-credentials -t PID tw-net --lo --pid PID would).
 `
 
 type options struct {
