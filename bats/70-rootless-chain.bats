@@ -173,3 +173,96 @@ chain() {
 	assert_output ""
 	[[ "$stderr" =~ ^tw-limit:\ mkdir\ /sys/fs/cgroup/[^\ ]+/tw-limit-[0-9a-f]+:\ permission\ denied\ \(not\ root:\ limits\ need\ a\ cgroup\ v2\ subtree\ delegated\ to\ you,\ and\ this\ machine\'s\ controllers\ are\ on\ cgroup\ v1\)$ ]] || fail "$stderr"
 }
+
+# limit_delegated NAME ARGS…: tw-limit ARGS… run as the user in a cgroup
+# NAME delegated to it as systemd's Delegate=yes does (the directory,
+# cgroup.procs, cgroup.subtree_control, cgroup.threads chowned), in a
+# private mount namespace where cgroup2 alone is at /sys/fs/cgroup, as on
+# a cgroup v2 host (the hierarchy is this machine's own, the v1 mounts
+# are hidden; the host's mounts stay as they are). With OTHER=1 (in the
+# environment) another process shares the cgroup. Prints tw-limit's output, its exit status,
+# and what is left in the cgroup.
+limit_delegated() {
+	unshare -m --propagation private bash -c '
+		mount -t cgroup2 none /sys/fs/cgroup || exit 99
+		d=/sys/fs/cgroup/$1
+		shift
+		mkdir "$d" || exit 99
+		chown "$RUSER:" "$d" "$d/cgroup.procs" "$d/cgroup.subtree_control" "$d/cgroup.threads"
+		other=""
+		if [ -n "${OTHER:-}" ]; then
+			sleep 60 &
+			other=$!
+			echo "$other" >"$d/cgroup.procs"
+		fi
+		bash -c "echo \$\$ >$d/cgroup.procs; exec setpriv --reuid=$RUSER --regid=$RUSER --init-groups env -i PATH=$TW_BIN:/usr/bin:/bin \"\$@\"" sh "$@" 2>&1
+		echo "rc=$?"
+		if [ -n "$other" ]; then kill "$other"; wait "$other"; fi
+		echo "left: $(cd "$d" && find . -mindepth 1 -type d | wc -l) [$(cat "$d/cgroup.subtree_control")]"
+		rmdir "$d"
+	' sh "$@"
+}
+
+@test "tw-limit as a user in a delegated cgroup v2 cgroup: limits where it has the controllers, else what is missing; nothing left" {
+	local v2 name=tw-deleg-$$-$BATS_TEST_NUMBER has
+	v2=$(findmnt -n -t cgroup2 -o TARGET | head -1)
+	[ -n "$v2" ] || skip "no cgroup v2 mount"
+	has=$(sed 's/ /, /g' "$v2/cgroup.subtree_control")
+	if grep -qw pids "$v2/cgroup.subtree_control"; then
+		run -0 limit_delegated "$name" tw-limit --pids 10 sh -c 'cat /proc/self/cgroup; cat "/sys/fs/cgroup$(cut -d: -f3 /proc/self/cgroup)/pids.max"'
+		assert_line --regexp "^0::/$name/tw-limit-[0-9a-f]+\$"
+		assert_line 10
+		assert_line rc=0
+	else
+		# this machine's v2 hierarchy lacks pids: tw-limit names it, and the cgroup
+		run -0 limit_delegated "$name" tw-limit --pids 10 true
+		assert_line "tw-limit: cgroup v2 /sys/fs/cgroup/$name: pids not delegated to you (it has ${has:-none})"
+		assert_line rc=1
+	fi
+	assert_line "left: 0 []"
+	# Another process in the cgroup: v2 hands controllers down only from
+	# a cgroup without any (where pids is missing, that comes first; the
+	# go test of package cgroup holds Delegate to it with any controller).
+	if grep -qw pids "$v2/cgroup.subtree_control"; then
+		OTHER=1 run -0 limit_delegated "$name" tw-limit --pids 10 true
+		assert_line --regexp "^tw-limit: cgroup v2 /sys/fs/cgroup/$name: holds other processes \([0-9]+\): "
+		assert_line rc=1
+		assert_line "left: 0 []"
+	fi
+	[ ! -e "$v2/$name" ] || { rmdir "$v2/$name"; fail "cgroup $name left"; }
+}
+
+@test "the usual rootless chain (tw-mountproc --target, tw-pivot, PROG) starts tw once and gives what tw's own child gives" {
+	local probe='echo $$; hostname; id -u; id -g; cut -d" " -f5 /proc/self/mountinfo; ls /proc/self/fd; cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups; grep -E "^(Cap|NoNewPrivs|Seccomp)" /proc/self/status; ls /'
+	local map fast slow
+	for map in "-r" "--map-user=1000 --map-group=1000" "-U" "-U --setgroups=deny" "-r --setgroups=deny" "-r --map-auto" "--map-auto --setgroups=allow"; do
+		# tw-pivot --force takes the usual way: tw's child runs the applets
+		# shellcheck disable=SC2086 # map is several options
+		run -0 --separate-stderr as_user env GODEBUG=inittrace=1 tw-unshare $map -muinpf --hostname c1 tw-mountproc --target "$ROOT/proc" tw-pivot "$ROOT" sh -c "$probe" 3>"$RDIR/f"
+		fast=$output
+		assert_equal "$(grep -c '^init runtime ' <<<"$stderr")" 1
+		# shellcheck disable=SC2086
+		run -0 --separate-stderr as_user env GODEBUG=inittrace=1 tw-unshare $map -muinpf --hostname c1 tw-mountproc --target "$ROOT/proc" tw-pivot --force "$ROOT" sh -c "$probe" 3>"$RDIR/f"
+		slow=$output
+		assert_equal "$(grep -c '^init runtime ' <<<"$stderr")" 2
+		assert_equal "$fast" "$slow"
+	done
+	run -0 as_user tw-unshare -r -muinpf --hostname c1 tw-mountproc --target="$ROOT/proc" tw-pivot "$ROOT" sh -c "$probe"
+	assert_line --index 0 1
+	assert_line --index 1 c1
+	assert_line --index 2 0
+	assert_line /proc
+	refute_line --partial "$RDIR"
+	# PROG's failures and status as tw-pivot's (the same both ways)
+	for force in "" --force; do
+		# shellcheck disable=SC2086 # force is an option or none
+		run -127 --separate-stderr as_user tw-unshare -r -muinpf tw-mountproc --target "$ROOT/proc" tw-pivot $force "$ROOT" no-such-prog
+		assert_equal "$stderr" "tw-pivot: exec no-such-prog: command not found"
+		# shellcheck disable=SC2086
+		run -126 --separate-stderr as_user tw-unshare -r -muinpf tw-pivot $force "$ROOT" /etc/passwd
+		assert_equal "$stderr" "tw-pivot: exec /etc/passwd: permission denied"
+		# shellcheck disable=SC2086
+		run -7 as_user tw-unshare -r -muinpf tw-pivot $force "$ROOT" sh -c 'exit 7'
+	done
+	host_unchanged
+}

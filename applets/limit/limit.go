@@ -48,6 +48,16 @@ without processes hand controllers down); otherwise one directory in each
 cgroup v1 hierarchy that has one of them, below the cgroup tw-limit runs
 in. A missing controller is an error; nothing is created.
 
+Without root, the cgroup goes below the cgroup v2 cgroup tw-limit runs in
+when that one is delegated to the user (systemd's Delegate=yes: the user
+owns it, its cgroup.procs and cgroup.subtree_control), as with rootless
+podman: systemd-run --user --scope -p Delegate=yes tw-limit … . tw-limit
+moves into a leaf NAME.self of its own there (v2 hands controllers down
+only from a cgroup without processes, so no other process may be in it),
+turns the controllers on, and takes all of it back at the end. A
+controller the delegated cgroup lacks is named in the error; without a
+delegated cgroup the error says so.
+
 tw-limit wraps the whole container, first in the chain:
   tw-limit --memory 32M --pids 20 tw-unshare -muinpf tw-pivot ROOT
   tw-mountproc tw-mountsys tw-mountdev tw-harden PROG…
@@ -140,13 +150,20 @@ func Main(args []string, stdio cli.IO) error {
 	if err != nil {
 		return err
 	}
-	v2, places, err := cgroup.Locate(mounts, self, l.Controllers(), cgroup.Controllers, cgroup.IsCgroup)
-	if err != nil {
-		return err
-	}
 	name := o.name
 	if name == "" {
 		name = randomName()
+	}
+	deleg, err := delegated(mounts, self, l.Controllers(), name)
+	if err != nil {
+		return err
+	}
+	var v2 bool
+	var places []cgroup.Place
+	if deleg != nil {
+		v2, places = true, []cgroup.Place{deleg.Place(l.Controllers())}
+	} else if v2, places, err = cgroup.Locate(mounts, self, l.Controllers(), cgroup.Controllers, cgroup.IsCgroup); err != nil {
+		return err
 	}
 	sweepRecords()
 	dirs := make([]string, len(places))
@@ -162,7 +179,11 @@ func Main(args []string, stdio cli.IO) error {
 	g, err := cgroup.Create(v2, places, name, l)
 	if err != nil {
 		rec.remove()
-		return userHint(err, v2)
+		err = userHint(err, v2)
+		if uerr := undo(deleg); uerr != nil {
+			err = fmt.Errorf("%w; %v", err, uerr)
+		}
+		return err
 	}
 	// Orphans of the container come to this process to be reaped (a
 	// PID 1 reaps them anyway).
@@ -184,6 +205,9 @@ func Main(args []string, stdio cli.IO) error {
 		}
 	} else {
 		rec.remove() // else left for the next run to finish
+		if uerr := undo(deleg); uerr != nil && cli.ExitCode(err) == 0 {
+			err = uerr
+		}
 	}
 	if cli.ExitCode(err) == 0 {
 		return nil

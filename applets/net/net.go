@@ -26,6 +26,7 @@ const usage = `Usage: tw-net [-b BRIDGE] [--subnet CIDR] [-a IP[/LEN]] [--nat] [
        tw-net --pid PID [-b BRIDGE] [--subnet CIDR] [-a IP[/LEN]] [--nat] [--resolv ROOT [--dns IP]…]
        tw-net --up [-b BRIDGE] [--subnet CIDR] [--nat]
        tw-net --down [-b BRIDGE]
+       tw-net --lo [--pid PID | PROG [ARGS…]]
 
 Give a container a network (walkthrough step 16): a bridge on the host,
 made once with the first address of its subnet; per container a veth pair,
@@ -64,13 +65,23 @@ host's resolv.conf without loopback nameservers.
 
 tw-net makes only interfaces and tables whose names start with "tw", and
 refuses a subnet that overlaps a route of the host.
+
+Without root only loopback is possible: the bridge and the host's end of
+a veth are in the host's network namespace. --lo brings lo up and nothing
+else (no bridge, no veth, nothing recorded), as bubblewrap --unshare-net
+does: in a new network namespace before PROG, which tw-net makes in the
+user namespace it runs in (tw-unshare -r -muipf tw-net --lo tw-pivot ROOT
+sh), or with --pid in the network namespace of PID, not tw-net's own:
+from outside PID's user namespace, which must be the user's, tw-net runs
+again in a child that joins it first (as nsenter --user
+--preserve-credentials -t PID tw-net --lo --pid PID would).
 `
 
 type options struct {
 	bridge, subnetArg, addrArg, resolv string
 	dnsArgs                            []string
 	pid                                int
-	nat, up, down                      bool
+	nat, up, down, lo                  bool
 
 	subnet   netip.Prefix // valid when given by --subnet or --addr IP/LEN
 	addr     netip.Addr   // valid when given by --addr
@@ -89,6 +100,7 @@ func newOptions(fs *pflag.FlagSet) *options {
 	fs.IntVar(&o.pid, "pid", 0, "set up the network namespace of the running process `PID`")
 	fs.BoolVar(&o.up, "up", false, "only make the bridge")
 	fs.BoolVar(&o.down, "down", false, "remove the bridge, its veths and its NAT rules")
+	fs.BoolVar(&o.lo, "lo", false, "loopback only: bring lo up, no bridge, no veth (what a user namespace allows)")
 	return o
 }
 
@@ -105,6 +117,11 @@ func (o *options) check(fs *pflag.FlagSet) error {
 			}
 		}
 		return ""
+	}
+	if o.lo {
+		if err := o.checkLo(fs); err != nil {
+			return err
+		}
 	}
 	switch {
 	case o.down && (changed("subnet", "addr", "nat", "resolv", "dns", "pid", "up") != "" || fs.NArg() > 0):
@@ -162,16 +179,20 @@ func Main(args []string, stdio cli.IO) error {
 	if err := o.check(fs); err != nil {
 		return err
 	}
-	switch {
-	case o.down:
-		return o.teardown()
-	case o.up:
-		return o.bringUp()
-	case o.pid > 0:
-		return o.attach(stdio)
-	}
 	argv := chain.Argv(fs.Args())
-	return o.run(argv, stdio)
+	switch {
+	case o.lo && o.pid > 0:
+		return o.loPid()
+	case o.lo:
+		return o.runLo(argv, stdio)
+	case o.down:
+		return rootHint(o.teardown())
+	case o.up:
+		return rootHint(o.bringUp())
+	case o.pid > 0:
+		return rootHint(o.attach(stdio))
+	}
+	return rootHint(o.run(argv, stdio))
 }
 
 // undo is what to take back when a later step fails, last first.
@@ -475,26 +496,9 @@ func (s *session) attach(nsfd int) (netip.Addr, error) {
 // openNetns opens the network namespace of pid, which must be another
 // one than this process's and have no eth0.
 func openNetns(pid int) (int, error) {
-	p := fmt.Sprintf("/proc/%d/ns/net", pid)
-	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH) {
-		return -1, fmt.Errorf("pid %d: no such process", pid)
-	}
+	fd, err := otherNetns(pid)
 	if err != nil {
-		return -1, &os.PathError{Op: "open", Path: p, Err: err}
-	}
-	var theirs, ours unix.Stat_t
-	err = unix.Fstat(fd, &theirs)
-	if err == nil {
-		err = unix.Stat("/proc/thread-self/ns/net", &ours)
-	}
-	if err != nil {
-		unix.Close(fd)
-		return -1, fmt.Errorf("pid %d: network namespace: %w", pid, err)
-	}
-	if theirs.Ino == ours.Ino && theirs.Dev == ours.Dev {
-		unix.Close(fd)
-		return -1, fmt.Errorf("pid %d: runs in this network namespace (start it with tw-unshare --net)", pid)
+		return -1, err
 	}
 	h, err := netlink.NewHandleAt(netns.NsHandle(fd), unix.NETLINK_ROUTE)
 	if err != nil {

@@ -248,10 +248,74 @@ func TestUserOptions(t *testing.T) {
 		if !slices.Equal(o.user.uids, tc.uids) || o.user.direct() != tc.direct || o.cloneflags()&unix.CLONE_NEWUSER == 0 {
 			t.Errorf("%q: uids %v direct %v flags %#x", tc.args, o.user.uids, o.user.direct(), o.cloneflags())
 		}
+		// tw's own child gets ambient capabilities unless it is root
+		// inside at its execve already (execve gives it all then).
 		attr := &syscall.SysProcAttr{}
 		o.user.apply(attr, true)
-		if len(attr.AmbientCaps) == 0 || len(attr.UidMappings) != len(tc.uids) {
+		rootAtExec := len(tc.uids) > 0 && tc.uids[0].Inner == 0
+		if (len(attr.AmbientCaps) == 0) != rootAtExec || len(attr.UidMappings) != len(tc.uids) {
 			t.Errorf("%q: attr %+v", tc.args, attr)
 		}
+	}
+}
+
+func TestFast(t *testing.T) {
+	root := t.TempDir()
+	os.Mkdir(root+"/proc", 0o755)
+	file := root + "/file"
+	os.WriteFile(file, nil, 0o644)
+	for _, tc := range []struct {
+		args  []string
+		procs []string
+		argv  []string
+	}{
+		{[]string{"-r", "-muinpf", "--hostname", "c", "tw-mountproc", "--target", root + "/proc", "tw-pivot", root, "true", "-x"}, []string{root + "/proc"}, []string{"true", "-x"}},
+		{[]string{"-r", "-mpf", "tw-mountproc", "--target=" + root + "/proc", "tw-mountproc", "--target", root, "tw-pivot", root}, []string{root + "/proc", root}, []string{"/bin/sh"}},
+		{[]string{"-U", "-mp", "tw-pivot", root, "sh"}, nil, []string{"sh"}},
+		{[]string{"--map-user=7", "--map-group=7", "-mp", "tw-pivot", root, "sh"}, nil, []string{"sh"}},
+		// not the shape: the usual way
+		{[]string{"-r", "-mf", "tw-pivot", root, "true"}, nil, nil},                                      // no --pid
+		{[]string{"-r", "-pf", "tw-pivot", root, "true"}, nil, nil},                                      // no --mount
+		{[]string{"-muinpf", "tw-pivot", root, "true"}, nil, nil},                                        // no user namespace
+		{[]string{"-r", "-mpf", "--propagation", "slave", "tw-pivot", root, "true"}, nil, nil},           // not private
+		{[]string{"-r", "-mpf", "--mount-proc", "tw-pivot", root, "true"}, nil, nil},                     // tw-unshare's proc
+		{[]string{"-U", "-mpf", "--setgroups", "allow", "tw-pivot", root, "true"}, nil, nil},             // the child writes setgroups itself
+		{[]string{"-r", "-mpf", "tw-pivot", root, "tw-mountproc", "true"}, nil, nil},                     // an applet after tw-pivot
+		{[]string{"-r", "-mpf", "tw-pivot", "--force", root, "true"}, nil, nil},                          // an option
+		{[]string{"-r", "-mpf", "tw-mountproc", "tw-pivot", root, "true"}, nil, nil},                     // mountproc without --target
+		{[]string{"-r", "-mpf", "tw-mountproc", "--target", root + "/none", "tw-pivot", root}, nil, nil}, // a missing target
+		{[]string{"-r", "-mpf", "tw-mountsys", "--target", root, "tw-pivot", root, "true"}, nil, nil},    // another applet
+		{[]string{"-r", "-mpf", "tw-pivot", file, "true"}, nil, nil},                                     // not a directory
+		{[]string{"-r", "-mpf", "tw-pivot", "/", "true"}, nil, nil},                                      // the current root
+		{[]string{"-r", "-mpf", "true"}, nil, nil},                                                       // no tw-pivot
+	} {
+		fs := cli.NewFlagSet("unshare", false)
+		o := newOptions(fs)
+		if _, err := cli.Parse(fs, tc.args, usage, &bytes.Buffer{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := o.user.check(4321, 4321, false); err != nil {
+			t.Fatal(err)
+		}
+		p, ok := o.fast(fs.Args())
+		if ok != (tc.argv != nil) {
+			t.Errorf("%q: fast %v", tc.args, ok)
+			continue
+		}
+		if ok && (!slices.Equal(p.procs, tc.procs) || p.root != root || !slices.Equal(p.argv, tc.argv)) {
+			t.Errorf("%q: plan %+v", tc.args, p)
+		}
+	}
+}
+
+func TestCandidates(t *testing.T) {
+	if got := candidates("sh", "/bin::/usr/bin"); !slices.Equal(got, []string{"/bin/sh", "./sh", "/usr/bin/sh"}) {
+		t.Errorf("candidates: %q", got)
+	}
+	if got := candidates("./x/y", "/bin"); !slices.Equal(got, []string{"./x/y"}) {
+		t.Errorf("candidates: %q", got)
+	}
+	if got := candidates("sh", ""); len(got) == 0 || got[0] != "/usr/local/sbin/sh" {
+		t.Errorf("candidates with no PATH: %q", got)
 	}
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # make bench, rootless: the one-line container as an ordinary user,
 #   tw-unshare -r -muinpf --hostname tupperware tw-mountproc --target ROOT/proc tw-pivot ROOT /bin/true
-# (and with --map-auto: newuidmap and newgidmap on the way) against
+# (one start of tw), with --map-auto (newuidmap and newgidmap on the way)
+# and with tw-pivot --force (two starts of tw, as any other applet in the
+# chain takes them), against
 # `bwrap --unshare-all --bind ROOT / --proc /proc --hostname tupperware /bin/true`
 # run by the same user (goal <= 1.0x), and against the root chain
 # (tw-unshare -muinpf … tw-pivot ROOT tw-mountproc /bin/true, run by root).
@@ -47,8 +49,11 @@ hf() {
 chain="tw-unshare -r -muinpf --hostname tupperware tw-mountproc --target $root/proc tw-pivot $root /bin/true"
 auto="tw-unshare -r --map-auto -muinpf --hostname tupperware tw-mountproc --target $root/proc tw-pivot $root /bin/true"
 bwrap="bwrap --unshare-all --bind $root / --proc /proc --hostname tupperware /bin/true"
+# tw-pivot --force: the same chain the way other applets take it, through a
+# second start of tw in the user namespace
+child="tw-unshare -r -muinpf --hostname tupperware tw-mountproc --target $root/proc tw-pivot --force $root /bin/true"
 as_user hyperfine -N --style none --warmup 3 --runs "$runs" --export-json "$work/user.json" \
-	"$chain" "$auto" "$bwrap" >"$work/log" 2>&1 || {
+	"$chain" "$auto" "$bwrap" "$child" >"$work/log" 2>&1 || {
 	cat "$work/log" >&2
 	exit 1
 }
@@ -57,6 +62,8 @@ a=$(median_ms "$work/user.json" 1)
 b=$(median_ms "$work/user.json" 2)
 row "rootless chain (-r) vs bwrap --unshare-all" "${t}ms" "${b}ms" "$(ratio "$t" "$b")"
 row "rootless chain (-r --map-auto) vs bwrap" "${a}ms" "${b}ms" "$(ratio "$a" "$b")"
+c=$(median_ms "$work/user.json" 3)
+row "rootless chain via tw's child vs bwrap" "${c}ms" "${b}ms" "$(ratio "$c" "$b")"
 
 # The root chain, on the same tree (root may pivot into the user's).
 hf "$work/root.json" "tw-unshare -muinpf --hostname tupperware tw-pivot $root tw-mountproc /bin/true"
