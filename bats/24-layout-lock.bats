@@ -124,3 +124,31 @@ tags() {
 	assert_equal "$(tags dest)" "new old"
 	layout_ok fresh:1 && layout_ok fresh:live && layout_ok dest:new && layout_ok dest:old
 }
+
+@test "tw-commit killed (SIGKILL) mid-layer: the next commit removes its temporary layout, never a live run's" {
+	# a layer that takes seconds to compress: random bytes
+	mkdir big
+	head -c 192M /dev/urandom >big/random
+	tw-commit -q big fresh:1 >/dev/null 2>&1 &
+	pid=$!
+	eventually '[ -n "$(find . -maxdepth 1 -name ".fresh.tw-commit-*")" ]'
+	sleep 0.3
+	kill -KILL "$pid"
+	wait "$pid" || true
+	[ ! -e fresh ]
+	left=$(find . -maxdepth 1 -name '.fresh.tw-commit-*')
+	[ -n "$left" ]
+	# a live run's temporary layout is kept: a commit still packing
+	tw-commit -q big fresh:live >/dev/null &
+	live=$!
+	eventually '[ -n "$(find . -maxdepth 1 -name ".fresh.tw-commit-$live-*")" ]'
+	mine=$(find . -maxdepth 1 -name ".fresh.tw-commit-$live-*")
+	run -0 tw-commit -q "$BATS_FILE_TMPDIR/small" fresh:1
+	[ ! -e "$left" ]
+	assert_equal "$(find . -maxdepth 1 -name '.fresh.tw-commit-*')" "$mine"
+	wait "$live"
+	[ -z "$(find . -maxdepth 1 -name '.fresh.tw-commit-*')" ]
+	assert_equal "$(tags fresh)" "1 live"
+	layout_ok fresh:1 && layout_ok fresh:live
+	[ -z "$(find fresh -name '.umoci-*')" ]
+}

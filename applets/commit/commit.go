@@ -30,6 +30,7 @@ import (
 
 	"github.com/tupperware/tw/applets/internal/cli"
 	"github.com/tupperware/tw/applets/internal/ocidir"
+	"github.com/tupperware/tw/applets/internal/stale"
 )
 
 var Applet = cli.Applet{Name: "commit", Summary: "turn a directory into an image in an OCI layout", Main: Main}
@@ -151,10 +152,12 @@ func Main(args []string, stdio cli.IO) error {
 	final := ""
 	if _, err := os.Lstat(layout); errors.Is(err, os.ErrNotExist) {
 		final = layout
-		layout, err = tempLayout(layout)
+		var held int
+		layout, held, err = tempLayout(layout)
 		if err != nil {
 			return err
 		}
+		defer unix.Close(held)
 		defer os.RemoveAll(layout) // gone after the rename
 	}
 	engine, err := openLayout(layout, final)
@@ -348,21 +351,37 @@ func sourceDate() (time.Time, *time.Time, error) {
 	return t, &t, nil
 }
 
-// tempLayout makes a fresh layout next to where path will be.
-func tempLayout(path string) (string, error) {
+// tempLayout makes a fresh layout next to where path will be, named
+// .NAME.tw-commit-PID-* and locked (the descriptor returned holds the
+// lock) as internal/stale wants it; first it removes what killed runs
+// left there, never a live run's.
+func tempLayout(path string) (string, int, error) {
 	parent := filepath.Dir(path)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return "", err
+		return "", -1, err
 	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(path)+".tw-commit-")
+	prefix := "." + filepath.Base(path) + ".tw-commit-"
+	_ = stale.SweepDir(parent, prefix) // what is left is no reason to fail
+	tmp, err := os.MkdirTemp(parent, prefix+strconv.Itoa(os.Getpid())+"-")
 	if err != nil {
-		return "", err
+		return "", -1, err
 	}
-	os.Remove(tmp) // dir.Create wants to make it itself
+	os.Remove(tmp) // dir.Create wants to make it itself (our live PID covers the gap)
 	if err := dir.Create(tmp); err != nil {
-		return "", fmt.Errorf("%s: create layout: %w", path, err)
+		os.RemoveAll(tmp)
+		return "", -1, fmt.Errorf("%s: create layout: %w", path, err)
 	}
-	return tmp, nil
+	fd, err := unix.Open(tmp, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err == nil {
+		if err = stale.Hold(fd); err != nil {
+			unix.Close(fd)
+		}
+	}
+	if err != nil {
+		os.RemoveAll(tmp)
+		return "", -1, &os.PathError{Op: "lock", Path: tmp, Err: err}
+	}
+	return tmp, fd, nil
 }
 
 func openLayout(layout, final string) (cas.Engine, error) {

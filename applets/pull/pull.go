@@ -503,18 +503,8 @@ func pidPart() string                 { return strconv.Itoa(os.Getpid()) + "-" }
 // sweep removes the staging directories a killed tw-pull left at this
 // layout (never those of a run still going).
 func sweep(final string) {
-	rm := func(dir string) func(string, int) error {
-		return func(name string, _ int) error { return os.RemoveAll(filepath.Join(dir, name)) }
-	}
-	parent := filepath.Dir(final)
-	for _, d := range []struct{ dir, prefix string }{{parent, freshPrefix(final)}, {final, innerPrefix}} {
-		fd, err := syscall.Open(d.dir, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
-		if err != nil {
-			continue
-		}
-		stale.Sweep(fd, d.prefix, rm(d.dir))
-		syscall.Close(fd)
-	}
+	stale.SweepDir(filepath.Dir(final), freshPrefix(final))
+	stale.SweepDir(final, innerPrefix)
 }
 
 // abort removes what staging made (after a commit: the temporary

@@ -14,6 +14,7 @@ package stale
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -114,4 +115,18 @@ func readdirnames(dirfd int) ([]string, error) {
 	f := os.NewFile(uintptr(fd), ".")
 	defer f.Close()
 	return f.Readdirnames(-1)
+}
+
+// SweepDir is Sweep on the directory at path with os.RemoveAll: it removes
+// every stale directory (and all below it) named prefix followed by a PID
+// there. A directory it cannot open has nothing to sweep.
+func SweepDir(path, prefix string) error {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil
+	}
+	defer unix.Close(fd)
+	return Sweep(fd, prefix, func(name string, _ int) error {
+		return os.RemoveAll(filepath.Join(path, name))
+	})
 }
