@@ -1,7 +1,6 @@
 package subvol
 
 import (
-	"bytes"
 	"errors"
 	"strings"
 	"testing"
@@ -10,9 +9,8 @@ import (
 )
 
 func run(args ...string) (stdout string, err error) {
-	var out, errOut bytes.Buffer
-	err = Main(args, cli.IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut})
-	return out.String(), err
+	stdout, _, err = cli.Run(Main, args...)
+	return stdout, err
 }
 
 func TestHelp(t *testing.T) {

@@ -19,6 +19,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/tupperware/tw/applets/internal/readdir"
 )
 
 // Hold takes the exclusive lock of the open directory fd for as long as
@@ -85,7 +87,7 @@ func Claim(dirfd int, name string, pid int) (int, error) {
 // goes on with the others; an unreadable dirfd is no error: there is
 // nothing to sweep.
 func Sweep(dirfd int, prefix string, remove func(name string, fd int) error) error {
-	names, err := readdirnames(dirfd)
+	names, err := readdir.Names(dirfd, ".")
 	if err != nil {
 		return nil
 	}
@@ -105,16 +107,6 @@ func Sweep(dirfd int, prefix string, remove func(name string, fd int) error) err
 		}
 	}
 	return first
-}
-
-func readdirnames(dirfd int) ([]string, error) {
-	fd, err := unix.Openat(dirfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	f := os.NewFile(uintptr(fd), ".")
-	defer f.Close()
-	return f.Readdirnames(-1)
 }
 
 // SweepDir is Sweep on the directory at path with os.RemoveAll: it removes
