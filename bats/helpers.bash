@@ -69,11 +69,11 @@ btrfs_state() {
 	find "$1" -xdev | sort
 }
 
-# busybox_btrfs_root: setup_btrfs, then the subvolume images/busybox
+# busybox_btrfs_root [SIZE]: setup_btrfs, then the subvolume images/busybox
 # ($IMAGE) with a busybox root filesystem in it, and its snapshot
 # containers/tupperware ($ROOT), which holds no tw binary.
 busybox_btrfs_root() {
-	setup_btrfs
+	setup_btrfs "$@"
 	mkdir "$BTRFS/images" "$BTRFS/containers"
 	btrfs subvolume create "$BTRFS/images/busybox" >/dev/null
 	busybox_rootfs "$BTRFS/images/busybox"
