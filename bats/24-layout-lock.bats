@@ -123,30 +123,43 @@ tags() {
 	layout_ok fresh:1 && layout_ok fresh:live && layout_ok dest:new && layout_ok dest:old
 }
 
-@test "tw-commit killed (SIGKILL) mid-layer: the next commit removes its temporary layout, never a live run's" {
+@test "tw-commit killed (SIGKILL) mid-layer: the next commit removes what it left, never what a live run has" {
 	# a layer that takes seconds to compress: random bytes
 	mkdir big
 	head -c 192M /dev/urandom >big/random
-	tw-commit -q big fresh:1 >/dev/null 2>&1 &
-	pid=$!
-	eventually '[ -n "$(find . -maxdepth 1 -name ".fresh.tw-commit-*")" ]'
-	sleep 0.3
-	kill -KILL "$pid"
-	wait "$pid" || true
+	tw-commit -q "$BATS_FILE_TMPDIR/small" dest:old >/dev/null
+	for d in dest:new fresh:1; do
+		tw-commit -q big "$d" >/dev/null 2>&1 &
+		pid=$!
+		eventually '[ -n "$(find . dest -maxdepth 1 -name ".*tw-commit-$pid-*")" ]'
+		sleep 0.3
+		kill -KILL "$pid"
+		wait "$pid" || true
+	done
+	# what the killed runs left: a temporary layout beside fresh, a staging
+	# directory in dest (with umoci's half-written blob in it)
 	[ ! -e fresh ]
 	left=$(find . -maxdepth 1 -name '.fresh.tw-commit-*')
 	[ -n "$left" ]
-	# a live run's temporary layout is kept: a commit still packing
+	inside=$(find dest -maxdepth 1 -name '.tw-commit-*')
+	[ -n "$inside" ]
+	# a live run's temporary layout is kept: a commit still packing (held
+	# there with SIGSTOP, long before it takes the layout's lock)
 	tw-commit -q big fresh:live >/dev/null &
 	live=$!
 	eventually '[ -n "$(find . -maxdepth 1 -name ".fresh.tw-commit-$live-*")" ]'
+	kill -STOP "$live"
 	mine=$(find . -maxdepth 1 -name ".fresh.tw-commit-$live-*")
-	run -0 tw-commit -q "$BATS_FILE_TMPDIR/small" fresh:1
-	[ ! -e "$left" ]
+	rc=0
+	tw-commit -q "$BATS_FILE_TMPDIR/small" fresh:1 >/dev/null || rc=$?
+	tw-commit -q "$BATS_FILE_TMPDIR/small" dest:new >/dev/null || rc=$?
+	kill -CONT "$live"
+	[ "$rc" = 0 ]
+	[ ! -e "$left" ] && [ ! -e "$inside" ]
 	assert_equal "$(find . -maxdepth 1 -name '.fresh.tw-commit-*')" "$mine"
 	wait "$live"
-	[ -z "$(find . -maxdepth 1 -name '.fresh.tw-commit-*')" ]
+	[ -z "$(find . -name '.*tw-commit-*' -o -name '.umoci-*')" ]
 	assert_equal "$(tags fresh)" "1 live"
-	layout_ok fresh:1 && layout_ok fresh:live
-	[ -z "$(find fresh -name '.umoci-*')" ]
+	assert_equal "$(tags dest)" "new old"
+	layout_ok fresh:1 && layout_ok fresh:live && layout_ok dest:new && layout_ok dest:old
 }
