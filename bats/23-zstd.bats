@@ -15,6 +15,7 @@ setup_file() {
 	special_tree "$TREE"
 	rich_image "$IMG" rich
 	umoci unpack --image "$IMG:rich" "$BATS_FILE_TMPDIR/ref" >/dev/null
+	export EXISTING_TREE=$TREE # pull_bad's
 	start_registry
 }
 
@@ -206,23 +207,6 @@ diff_ids() {
 	assert_failure 2
 	[ "$(layout_state oci)" = "$before" ]
 	[ -z "$(find . -maxdepth 2 -name '.*tw-commit*')" ]
-}
-
-# pull_bad STATUS MESSAGE ARGS… (the last two are SRC DST): tw-pull -q
-# fails with STATUS and MESSAGE, a fresh oci: destination is not made and
-# an existing one is as it was.
-pull_bad() {
-	local status=$1 msg=$2 before
-	shift 2
-	[ -d existing ] || tw-commit -q "$TREE" existing:old >/dev/null
-	before=$(layout_state existing)
-	run tw-pull -q "$@"
-	assert_failure "$status"
-	assert_line --index 0 "$msg"
-	[ "${#lines[@]}" = "$((status == 2 ? 2 : 1))" ]
-	[ "$(layout_state existing)" = "$before" ]
-	layout_ok existing:old
-	[ -z "$(find . -name '.*tw-pull*')" ]
 }
 
 @test "tw-pull: unknown compression format, bad levels" {

@@ -38,6 +38,19 @@ eventually() {
 	return 1
 }
 
+# at_once CMD…: run CMD four times at once, each time with a, b, c, d in
+# place of every {} in its arguments; waits for all four and fails when
+# any failed.
+at_once() {
+	local t pids=() p rc=0
+	for t in a b c d; do
+		"${@//\{\}/$t}" >/dev/null &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do wait "$p" || rc=$?; done
+	return "$rc"
+}
+
 # tags DIR: the tags of a layout, sorted, on one line.
 tags() {
 	jq -r '[.manifests[].annotations["org.opencontainers.image.ref.name"]] | sort | join(" ")' "$1/index.json"
@@ -46,12 +59,7 @@ tags() {
 @test "four tw-pulls into one existing layout at once keep all four tags" {
 	tw-commit -q "$BATS_FILE_TMPDIR/small" L:old >/dev/null
 	for round in 1 2 3; do
-		pids=()
-		for t in a b c d; do
-			tw-pull -q "oci:$SRC:1" "oci:L:$t$round" >/dev/null &
-			pids+=($!)
-		done
-		for p in "${pids[@]}"; do wait "$p"; done
+		at_once tw-pull -q "oci:$SRC:1" "oci:L:{}$round"
 	done
 	assert_equal "$(tags L)" "a1 a2 a3 b1 b2 b3 c1 c2 c3 d1 d2 d3 old"
 	for t in old a1 b2 c3 d3; do layout_ok "L:$t"; done
@@ -60,12 +68,7 @@ tags() {
 
 @test "four tw-pulls into a layout that does not exist yet keep all four tags" {
 	for round in 1 2 3; do
-		pids=()
-		for t in a b c d; do
-			tw-pull -q "oci:$SRC:1" "oci:new$round:$t" >/dev/null &
-			pids+=($!)
-		done
-		for p in "${pids[@]}"; do wait "$p"; done
+		at_once tw-pull -q "oci:$SRC:1" "oci:new$round:{}"
 		assert_equal "$(tags "new$round")" "a b c d"
 		layout_ok "new$round:a" && layout_ok "new$round:d"
 	done
@@ -78,12 +81,7 @@ tags() {
 	done
 	for L in fresh existing; do
 		[ "$L" = existing ] && tw-commit -q "$BATS_FILE_TMPDIR/small" existing:old >/dev/null
-		pids=()
-		for t in a b c d; do
-			tw-commit -q "tree$t" "$L:$t" >/dev/null &
-			pids+=($!)
-		done
-		for p in "${pids[@]}"; do wait "$p"; done
+		at_once tw-commit -q "tree{}" "$L:{}"
 		for t in a b c d; do layout_ok "$L:$t"; done
 	done
 	assert_equal "$(tags fresh)" "a b c d"
@@ -120,6 +118,47 @@ tags() {
 	assert_equal "$(find . -maxdepth 1 -name '.fresh.tw-pull-*')" "$mine"
 	wait "$live"
 	[ -z "$(find . -name '.*tw-pull*')" ]
+	assert_equal "$(tags fresh)" "1 live"
+	assert_equal "$(tags dest)" "new old"
+	layout_ok fresh:1 && layout_ok fresh:live && layout_ok dest:new && layout_ok dest:old
+}
+
+@test "tw-commit killed (SIGKILL) mid-layer: the next commit removes what it left, never what a live run has" {
+	# a layer that takes seconds to compress: random bytes
+	mkdir big
+	head -c 192M /dev/urandom >big/random
+	tw-commit -q "$BATS_FILE_TMPDIR/small" dest:old >/dev/null
+	for d in dest:new fresh:1; do
+		tw-commit -q big "$d" >/dev/null 2>&1 &
+		pid=$!
+		eventually '[ -n "$(find . dest -maxdepth 1 -name ".*tw-commit-$pid-*")" ]'
+		sleep 0.3
+		kill -KILL "$pid"
+		wait "$pid" || true
+	done
+	# what the killed runs left: a temporary layout beside fresh, a staging
+	# directory in dest (with umoci's half-written blob in it)
+	[ ! -e fresh ]
+	left=$(find . -maxdepth 1 -name '.fresh.tw-commit-*')
+	[ -n "$left" ]
+	inside=$(find dest -maxdepth 1 -name '.tw-commit-*')
+	[ -n "$inside" ]
+	# a live run's temporary layout is kept: a commit still packing (held
+	# there with SIGSTOP, long before it takes the layout's lock)
+	tw-commit -q big fresh:live >/dev/null &
+	live=$!
+	eventually '[ -n "$(find . -maxdepth 1 -name ".fresh.tw-commit-$live-*")" ]'
+	kill -STOP "$live"
+	mine=$(find . -maxdepth 1 -name ".fresh.tw-commit-$live-*")
+	rc=0
+	tw-commit -q "$BATS_FILE_TMPDIR/small" fresh:1 >/dev/null || rc=$?
+	tw-commit -q "$BATS_FILE_TMPDIR/small" dest:new >/dev/null || rc=$?
+	kill -CONT "$live"
+	[ "$rc" = 0 ]
+	[ ! -e "$left" ] && [ ! -e "$inside" ]
+	assert_equal "$(find . -maxdepth 1 -name '.fresh.tw-commit-*')" "$mine"
+	wait "$live"
+	[ -z "$(find . -name '.*tw-commit-*' -o -name '.umoci-*')" ]
 	assert_equal "$(tags fresh)" "1 live"
 	assert_equal "$(tags dest)" "new old"
 	layout_ok fresh:1 && layout_ok fresh:live && layout_ok dest:new && layout_ok dest:old

@@ -16,6 +16,7 @@ setup_file() {
 	tw-commit -q --config.cmd /bin/sh "$BATS_FILE_TMPDIR/rootfs" "$SRC:1" >/dev/null
 	mkdir -p "$BATS_FILE_TMPDIR/other" && echo other >"$BATS_FILE_TMPDIR/other/x"
 	tw-commit -q "$BATS_FILE_TMPDIR/other" "$SRC:2" >/dev/null
+	export EXISTING_TREE=$BATS_FILE_TMPDIR/other # pull_bad's
 	start_registry
 }
 
@@ -29,125 +30,9 @@ setup() {
 }
 
 teardown() {
-	local pid
-	for pid in ${EXTRA_PIDS:-}; do
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	EXTRA_PIDS=''
-}
-
-# extra_registry DIR [tls|htpasswd USER:PW]: another docker-registry on
-# 127.0.0.1, with TLS (a self-signed certificate for 127.0.0.1, also
-# DIR/certs/ca.crt) or htpasswd authentication; prints host:port. Stopped
-# by teardown.
-extra_registry() {
-	local dir=$1 port http=''
-	mkdir -p "$dir/storage" "$dir/certs"
-	port=$(free_port)
-	case "${2:-}" in
-	tls)
-		openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
-			-addext subjectAltName=IP:127.0.0.1 -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
-		cp "$dir/cert.pem" "$dir/certs/ca.crt"
-		http="  tls:
-    certificate: $dir/cert.pem
-    key: $dir/key.pem"
-		;;
-	htpasswd)
-		python3 -W ignore -c 'import crypt, sys; u, p = sys.argv[1].split(":", 1); print(u + ":" + crypt.crypt(p, crypt.mksalt(crypt.METHOD_BLOWFISH)))' "$3" >"$dir/htpasswd"
-		http="auth:
-  htpasswd:
-    realm: tw-test
-    path: $dir/htpasswd"
-		;;
-	esac
-	cat >"$dir/config.yml" <<-CONF
-		version: 0.1
-		log:
-		  level: error
-		  accesslog:
-		    disabled: true
-		storage:
-		  filesystem:
-		    rootdirectory: $dir/storage
-		http:
-		  addr: 127.0.0.1:$port
-		$http
-	CONF
-	/usr/bin/docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 3>&- &
-	EXTRA_PIDS="${EXTRA_PIDS:-} $!"
-	for _ in $(seq 100); do
-		curl -sk -o /dev/null --max-time 1 "http://127.0.0.1:$port/v2/" && break
-		curl -sk -o /dev/null --max-time 1 "https://127.0.0.1:$port/v2/" && break
-		sleep 0.1
-	done
-	echo "127.0.0.1:$port"
-}
-
-# token_proxy TOKEN UPSTREAM: a registry in front of UPSTREAM that wants
-# "Authorization: Bearer TOKEN" on every request (its /v2/ challenges with
-# a Bearer realm that hands out no token); prints host:port.
-token_proxy() {
-	local port
-	port=$(free_port)
-	python3 - "$port" "$1" "$2" >"$BATS_TEST_TMPDIR/proxy.log" 2>&1 3>&- <<-'PY' &
-		import http.server, sys, urllib.request, urllib.error
-		port, token, upstream = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-		class H(http.server.BaseHTTPRequestHandler):
-		    protocol_version = "HTTP/1.1"
-		    def answer(self):
-		        n = int(self.headers.get("Content-Length") or 0)
-		        body = self.rfile.read(n) if n else None
-		        if self.headers.get("Authorization") != "Bearer " + token:
-		            msg = b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}'
-		            self.send_response(401)
-		            self.send_header("WWW-Authenticate", 'Bearer realm="http://127.0.0.1:%d/token",service="tw"' % port)
-		            self.send_header("Content-Type", "application/json")
-		            self.send_header("Content-Length", str(len(msg)))
-		            self.end_headers()
-		            self.wfile.write(msg)
-		            return
-		        headers = {k: ", ".join(self.headers.get_all(k)) for k in set(self.headers.keys()) if k.lower() not in ("host", "authorization")}
-		        req = urllib.request.Request("http://" + upstream + self.path, data=body, method=self.command, headers=headers)
-		        try:
-		            r = urllib.request.urlopen(req)
-		        except urllib.error.HTTPError as e:
-		            r = e
-		        data = r.read()
-		        self.send_response(r.status if hasattr(r, "status") else r.code)
-		        for k, v in r.headers.items():
-		            if k.lower() not in ("connection", "transfer-encoding", "date", "server", "content-length"):
-		                self.send_header(k, v.replace("http://" + upstream, "http://127.0.0.1:%d" % port))
-		        self.send_header("Content-Length", str(len(data)))
-		        self.end_headers()
-		        if self.command != "HEAD":
-		            self.wfile.write(data)
-		    do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = answer
-		    def log_message(self, *a):
-		        pass
-		http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
-	PY
-	EXTRA_PIDS="${EXTRA_PIDS:-} $!"
-	wait_http "http://127.0.0.1:$port/v2/" >&2
-	echo "127.0.0.1:$port"
-}
-
-# pull_bad STATUS MESSAGE ARGS… (the last two are SRC DST): tw-pull -q
-# fails with STATUS and the one-line MESSAGE (and the hint after a usage
-# error); an existing layout is as it was and no temporary directory is
-# left.
-pull_bad() {
-	local status=$1 msg=$2 before
-	shift 2
-	[ -d existing ] || tw-commit -q "$BATS_FILE_TMPDIR/other" existing:old >/dev/null
-	before=$(layout_state existing)
-	run tw-pull -q "$@"
-	assert_failure "$status"
-	assert_line --index 0 "$msg"
-	[ "${#lines[@]}" = "$((status == 2 ? 2 : 1))" ]
-	[ "$(layout_state existing)" = "$before" ]
-	[ -z "$(find . -name '.*tw-pull*')" ]
+	stop_registry AUTH_REGISTRY
+	stop_registry TLS_REGISTRY
+	stop_fake_registry
 }
 
 @test "tw-pull --format v2s2 and back to oci: skopeo's manifests, byte for byte" {
@@ -317,7 +202,8 @@ blobs() {
 }
 
 @test "tw-pull --src-no-creds/--dest-no-creds: anonymous despite --authfile, as skopeo" {
-	reg=$(extra_registry "$BATS_TEST_TMPDIR/auth" htpasswd tw:s3cret)
+	start_registry --as AUTH_REGISTRY --dir "$BATS_TEST_TMPDIR/auth" --htpasswd tw:s3cret
+	reg=$AUTH_REGISTRY
 	printf '{"auths": {"%s": {"auth": "%s"}}}\n' "$reg" "$(printf tw:s3cret | base64)" >auth.json
 	tw-pull -q --authfile auth.json --dest-tls-verify=false "oci:$SRC:1" "docker://$reg/bb:1"
 	run skopeo copy -q --authfile auth.json --dest-tls-verify=false --dest-no-creds "oci:$SRC:1" "docker://$reg/sk:1"
@@ -340,7 +226,8 @@ blobs() {
 }
 
 @test "tw-pull --src-registry-token/--dest-registry-token: the Bearer token reaches the registry, as skopeo's does" {
-	proxy=$(token_proxy tok3n "$REGISTRY")
+	start_fake_registry token tok3n "$REGISTRY"
+	proxy=$FAKE
 	tw-pull -q --dest-tls-verify=false --dest-registry-token tok3n "oci:$SRC:1" "docker://$proxy/token-tw:1"
 	skopeo copy -q --dest-tls-verify=false --dest-registry-token tok3n "oci:$SRC:1" "docker://$proxy/token-sk:1"
 	tw-pull -q --src-tls-verify=false --src-registry-token tok3n "docker://$proxy/token-sk:1" oci:tw:1
@@ -360,7 +247,8 @@ blobs() {
 }
 
 @test "tw-pull --src-cert-dir/--dest-cert-dir: TLS verified against the given CA, as skopeo" {
-	reg=$(extra_registry "$BATS_TEST_TMPDIR/tls" tls)
+	start_registry --as TLS_REGISTRY --dir "$BATS_TEST_TMPDIR/tls" --tls
+	reg=$TLS_REGISTRY
 	certs=$BATS_TEST_TMPDIR/tls/certs
 	# without the CA: unknown authority, for both
 	run skopeo copy -q "oci:$SRC:1" "docker://$reg/bb:1"

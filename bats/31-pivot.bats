@@ -4,14 +4,7 @@
 # ROOT is a btrfs snapshot of a busybox image: no tw binary in it.
 load helpers
 load helpers_ns
-
-setup_file() {
-	ns_setup_file
-}
-
-teardown_file() {
-	ns_teardown_file
-}
+ns_hooks
 
 setup() {
 	[ ! -e "$ROOT/bin/tw" ] && [ ! -e "$ROOT/bin/tw-pivot" ]

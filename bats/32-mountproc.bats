@@ -2,18 +2,7 @@
 # tw-mountproc: a fresh proc for a new pid namespace, then the next program.
 load helpers
 load helpers_ns
-
-setup_file() {
-	ns_setup_file
-}
-
-teardown_file() {
-	ns_teardown_file
-}
-
-teardown() {
-	ns_check_host
-}
+ns_hooks
 
 @test "tw-mountproc --help prints usage on stdout" {
 	run -0 --separate-stderr tw-mountproc --help

@@ -2,18 +2,7 @@
 # tw-mountdev and tw-mountsys: the container's /dev and a read-only /sys.
 load helpers
 load helpers_harden
-
-setup_file() {
-	harden_setup_file
-}
-
-teardown_file() {
-	harden_teardown_file
-}
-
-teardown() {
-	harden_check_host
-}
+harden_hooks
 
 # dev PROG…: the container with a fresh /dev, not yet hardened.
 dev() {

@@ -3,18 +3,7 @@
 # seccomp — the container as safe as runc's default.
 load helpers
 load helpers_harden
-
-setup_file() {
-	harden_setup_file
-}
-
-teardown_file() {
-	harden_teardown_file
-}
-
-teardown() {
-	harden_check_host
-}
+harden_hooks
 
 @test "tw-harden --help documents the default set and the order of the chain" {
 	run -0 --separate-stderr tw-harden --help

@@ -3,6 +3,7 @@
 # with the container.
 load helpers
 load helpers_harden
+harden_hooks
 
 setup_file() {
 	harden_setup_file
@@ -10,14 +11,6 @@ setup_file() {
 	PIDSCG=$(cgroup_dir pids)
 	CPUCG=$(cgroup_dir cpu)
 	export MEMCG PIDSCG CPUCG
-}
-
-teardown_file() {
-	harden_teardown_file
-}
-
-teardown() {
-	harden_check_host
 }
 
 @test "tw-limit --help documents the limits and where it goes in the chain" {

@@ -178,3 +178,35 @@ start() {
 	run -0 tw-enter "$NAME" /bin/busybox ip -4 -o addr show eth0
 	assert_output --partial 'inet 10.201.38.5/24'
 }
+
+@test "tw-enter --harden installs the target's own seccomp filter, whatever it is (bwrap's here, not Docker's)" {
+	requires bwrap python3
+	[ "$(uname -m)" = x86_64 ] || skip "the test's filter is for x86_64"
+	# a filter of our own: mkdir and mkdirat fail with EPERM, all else is
+	# allowed (Docker's profile allows them, and forbids much else)
+	python3 -c 'import struct, sys
+ins = [(0x20, 0, 0, 0), (0x15, 2, 0, 83), (0x15, 1, 0, 258), (0x06, 0, 0, 0x7fff0000), (0x06, 0, 0, 0x00050001)]
+sys.stdout.buffer.write(b"".join(struct.pack("<HBBI", *i) for i in ins))' >filter.bpf
+	bwrap --bind / / --seccomp 9 /bin/sleep 1000 9<filter.bpf 3>&- &
+	PIDS+=($!)
+	pid=$(child_of $!)
+	for _ in $(seq 50); do
+		[ "$(cat "/proc/$pid/comm")" = sleep ] && break
+		sleep 0.1
+	done
+	# the oracle: a program under the same filter
+	run -1 bwrap --bind / / --seccomp 9 mkdir "$BATS_TEST_TMPDIR/d" 9<filter.bpf
+	assert_output --partial 'Operation not permitted'
+	want=$output
+	run -1 tw-enter --harden --no-cgroup "$pid" mkdir "$BATS_TEST_TMPDIR/d"
+	assert_equal "$output" "$want"
+	[ ! -e d ]
+	# shellcheck disable=SC2016
+	run -0 tw-enter --harden --no-cgroup "$pid" /bin/sh -c 'grep -E "^(NoNewPrivs|Seccomp|Seccomp_filters):" /proc/$$/status; unshare -U true 2>&1; echo rc=$?'
+	assert_equal "$(sed -n '1,/^Seccomp_filters/p' <<<"$output")" "$(grep -E '^(NoNewPrivs|Seccomp|Seccomp_filters):' "/proc/$pid/status")"
+	# what Docker's profile forbids, this filter allows
+	assert_line rc=0
+	# without --harden: no filter
+	run -0 tw-enter --no-cgroup "$pid" mkdir "$BATS_TEST_TMPDIR/d"
+	[ -d d ]
+}

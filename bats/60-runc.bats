@@ -6,27 +6,19 @@ load helpers_runc
 
 setup_file() {
 	requires root jq python3
-	export LAYOUT=$BATS_FILE_TMPDIR/layout
-	make_image "$LAYOUT"
+	runc_setup_file
 }
 
 setup() {
 	requires root jq
-	RUNC_ROOT=$BATS_TEST_TMPDIR/root
-	RUNC_LOG=$BATS_TEST_TMPDIR/log.json
-	BUNDLE=$BATS_TEST_TMPDIR/bundle
-	make_bundle "$LAYOUT" "$BUNDLE"
+	runc_setup
 	mkdir "$BATS_TEST_TMPDIR/out"
 	config "$BUNDLE" '.mounts += [{"destination": "/out", "type": "bind", "source": $out, "options": ["rbind", "rw"]}]' \
 		--arg out "$BATS_TEST_TMPDIR/out"
-	cd "$BATS_TEST_TMPDIR"
 }
 
 teardown() {
-	local id
-	for id in $(ls "$RUNC_ROOT" 2>/dev/null); do
-		tw-runc --root "$RUNC_ROOT" delete --force "$id" || true
-	done
+	runc_teardown
 }
 
 @test "create, start, state, kill, delete: runc's lifecycle" {

@@ -9,24 +9,16 @@ load helpers_runc
 
 setup_file() {
 	requires root jq
-	export LAYOUT=$BATS_FILE_TMPDIR/layout
-	make_image "$LAYOUT"
+	runc_setup_file
 }
 
 setup() {
 	requires root jq
-	RUNC_ROOT=$BATS_TEST_TMPDIR/root
-	RUNC_LOG=$BATS_TEST_TMPDIR/log.json
-	BUNDLE=$BATS_TEST_TMPDIR/bundle
-	make_bundle "$LAYOUT" "$BUNDLE"
-	cd "$BATS_TEST_TMPDIR"
+	runc_setup
 }
 
 teardown() {
-	local id
-	for id in $(ls "$RUNC_ROOT" 2>/dev/null); do
-		tw-runc --root "$RUNC_ROOT" delete --force "$id" || true
-	done
+	runc_teardown
 }
 
 # in_container SCRIPT: run sh -c SCRIPT in a container of the bundle.
@@ -147,17 +139,7 @@ in_container() {
 }
 
 @test "a user namespace from uidMappings and gidMappings" {
-	chown -R 100000:100000 "$BUNDLE/rootfs"
-	# the container's root (host uid 100000) must reach its rootfs
-	d=$BUNDLE
-	while [ "$d" != / ]; do
-		chmod o+x "$d"
-		d=$(dirname "$d")
-	done
-	config "$BUNDLE" '.linux.namespaces += [{"type": "user"}]
-		| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
-		| .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
-		| .mounts = [.mounts[] | select(.type != "cgroup")]'
+	userns_bundle
 	runc_args sh -c 'id -u; cat /proc/self/uid_map; sleep 1000'
 	run -0 twrd create --bundle "$BUNDLE" userns
 	pid=$(twr state userns | jq .pid)

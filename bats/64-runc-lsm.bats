@@ -10,28 +10,17 @@ load helpers_runc
 
 setup_file() {
 	requires root jq runc
-	export LAYOUT=$BATS_FILE_TMPDIR/layout
-	make_image "$LAYOUT"
+	runc_setup_file
 }
 
 setup() {
 	requires root jq runc
-	RUNC_ROOT=$BATS_TEST_TMPDIR/root
-	RUNC_LOG=$BATS_TEST_TMPDIR/log.json
 	REF_ROOT=$BATS_TEST_TMPDIR/runc-root
-	BUNDLE=$BATS_TEST_TMPDIR/bundle
-	make_bundle "$LAYOUT" "$BUNDLE"
-	cd "$BATS_TEST_TMPDIR"
+	runc_setup
 }
 
 teardown() {
-	local id
-	for id in $(ls "$RUNC_ROOT" 2>/dev/null); do
-		tw-runc --root "$RUNC_ROOT" delete --force "$id" || true
-	done
-	for id in $(ls "$REF_ROOT" 2>/dev/null); do
-		runc --root "$REF_ROOT" delete --force "$id" || true
-	done
+	runc_teardown runc "$REF_ROOT"
 }
 
 # ref ARGS…: runc with the test's root; the container's stdio are files,
@@ -214,23 +203,8 @@ ref_left() {
 	assert_equal "$(jq -c '.linux.apparmor' <<<"$tw")" '{"enabled":true}'
 }
 
-# userns_bundle: the bundle with its own user namespace, container root
-# at host uid 100000, its rootfs owned by that uid.
-userns_bundle() {
-	chown -R 100000:100000 "$BUNDLE/rootfs"
-	local d=$BUNDLE
-	while [ "$d" != / ]; do
-		chmod o+x "$d"
-		d=$(dirname "$d")
-	done
-	config "$BUNDLE" '.linux.namespaces += [{"type": "user"}]
-		| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
-		| .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
-		| .mounts = [.mounts[] | select(.type != "cgroup")] | .hostname = "userns"'
-}
-
 @test "exec into a container with a user namespace: the user namespace first, then the others, as runc" {
-	userns_bundle
+	userns_bundle '.hostname = "userns"'
 	run -0 twrd run -d --bundle "$BUNDLE" twu
 	run -0 ref run -d --bundle "$BUNDLE" refu
 	# what the exec'd process sees of itself: the same for both
@@ -279,7 +253,7 @@ userns_bundle() {
 
 @test "exec -t into a container with a user namespace: the terminal through the console socket, as runc" {
 	requires python3
-	userns_bundle
+	userns_bundle '.hostname = "userns"'
 	run -0 twrd run -d --bundle "$BUNDLE" twt
 	run -0 ref run -d --bundle "$BUNDLE" reft
 	# a console socket: take the terminal's master, print what comes

@@ -69,6 +69,20 @@ btrfs_state() {
 	find "$1" -xdev | sort
 }
 
+# busybox_btrfs_root [SIZE]: setup_btrfs, then the subvolume images/busybox
+# ($IMAGE) with a busybox root filesystem in it, and its snapshot
+# containers/tupperware ($ROOT), which holds no tw binary.
+busybox_btrfs_root() {
+	setup_btrfs "$@"
+	mkdir "$BTRFS/images" "$BTRFS/containers"
+	btrfs subvolume create "$BTRFS/images/busybox" >/dev/null
+	busybox_rootfs "$BTRFS/images/busybox"
+	btrfs subvolume snapshot "$BTRFS/images/busybox" "$BTRFS/containers/tupperware" >/dev/null
+	IMAGE=$BTRFS/images/busybox
+	ROOT=$BTRFS/containers/tupperware
+	export IMAGE ROOT
+}
+
 # busybox_rootfs DIR: a minimal root filesystem from Debian's static busybox
 # (scripts/busybox-rootfs.sh), into DIR.
 busybox_rootfs() {

@@ -9,14 +9,17 @@
 # host's mount table and tw's cgroups are saved for harden_check_host.
 harden_setup_file() {
 	requires root btrfs /bin/busybox
-	setup_btrfs
-	mkdir "$BTRFS/images" "$BTRFS/containers"
-	btrfs subvolume create "$BTRFS/images/busybox" >/dev/null
-	busybox_rootfs "$BTRFS/images/busybox"
-	btrfs subvolume snapshot "$BTRFS/images/busybox" "$BTRFS/containers/tupperware" >/dev/null
-	ROOT=$BTRFS/containers/tupperware
-	export ROOT
+	busybox_btrfs_root
 	harden_save_host
+}
+
+# harden_hooks: the calling file's setup_file, teardown_file and teardown
+# are harden_setup_file, harden_teardown_file and harden_check_host (a file
+# may define its own after the call).
+harden_hooks() {
+	setup_file() { harden_setup_file; }
+	teardown_file() { harden_teardown_file; }
+	teardown() { harden_check_host; }
 }
 
 harden_teardown_file() {
@@ -31,11 +34,9 @@ harden_save_host() {
 	tw_cgroups >"$BATS_FILE_TMPDIR/cgroups.before"
 }
 
-# harden_host_mounts: the host's mount table (host_mounts) without the
-# mounts of other test runs under /tmp, which come and go in parallel.
+# harden_host_mounts: the host's mount table, as host_mounts sees it.
 harden_host_mounts() {
-	awk -v mine="${BATS_RUN_TMPDIR:-/nonexistent}" \
-		'$5 !~ "^/tmp/" || index($5, mine) == 1 { $1 = ""; $2 = ""; print }' /proc/self/mountinfo | sort
+	host_mounts
 }
 
 # tw_cgroups: the cgroups tw-limit made below ours (tw-limit-*), in every v1 hierarchy

@@ -8,16 +8,17 @@
 # table is saved for ns_check_host.
 ns_setup_file() {
 	requires root btrfs unshare /bin/busybox
-	setup_btrfs
-	mkdir "$BTRFS/images" "$BTRFS/containers"
-	# btrfs-progs until tw-subvol and tw-snapshot land.
-	btrfs subvolume create "$BTRFS/images/busybox" >/dev/null
-	busybox_rootfs "$BTRFS/images/busybox"
-	btrfs subvolume snapshot "$BTRFS/images/busybox" "$BTRFS/containers/tupperware" >/dev/null
-	IMAGE=$BTRFS/images/busybox
-	ROOT=$BTRFS/containers/tupperware
-	export IMAGE ROOT
+	busybox_btrfs_root
 	ns_save_host
+}
+
+# ns_hooks: the calling file's setup_file, teardown_file and teardown are
+# ns_setup_file, ns_teardown_file and ns_check_host (a file may define its
+# own after the call).
+ns_hooks() {
+	setup_file() { ns_setup_file; }
+	teardown_file() { ns_teardown_file; }
+	teardown() { ns_check_host; }
 }
 
 # ns_save_host: what ns_check_host compares with.

@@ -8,33 +8,58 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
-# wait_http URL [TRIES]: wait until URL answers at all (any status).
+# wait_http URL [TRIES]: wait until URL answers at all (any status, any
+# certificate).
 wait_http() {
 	local i
 	for ((i = 0; i < ${2:-100}; i++)); do
-		curl -s -o /dev/null --max-time 1 "$1" && return 0
+		curl -sk -o /dev/null --max-time 1 "$1" && return 0
 		sleep 0.1
 	done
 	echo "wait_http: $1 never answered" >&2
 	return 1
 }
 
-# start_registry [USER:PASSWORD]: Debian's docker-registry on 127.0.0.1
-# and a free port, with its own config and storage, and htpasswd
-# authentication when a user is given. Sets REGISTRY (host:port) and
-# REGISTRY_PID. Call from setup_file; stop_registry in teardown_file.
+# start_registry [--as VAR] [--dir DIR] [--tls] [--htpasswd USER:PASSWORD]
+# [USER:PASSWORD]: Debian's docker-registry on 127.0.0.1 and a free port,
+# with its own config and storage in DIR (default: registry, or VAR in
+# lower case, in $BATS_FILE_TMPDIR). --htpasswd (or a lone USER:PASSWORD)
+# asks for htpasswd authentication; --tls serves HTTPS with a self-signed
+# certificate for 127.0.0.1, also DIR/certs/ca.crt (for --*-cert-dir).
+# Sets VAR (host:port, default REGISTRY), VAR_PORT and VAR_PID. Call from
+# setup_file (or a test); stop_registry [VAR] stops it, in teardown_file
+# (or teardown).
 start_registry() {
-	local dir=${BATS_FILE_TMPDIR:-$BATS_TMPDIR}/registry auth=''
-	mkdir -p "$dir/storage"
-	if [ -n "${1:-}" ]; then
-		python3 -W ignore -c 'import crypt, sys; u, p = sys.argv[1].split(":", 1); print(u + ":" + crypt.crypt(p, crypt.mksalt(crypt.METHOD_BLOWFISH)))' "$1" >"$dir/htpasswd"
+	local var=REGISTRY dir='' tls='' user='' http='' auth='' port
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--as) var=$2 && shift ;;
+		--dir) dir=$2 && shift ;;
+		--tls) tls=1 ;;
+		--htpasswd) user=$2 && shift ;;
+		*) user=$1 ;;
+		esac
+		shift
+	done
+	[ "$var" = REGISTRY ] || : "${dir:=${BATS_FILE_TMPDIR:-$BATS_TMPDIR}/${var,,}}"
+	: "${dir:=${BATS_FILE_TMPDIR:-$BATS_TMPDIR}/registry}"
+	mkdir -p "$dir/storage" "$dir/certs"
+	if [ -n "$user" ]; then
+		python3 -W ignore -c 'import crypt, sys; u, p = sys.argv[1].split(":", 1); print(u + ":" + crypt.crypt(p, crypt.mksalt(crypt.METHOD_BLOWFISH)))' "$user" >"$dir/htpasswd"
 		auth="auth:
   htpasswd:
     realm: tw-test
     path: $dir/htpasswd"
 	fi
-	REGISTRY_PORT=$(free_port)
-	REGISTRY=127.0.0.1:$REGISTRY_PORT
+	if [ -n "$tls" ]; then
+		openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
+			-addext subjectAltName=IP:127.0.0.1 -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
+		cp "$dir/cert.pem" "$dir/certs/ca.crt"
+		http="  tls:
+    certificate: $dir/cert.pem
+    key: $dir/key.pem"
+	fi
+	port=$(free_port)
 	cat >"$dir/config.yml" <<-CONF
 		version: 0.1
 		log:
@@ -47,45 +72,59 @@ start_registry() {
 		  delete:
 		    enabled: true
 		http:
-		  addr: $REGISTRY
+		  addr: 127.0.0.1:$port
+		$http
 		$auth
 	CONF
 	/usr/bin/docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 3>&- &
-	REGISTRY_PID=$!
-	export REGISTRY REGISTRY_PORT REGISTRY_PID
-	wait_http "http://$REGISTRY/v2/" || {
+	printf -v "$var" %s "127.0.0.1:$port"
+	printf -v "${var}_PORT" %s "$port"
+	printf -v "${var}_PID" %s "$!"
+	export "${var?}" "${var}_PORT" "${var}_PID"
+	wait_http "http${tls:+s}://127.0.0.1:$port/v2/" || {
 		cat "$dir/log" >&2
-		stop_registry
+		stop_registry "$var"
 		return 1
 	}
 }
 
+# stop_registry [VAR]: stop the registry start_registry [--as VAR] started.
 stop_registry() {
-	if [ -n "${REGISTRY_PID:-}" ]; then
-		kill "$REGISTRY_PID" 2>/dev/null || true
-		wait "$REGISTRY_PID" 2>/dev/null || true
+	local pid=${1:-REGISTRY}_PID
+	if [ -n "${!pid:-}" ]; then
+		kill "${!pid}" 2>/dev/null || true
+		wait "${!pid}" 2>/dev/null || true
 	fi
-	REGISTRY_PID=''
+	printf -v "$pid" %s ''
 }
 
-# start_fake_registry STATUS | proxy UPSTREAM: a tiny HTTP server on
-# 127.0.0.1 that either answers /v2/ with 200 and everything else with
-# STATUS, or passes requests on to the registry UPSTREAM (host:port) and
-# trickles blobs back slowly (64 KiB every 0.2 s), so that a copy can be
-# interrupted in the middle. Sets FAKE (host:port) and FAKE_PID.
+# start_fake_registry STATUS | proxy UPSTREAM | token TOKEN UPSTREAM: a
+# tiny HTTP server on 127.0.0.1 that either answers /v2/ with 200 and
+# everything else with STATUS, or passes requests on to the registry
+# UPSTREAM (host:port): as a proxy that trickles blobs back slowly (64 KiB
+# every 0.2 s), so that a copy can be interrupted in the middle; or as a
+# registry that wants "Authorization: Bearer TOKEN" on every request (its
+# challenge names a Bearer realm that hands out no token). Sets FAKE
+# (host:port), FAKE_PORT and FAKE_PID; stop_fake_registry stops it.
 start_fake_registry() {
 	FAKE_PORT=$(free_port)
 	FAKE=127.0.0.1:$FAKE_PORT
 	python3 - "$FAKE_PORT" "$@" >"${BATS_FILE_TMPDIR:-$BATS_TMPDIR}/fake.log" 2>&1 3>&- <<-'PY' &
 		import http.server, sys, time, urllib.request, urllib.error
-		port, mode = int(sys.argv[1]), sys.argv[2]
+		port, mode, upstream = int(sys.argv[1]), sys.argv[2], sys.argv[-1]
+		token = sys.argv[3] if mode == "token" else None
+		here = "http://127.0.0.1:%d" % port
 		class H(http.server.BaseHTTPRequestHandler):
 		    protocol_version = "HTTP/1.1"
 		    def send(self, status, headers, body, slow=False):
 		        self.send_response(status)
+		        length = str(len(body))
 		        for k, v in headers:
-		            if k.lower() not in ("connection", "transfer-encoding", "date", "server"):
-		                self.send_header(k, v)
+		            if k.lower() == "content-length" and self.command == "HEAD":
+		                length = v
+		            elif k.lower() not in ("connection", "transfer-encoding", "date", "server", "content-length"):
+		                self.send_header(k, v.replace("http://" + upstream, here))
+		        self.send_header("Content-Length", length)
 		        self.end_headers()
 		        if self.command == "HEAD":
 		            return
@@ -95,20 +134,27 @@ start_fake_registry() {
 		            if slow:
 		                time.sleep(0.2)
 		    def answer(self):
-		        if mode != "proxy":
+		        n = int(self.headers.get("Content-Length") or 0)
+		        data = self.rfile.read(n) if n else None
+		        if mode not in ("proxy", "token"):
 		            if self.path.rstrip("/") == "/v2":
-		                return self.send(200, [("Content-Length", "2"), ("Content-Type", "application/json")], b"{}")
+		                return self.send(200, [("Content-Type", "application/json")], b"{}")
 		            body = b'{"errors":[{"code":"UNKNOWN","message":"boom"}]}'
-		            return self.send(int(mode), [("Content-Length", str(len(body))), ("Content-Type", "application/json")], body)
-		        req = urllib.request.Request("http://" + sys.argv[3] + self.path, method=self.command,
-		                                     headers={k: ", ".join(self.headers.get_all(k)) for k in set(self.headers.keys()) if k.lower() != "host"})
+		            return self.send(int(mode), [("Content-Type", "application/json")], body)
+		        if token and self.headers.get("Authorization") != "Bearer " + token:
+		            body = b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}'
+		            return self.send(401, [("WWW-Authenticate", 'Bearer realm="%s/token",service="tw"' % here),
+		                                   ("Content-Type", "application/json")], body)
+		        drop = ("host", "authorization") if token else ("host",)
+		        headers = {k: ", ".join(self.headers.get_all(k)) for k in set(self.headers.keys()) if k.lower() not in drop}
+		        req = urllib.request.Request("http://" + upstream + self.path, data=data, method=self.command, headers=headers)
 		        try:
 		            r = urllib.request.urlopen(req)
 		        except urllib.error.HTTPError as e:
 		            r = e
 		        body = r.read()
-		        self.send(r.status if hasattr(r, "status") else r.code, r.headers.items(), body, "/blobs/" in self.path)
-		    do_GET = do_HEAD = answer
+		        self.send(r.status if hasattr(r, "status") else r.code, r.headers.items(), body, mode == "proxy" and "/blobs/" in self.path)
+		    do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = answer
 		    def log_message(self, *a):
 		        pass
 		http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
@@ -217,4 +263,24 @@ special_tree() {
 	echo 'root:x:0:0:root:/root:/bin/sh' >"$d/etc/passwd"
 	python3 -c 'import os, sys; os.setxattr(sys.argv[1], "user.tw", b"kept")' "$d/etc/passwd"
 	touch -h -d '2001-02-03 04:05:06' "$d/etc/passwd" "$d/bin/ls" "$d/empty" "$d/home/user"
+}
+
+# pull_bad STATUS MESSAGE ARGS… (the last two are SRC DST), in the test's
+# directory: tw-pull -q fails with STATUS and the one-line MESSAGE (and the
+# hint after a usage error); the layout ./existing (tagged old, made from
+# the tree $EXISTING_TREE when missing) is as it was and still valid, and
+# no staging directory of tw-pull is left.
+pull_bad() {
+	local status=$1 msg=$2 before
+	shift 2
+	[ -d existing ] || tw-commit -q "${EXISTING_TREE:?}" existing:old >/dev/null
+	before=$(layout_state existing)
+	run tw-pull -q "$@"
+	assert_failure "$status"
+	assert_line --index 0 "$msg"
+	# shellcheck disable=SC2154 # lines: from bats run
+	[ "${#lines[@]}" = "$((status == 2 ? 2 : 1))" ]
+	[ "$(layout_state existing)" = "$before" ]
+	layout_ok existing:old
+	[ -z "$(find . -name '.*tw-pull*')" ]
 }

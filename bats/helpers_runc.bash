@@ -134,3 +134,53 @@ twrd() {
 	cat "$BATS_TEST_TMPDIR/c.err"
 	return "$rc"
 }
+
+# runc_setup_file: the busybox image every test makes its bundle of, in
+# $LAYOUT.
+runc_setup_file() {
+	export LAYOUT=$BATS_FILE_TMPDIR/layout
+	make_image "$LAYOUT"
+}
+
+# runc_setup: the test's tw-runc --root and --log ($RUNC_ROOT, $RUNC_LOG)
+# and a fresh bundle of the image ($BUNDLE); the test runs in its own
+# directory.
+runc_setup() {
+	RUNC_ROOT=$BATS_TEST_TMPDIR/root
+	RUNC_LOG=$BATS_TEST_TMPDIR/log.json
+	BUNDLE=$BATS_TEST_TMPDIR/bundle
+	make_bundle "$LAYOUT" "$BUNDLE"
+	cd "$BATS_TEST_TMPDIR" || return
+}
+
+# runc_teardown [RUNTIME ROOT]…: delete (--force) every container left
+# under $RUNC_ROOT by tw-runc, and under each other ROOT by RUNTIME.
+runc_teardown() {
+	local rt root d
+	set -- tw-runc "$RUNC_ROOT" "$@"
+	while [ $# -ge 2 ]; do
+		rt=$1 root=$2
+		shift 2
+		for d in "$root"/*; do
+			[ -e "$d" ] || continue
+			"$rt" --root "$root" delete --force "${d##*/}" || true
+		done
+	done
+}
+
+# userns_bundle [JQ]: $BUNDLE with its own user namespace, the container's
+# root at host uid 100000, its rootfs owned by that uid (and every
+# directory above it searchable, so that uid reaches it), no cgroup mount;
+# then the jq filter JQ, when given.
+userns_bundle() {
+	chown -R 100000:100000 "$BUNDLE/rootfs"
+	local d=$BUNDLE
+	while [ "$d" != / ]; do
+		chmod o+x "$d"
+		d=$(dirname "$d")
+	done
+	config "$BUNDLE" '.linux.namespaces += [{"type": "user"}]
+		| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .mounts = [.mounts[] | select(.type != "cgroup")] | '"${1:-.}"
+}

@@ -30,6 +30,7 @@ import (
 
 	"github.com/tupperware/tw/applets/internal/cli"
 	"github.com/tupperware/tw/applets/internal/ocidir"
+	"github.com/tupperware/tw/applets/internal/stale"
 )
 
 var Applet = cli.Applet{Name: "commit", Summary: "turn a directory into an image in an OCI layout", Main: Main}
@@ -47,7 +48,10 @@ LAYOUT is created when missing (all at once: a failed commit leaves no
 half-made layout). In an existing layout the tag is added, or replaced
 when it exists (as umoci does; the old digest is named on stderr). New
 blobs are written first and index.json last, atomically, so a failure
-leaves the layout as it was.
+leaves the layout as it was. A commit works in .LAYOUT.tw-commit-PID-*
+beside a new layout, or LAYOUT/.tw-commit-PID-* in an existing one; what
+a killed commit leaves there is removed by the next commit to LAYOUT,
+never what a live one is writing.
 
 With --from the image is a child of an existing image: its layers, then
 DIR as one more layer (with --overlayfs, whiteouts in DIR delete files
@@ -147,17 +151,35 @@ func Main(args []string, stdio cli.IO) error {
 	}
 
 	// A new layout is made under a temporary name and renamed into place
-	// at the end; an existing one only gets new blobs until its index.
-	final := ""
+	// at the end; an existing one is written through a staging directory
+	// inside it, which gets the new blobs in place and umoci's temporary
+	// files, and its index.json is renamed over the layout's at the end.
+	// Either is removed by the next run when this one is killed.
+	shown, final, inner := layout, "", ""
 	if _, err := os.Lstat(layout); errors.Is(err, os.ErrNotExist) {
 		final = layout
-		layout, err = tempLayout(layout)
+		var held int
+		layout, held, err = tempLayout(layout)
 		if err != nil {
 			return err
 		}
+		defer unix.Close(held)
 		defer os.RemoveAll(layout) // gone after the rename
+	} else {
+		e, err := openLayout(layout, shown)
+		if err != nil {
+			return err
+		}
+		e.Close()
+		inner = layout
+		var held int
+		if layout, held, err = stageInside(inner); err != nil {
+			return fmt.Errorf("%s: %w", shown, err)
+		}
+		defer unix.Close(held)
+		defer os.RemoveAll(layout)
 	}
-	engine, err := openLayout(layout, final)
+	engine, err := openLayout(layout, shown)
 	if err != nil {
 		return err
 	}
@@ -213,20 +235,30 @@ func Main(args []string, stdio cli.IO) error {
 
 	// The index is read, changed and replaced under the layout's lock, so
 	// that commits and pulls into one layout at once keep every tag.
-	unlock, err := ocidir.Lock(displayLayout(layout, final))
+	unlock, err := ocidir.Lock(shown)
 	if err != nil {
 		return err
 	}
 	defer unlock()
+	if inner != "" { // the index as it is now, other runs' tags and all
+		if err := copyFile(filepath.Join(inner, "index.json"), filepath.Join(layout, "index.json")); err != nil {
+			return fmt.Errorf("%s: %w", shown, err)
+		}
+	}
 	if old, err := ext.ResolveReference(ctx, tag); err == nil && len(old) > 0 && !o.quiet {
-		fmt.Fprintf(stdio.Stderr, "tw-commit: replacing %s:%s (was %s)\n", displayLayout(layout, final), tag, old[0].Descriptor().Digest)
+		fmt.Fprintf(stdio.Stderr, "tw-commit: replacing %s:%s (was %s)\n", shown, tag, old[0].Descriptor().Digest)
 	}
 	if err := ext.UpdateReference(ctx, tag, manifestDesc); err != nil {
-		return fmt.Errorf("%s: %w", displayLayout(layout, final), err)
+		return fmt.Errorf("%s: %w", shown, err)
 	}
 	closed = true
 	if err := engine.Close(); err != nil {
-		return fmt.Errorf("%s: %w", displayLayout(layout, final), err)
+		return fmt.Errorf("%s: %w", shown, err)
+	}
+	if inner != "" {
+		if err := os.Rename(filepath.Join(layout, "index.json"), filepath.Join(inner, "index.json")); err != nil {
+			return err
+		}
 	}
 	if final != "" {
 		if err := publish(layout, final); err != nil {
@@ -348,39 +380,112 @@ func sourceDate() (time.Time, *time.Time, error) {
 	return t, &t, nil
 }
 
-// tempLayout makes a fresh layout next to where path will be.
-func tempLayout(path string) (string, error) {
+// tempLayout makes a fresh layout next to where path will be, named
+// .NAME.tw-commit-PID-* and locked (the descriptor returned holds the
+// lock) as internal/stale wants it; first it removes what killed runs
+// left there, never a live run's.
+func tempLayout(path string) (string, int, error) {
 	parent := filepath.Dir(path)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return "", err
+		return "", -1, err
 	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(path)+".tw-commit-")
+	prefix := "." + filepath.Base(path) + ".tw-commit-"
+	_ = stale.SweepDir(parent, prefix) // what is left is no reason to fail
+	tmp, err := os.MkdirTemp(parent, prefix+strconv.Itoa(os.Getpid())+"-")
 	if err != nil {
-		return "", err
+		return "", -1, err
 	}
-	os.Remove(tmp) // dir.Create wants to make it itself
+	os.Remove(tmp) // dir.Create wants to make it itself (our live PID covers the gap)
 	if err := dir.Create(tmp); err != nil {
-		return "", fmt.Errorf("%s: create layout: %w", path, err)
+		os.RemoveAll(tmp)
+		return "", -1, fmt.Errorf("%s: create layout: %w", path, err)
 	}
-	return tmp, nil
+	fd, err := hold(tmp)
+	if err != nil {
+		os.RemoveAll(tmp)
+		return "", -1, err
+	}
+	return tmp, fd, nil
 }
 
-func openLayout(layout, final string) (cas.Engine, error) {
-	engine, err := dir.Open(layout)
+// innerPrefix starts the name of the staging directory in an existing
+// layout: .tw-commit-PID-*.
+const innerPrefix = ".tw-commit-"
+
+// stageInside makes the staging directory in the existing layout at path,
+// locked (the descriptor returned holds the lock), after removing those
+// of killed runs: copies of oci-layout and index.json, and blobs/ a link
+// to the layout's own.
+func stageInside(path string) (string, int, error) {
+	_ = stale.SweepDir(path, innerPrefix) // what is left is no reason to fail
+	tmp, err := os.MkdirTemp(path, innerPrefix+strconv.Itoa(os.Getpid())+"-")
+	if err != nil {
+		return "", -1, err
+	}
+	fd, err := hold(tmp)
+	if err != nil {
+		os.RemoveAll(tmp)
+		return "", -1, err
+	}
+	fail := func(err error) (string, int, error) {
+		unix.Close(fd)
+		os.RemoveAll(tmp)
+		return "", -1, err
+	}
+	// umoci gives what it writes, when root, the owner of the directory
+	// it writes to: the layout's, as before
+	if os.Geteuid() == 0 {
+		var st unix.Stat_t
+		if err := unix.Stat(path, &st); err != nil {
+			return fail(&os.PathError{Op: "stat", Path: path, Err: err})
+		}
+		if err := os.Lchown(tmp, int(st.Uid), int(st.Gid)); err != nil {
+			return fail(err)
+		}
+	}
+	for _, f := range []string{"oci-layout", "index.json"} {
+		if err := copyFile(filepath.Join(path, f), filepath.Join(tmp, f)); err != nil {
+			return fail(err)
+		}
+	}
+	if err := os.Symlink("../blobs", filepath.Join(tmp, "blobs")); err != nil {
+		return fail(err)
+	}
+	return tmp, fd, nil
+}
+
+// hold opens the directory at path and takes its internal/stale lock,
+// held while the descriptor returned is open.
+func hold(path string) (int, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	if err := stale.Hold(fd); err != nil {
+		unix.Close(fd)
+		return -1, &os.PathError{Op: "lock", Path: path, Err: err}
+	}
+	return fd, nil
+}
+
+func copyFile(from, to string) error {
+	data, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, data, 0o644)
+}
+
+// openLayout opens the layout at path; messages name it shown.
+func openLayout(path, shown string) (cas.Engine, error) {
+	engine, err := dir.Open(path)
 	if err != nil {
 		if errors.Is(err, cas.ErrInvalid) || errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("%s: not an OCI image layout", displayLayout(layout, final))
+			return nil, fmt.Errorf("%s: not an OCI image layout", shown)
 		}
-		return nil, fmt.Errorf("%s: %w", displayLayout(layout, final), err)
+		return nil, fmt.Errorf("%s: %w", shown, err)
 	}
 	return engine, nil
-}
-
-func displayLayout(layout, final string) string {
-	if final != "" {
-		return final
-	}
-	return layout
 }
 
 // putLayer compresses a tar stream into a blob of the given media type and
@@ -418,7 +523,7 @@ func (i *image) close() { i.engine.Close() }
 
 // readImage opens LAYOUT and resolves TAG to one image manifest.
 func readImage(ctx context.Context, layout, tag string) (_ *image, err error) {
-	engine, err := openLayout(layout, "")
+	engine, err := openLayout(layout, layout)
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/opencontainers/umoci/oci/layer"
 	"golang.org/x/sys/unix"
 
+	"github.com/tupperware/tw/applets/internal/readdir"
 	"github.com/tupperware/tw/applets/internal/untar"
 )
 
@@ -155,13 +156,7 @@ func (wk *walker) walk(dirfd int, name, rel string) error {
 }
 
 func (wk *walker) children(fd int, rel string) error {
-	d, err := reopen(fd, unix.O_DIRECTORY)
-	if err != nil {
-		return &os.PathError{Op: "open", Path: rel, Err: err}
-	}
-	f := os.NewFile(uintptr(d), rel)
-	names, err := f.Readdirnames(-1)
-	f.Close()
+	names, err := readdir.Names(fd, rel)
 	if err != nil {
 		return err
 	}

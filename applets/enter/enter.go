@@ -36,12 +36,17 @@ PROG is a child of tw-enter, which waits for it, forwards SIGINT, SIGTERM,
 SIGHUP and SIGQUIT and exits with its status (128+N for signal N). PROG
 inherits no descriptor but 0, 1 and 2, and none of tw's environment.
 
-With --harden PROG gets what tw-harden gave the container, read back from
-its first process: the bounding, effective and permitted capabilities, the
-user and groups, the resource limits, no_new_privs and, when it has a
-seccomp filter, the one tw-harden installs (Docker's default profile for
-those capabilities). Without it PROG keeps tw-enter's own privileges, as
-with nsenter. --no-cgroup leaves PROG in tw-enter's cgroups.
+With --harden PROG gets what tw-harden (or another runtime) gave the
+container, read back from its first process: the bounding, effective and
+permitted capabilities, the user and groups, the resource limits,
+no_new_privs and its seccomp filters, the same BPF programs in the same
+order (read with ptrace(PTRACE_SECCOMP_GET_FILTER), which stops that
+process for a moment; the filters' flags, such as SECCOMP_FILTER_FLAG_LOG,
+are not kept). A filter that cannot be read (no CAP_SYS_PTRACE over the
+process, a kernel without CONFIG_CHECKPOINT_RESTORE) is an error, not
+replaced by another. Without --harden PROG keeps tw-enter's own
+privileges, as with nsenter. --no-cgroup leaves PROG in tw-enter's
+cgroups.
 `
 
 // EnvChild tells the process tw-enter starts in the container's pid
@@ -67,11 +72,13 @@ func Main(args []string, stdio cli.IO) error {
 	argv := chain.Argv(fs.Args()[1:])
 	if v := os.Getenv(EnvChild); v != "" {
 		os.Unsetenv(EnvChild)
+		filters := os.Getenv(EnvFilters)
+		os.Unsetenv(EnvFilters)
 		pid, err := strconv.Atoi(v)
 		if err != nil {
 			return fmt.Errorf("%s=%s: not a PID", EnvChild, v)
 		}
-		return o.child(pid, argv, stdio)
+		return o.child(pid, filters, argv, stdio)
 	}
 	list, err := running.Scan()
 	if err != nil {
@@ -81,12 +88,28 @@ func Main(args []string, stdio cli.IO) error {
 	if err != nil {
 		return err
 	}
-	return parent(c.Pid, args, stdio)
+	env := []string{EnvChild + "=" + strconv.Itoa(c.Pid)}
+	// ptrace and wait must come from one thread, the one that forks
+	runtime.LockOSThread()
+	if o.harden {
+		h, err := readHardening(c.Pid)
+		if err != nil {
+			return fmt.Errorf("read the hardening of %d: %w", c.Pid, err)
+		}
+		if h.seccomp {
+			filters, err := readFilters(c.Pid)
+			if err != nil {
+				return fmt.Errorf("read the seccomp filter of %d: %w", c.Pid, err)
+			}
+			env = append(env, EnvFilters+"="+encodeFilters(filters))
+		}
+	}
+	return parent(c.Pid, args, env, stdio)
 }
 
 // parent starts this binary again as a child in the pid namespace of pid
 // and waits for it: a pid namespace is entered only by a new process.
-func parent(pid int, args []string, stdio cli.IO) error {
+func parent(pid int, args, env []string, stdio cli.IO) error {
 	// The container must not reach this process through /proc/PID/exe.
 	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 	// setns(CLONE_NEWPID) changes the namespace of this thread's
@@ -100,7 +123,7 @@ func parent(pid int, args []string, stdio cli.IO) error {
 	cmd := &exec.Cmd{
 		Path:   "/proc/self/exe",
 		Args:   append([]string{"tw-enter"}, args...),
-		Env:    append(os.Environ(), EnvChild+"="+strconv.Itoa(pid)),
+		Env:    append(os.Environ(), env...),
 		Stdin:  stdio.Stdin,
 		Stdout: stdio.Stdout,
 		Stderr: stdio.Stderr,
@@ -122,7 +145,7 @@ func parent(pid int, args []string, stdio cli.IO) error {
 // child runs in the container's pid namespace but still sees the host's
 // /proc: it reads what it needs of pid, joins its cgroups and namespaces,
 // the mount namespace last, takes its hardening and executes PROG.
-func (o *options) child(pid int, argv []string, stdio cli.IO) error {
+func (o *options) child(pid int, filters string, argv []string, stdio cli.IO) error {
 	// Go's fork cannot ask for this: its check that the parent lives
 	// compares getppid(), 0 in another pid namespace, and kills the child.
 	unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0)
@@ -133,6 +156,9 @@ func (o *options) child(pid int, argv []string, stdio cli.IO) error {
 		var err error
 		if h, err = readHardening(pid); err != nil {
 			return fmt.Errorf("read the hardening of %d: %w", pid, err)
+		}
+		if h.filters, err = decodeFilters(filters); err != nil {
+			return err
 		}
 	}
 	if !o.noCgroup {

@@ -2,6 +2,7 @@ package enter
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -23,7 +24,8 @@ type hardening struct {
 	uid, gid                       int
 	groups                         []int
 	noNewPrivs                     bool
-	seccomp                        bool // in filter mode
+	seccomp                        bool                // in filter mode
+	filters                        [][]unix.SockFilter // the seccomp filters, oldest first
 	rlimits                        map[int]unix.Rlimit
 }
 
@@ -184,16 +186,13 @@ func (h *hardening) apply() error {
 			return fmt.Errorf("no_new_privs: %w", err)
 		}
 	}
-	if h.seccomp {
-		f, err := seccomp.Docker(h.bounding)
-		if err != nil {
+	if h.seccomp && len(h.filters) == 0 {
+		return errors.New("seccomp: the container's filter was not read")
+	}
+	for _, f := range h.filters {
+		if err := seccomp.Install(f); err != nil {
 			return fmt.Errorf("seccomp: %w", err)
 		}
-		prog, err := f.Build()
-		if err != nil {
-			return fmt.Errorf("seccomp: %w", err)
-		}
-		return seccomp.Install(prog)
 	}
 	return nil
 }

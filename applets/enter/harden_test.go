@@ -2,6 +2,7 @@ package enter
 
 import (
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -56,5 +57,24 @@ Max open files            1024                 1024                 files
 	}
 	if _, err := parseLimits(strings.NewReader("Limit\nMax cpu time              lots                 unlimited\n")); err == nil {
 		t.Error("a bad limit was accepted")
+	}
+}
+
+func TestFiltersEncoding(t *testing.T) {
+	filters := [][]unix.SockFilter{
+		{{Code: 0x20, K: 4}, {Code: 0x15, Jt: 1, Jf: 2, K: 0xc000003e}, {Code: 0x06, K: 0x7fff0000}},
+		{{Code: 0x06, K: 0x00050001}},
+	}
+	got, err := decodeFilters(encodeFilters(filters))
+	if err != nil || !reflect.DeepEqual(got, filters) {
+		t.Errorf("round trip: %v, %v", got, err)
+	}
+	if got, err := decodeFilters(""); got != nil || err != nil {
+		t.Errorf("none: %v, %v", got, err)
+	}
+	for _, bad := range []string{"zz", "0102", ",", "2000000004000000,"} {
+		if _, err := decodeFilters(bad); err == nil {
+			t.Errorf("%q decoded", bad)
+		}
 	}
 }

@@ -51,13 +51,48 @@ is made, parents and all, when missing; its index.json is replaced in
 one atomic step at the end, so a failed or interrupted pull leaves the
 layout as it was (new blobs may remain).
 
+The manifest keeps the source's format unless --format asks for oci or
+v2s2 or the destination needs another. Layers are copied as they come;
+--dest-compress-format and --dest-compress-level recompress them, but a
+layer the destination already holds is reused as it is. With
+--preserve-digests any change of the image's or the list's digest is an
+error. Where skopeo silently does something else, tw-pull refuses before
+it writes anything: a compression flag for a docker-archive: or dir:
+destination, zstd in a v2s2 manifest, or recompression with
+--preserve-digests.
+
+From a list of images only this system's image is copied
+(--override-os and --override-arch pick another one); --all and
+--multi-arch all copy the list and every image in it, --multi-arch
+index-only the list alone. --additional-tag gives a docker-archive:
+destination more NAME:TAG names. Signatures are copied with the image
+(an oci: destination cannot hold them: that is an error);
+--remove-signatures drops them.
+
+Registries: HTTPS, verified (--src-tls-verify, --dest-tls-verify and
+--tls-verify turn that off); registries.conf as skopeo reads it.
+Credentials come from --src-creds and --dest-creds, else the --authfile;
+--src-no-creds and --dest-no-creds go anonymous; --src-registry-token
+and --dest-registry-token send a Bearer token. --src-cert-dir and
+--dest-cert-dir add CAs and a client certificate (a missing directory
+is an error, where skopeo goes on without it). --retry-times N tries a
+copy that failed on the network or a server error again, N times.
+
 Signature policy: --policy FILE, else $CONTAINERS_POLICY_JSON,
 ~/.config/containers/policy.json or /etc/containers/policy.json as
 skopeo reads them; when none exists, every image is accepted
-(insecureAcceptAnything). Registries: registries.conf as skopeo reads it.
+(insecureAcceptAnything).
 
 Progress goes to stderr, one line per blob (bars when stderr is a
-terminal); stdout gets only the digest of the manifest written.
+terminal; --quiet: none); stdout gets only the digest of the manifest
+written, which --digestfile also writes to a file.
+
+Not here: skopeo copy's signing (--sign-by…), encryption
+(--encryption-key, --decryption-key, --encrypt-layer), --src-authfile
+and --dest-authfile, --src-username and the like, the shared blob
+directories, the docker daemon's host, --dest-compress,
+--dest-decompress, --dest-oci-accept-uncompressed-layers and
+--dest-precompute-digests.
 `
 
 // options are tw-pull's flags.
@@ -78,20 +113,7 @@ type options struct {
 func Main(args []string, stdio cli.IO) error {
 	var o options
 	fs := cli.NewFlagSet("tw-pull", true)
-	fs.BoolVar(&o.srcTLSVerify, "src-tls-verify", true, "require HTTPS and verify certificates of a source registry")
-	fs.BoolVar(&o.destTLSVerify, "dest-tls-verify", true, "require HTTPS and verify certificates of a destination registry")
-	fs.BoolVar(&o.tlsVerify, "tls-verify", true, "set both --src-tls-verify and --dest-tls-verify")
-	fs.StringVar(&o.srcCreds, "src-creds", "", "`USER[:PASSWORD]` for the source registry")
-	fs.StringVar(&o.destCreds, "dest-creds", "", "`USER[:PASSWORD]` for the destination registry")
-	fs.StringVar(&o.authfile, "authfile", os.Getenv("REGISTRY_AUTH_FILE"), "registry credentials `FILE` (default $REGISTRY_AUTH_FILE, then podman's and docker's)")
-	fs.StringVar(&o.overrideOS, "override-os", "", "pick the image for `OS` from a list instead of this one")
-	fs.StringVar(&o.overrideArch, "override-arch", "", "pick the image for `ARCH` from a list instead of this one")
-	fs.IntVar(&o.retryTimes, "retry-times", 0, "retry a failed copy `N` times on network errors")
-	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no progress on stderr")
-	fs.StringVar(&o.digestfile, "digestfile", "", "write the digest of the manifest written to `FILE`")
-	fs.StringVar(&o.policy, "policy", "", "signature policy `FILE` (see above for the default)")
-	fs.BoolVarP(&o.all, "all", "a", false, "copy every image of a list, not just this system's")
-	o.cf.register(fs)
+	o.register(fs)
 	if done, err := cli.Parse(fs, args, usage, stdio.Stdout); done || err != nil {
 		return err
 	}
@@ -182,6 +204,24 @@ func Main(args []string, stdio cli.IO) error {
 	}
 	fmt.Fprintln(stdio.Stdout, d)
 	return nil
+}
+
+// register defines tw-pull's flags in fs, into o.
+func (o *options) register(fs *pflag.FlagSet) {
+	fs.BoolVar(&o.srcTLSVerify, "src-tls-verify", true, "require HTTPS and verify certificates of a source registry")
+	fs.BoolVar(&o.destTLSVerify, "dest-tls-verify", true, "require HTTPS and verify certificates of a destination registry")
+	fs.BoolVar(&o.tlsVerify, "tls-verify", true, "set both --src-tls-verify and --dest-tls-verify")
+	fs.StringVar(&o.srcCreds, "src-creds", "", "`USER[:PASSWORD]` for the source registry")
+	fs.StringVar(&o.destCreds, "dest-creds", "", "`USER[:PASSWORD]` for the destination registry")
+	fs.StringVar(&o.authfile, "authfile", os.Getenv("REGISTRY_AUTH_FILE"), "registry credentials `FILE` (default $REGISTRY_AUTH_FILE, then podman's and docker's)")
+	fs.StringVar(&o.overrideOS, "override-os", "", "pick the image for `OS` from a list instead of this one")
+	fs.StringVar(&o.overrideArch, "override-arch", "", "pick the image for `ARCH` from a list instead of this one")
+	fs.IntVar(&o.retryTimes, "retry-times", 0, "retry a failed copy `N` times on network errors")
+	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no progress on stderr")
+	fs.StringVar(&o.digestfile, "digestfile", "", "write the digest of the manifest written to `FILE`")
+	fs.StringVar(&o.policy, "policy", "", "signature policy `FILE` (see above for the default)")
+	fs.BoolVarP(&o.all, "all", "a", false, "copy every image of a list, not just this system's")
+	o.cf.register(fs)
 }
 
 // copyImage is copy.Image, tried again --retry-times times after network
@@ -463,18 +503,8 @@ func pidPart() string                 { return strconv.Itoa(os.Getpid()) + "-" }
 // sweep removes the staging directories a killed tw-pull left at this
 // layout (never those of a run still going).
 func sweep(final string) {
-	rm := func(dir string) func(string, int) error {
-		return func(name string, _ int) error { return os.RemoveAll(filepath.Join(dir, name)) }
-	}
-	parent := filepath.Dir(final)
-	for _, d := range []struct{ dir, prefix string }{{parent, freshPrefix(final)}, {final, innerPrefix}} {
-		fd, err := syscall.Open(d.dir, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
-		if err != nil {
-			continue
-		}
-		stale.Sweep(fd, d.prefix, rm(d.dir))
-		syscall.Close(fd)
-	}
+	stale.SweepDir(filepath.Dir(final), freshPrefix(final))
+	stale.SweepDir(final, innerPrefix)
 }
 
 // abort removes what staging made (after a commit: the temporary

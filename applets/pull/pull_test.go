@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 
+	"github.com/spf13/pflag"
 	"go.podman.io/image/v5/docker"
 	"go.podman.io/image/v5/signature"
 	"go.podman.io/image/v5/types"
@@ -21,14 +23,7 @@ func parse(t *testing.T, args ...string) (src, dest *types.SystemContext, err er
 	t.Helper()
 	var o options
 	fs := cli.NewFlagSet("tw-pull", true)
-	fs.BoolVar(&o.srcTLSVerify, "src-tls-verify", true, "")
-	fs.BoolVar(&o.destTLSVerify, "dest-tls-verify", true, "")
-	fs.BoolVar(&o.tlsVerify, "tls-verify", true, "")
-	fs.StringVar(&o.srcCreds, "src-creds", "", "")
-	fs.StringVar(&o.destCreds, "dest-creds", "", "")
-	fs.StringVar(&o.overrideOS, "override-os", "", "")
-	fs.StringVar(&o.overrideArch, "override-arch", "", "")
-	fs.StringVar(&o.authfile, "authfile", "", "")
+	o.register(fs)
 	if err := fs.Parse(args); err != nil {
 		t.Fatal(err)
 	}
@@ -126,4 +121,16 @@ func requirement(t *testing.T, p *signature.Policy) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// The usage text, not only the flag list, says what each flag does.
+func TestUsageDescribesEveryFlag(t *testing.T) {
+	var o options
+	fs := cli.NewFlagSet("tw-pull", true)
+	o.register(fs)
+	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Name != "help" && !strings.Contains(usage, "--"+f.Name) {
+			t.Errorf("the usage text does not describe --%s", f.Name)
+		}
+	})
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tupperware/tw/applets/internal/btrfs"
 	"github.com/tupperware/tw/applets/internal/cli"
+	"github.com/tupperware/tw/applets/internal/readdir"
 	"github.com/tupperware/tw/applets/internal/stale"
 )
 
@@ -215,7 +216,7 @@ const stagingPrefix = ".tw-snapshot."
 // snapshots in them; those of live runs stay.
 func sweep(dirfd int) {
 	stale.Sweep(dirfd, stagingPrefix, func(name string, fd int) error {
-		if names, err := readdirnames(fd); err == nil {
+		if names, err := readdir.Names(fd, name); err == nil {
 			for _, n := range names {
 				if btrfs.DeleteSubvolume(fd, n) != nil {
 					unix.Unlinkat(fd, n, 0)
@@ -224,16 +225,6 @@ func sweep(dirfd int) {
 		}
 		return unix.Unlinkat(dirfd, name, unix.AT_REMOVEDIR)
 	})
-}
-
-func readdirnames(fd int) ([]string, error) {
-	d, err := unix.Openat(fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	f := os.NewFile(uintptr(d), ".")
-	defer f.Close()
-	return f.Readdirnames(-1)
 }
 
 // close removes the staging directories, empty by now.

@@ -1,7 +1,6 @@
 package snapshot
 
 import (
-	"bytes"
 	"errors"
 	"strings"
 	"testing"
@@ -9,14 +8,8 @@ import (
 	"github.com/tupperware/tw/applets/internal/cli"
 )
 
-func run(args ...string) (stdout string, err error) {
-	var out, errOut bytes.Buffer
-	err = Main(args, cli.IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut})
-	return out.String(), err
-}
-
 func TestHelp(t *testing.T) {
-	out, err := run("--help")
+	out, _, err := cli.Run(Main, "--help")
 	if err != nil || !strings.HasPrefix(out, "Usage: tw-snapshot [-r] SRC DST…") || !strings.Contains(out, "--readonly") {
 		t.Errorf("--help: err %v, output\n%s", err, out)
 	}
@@ -31,7 +24,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"/nonexistent"}, "expected at least 2 argument(s), got 1"},
 		{[]string{"-x", "/nonexistent", "/nonexistent2"}, "unknown shorthand flag: 'x' in -x"},
 	} {
-		_, err := run(c.args...)
+		_, _, err := cli.Run(Main, c.args...)
 		var ue *cli.UsageError
 		if !errors.As(err, &ue) || err.Error() != c.msg {
 			t.Errorf("%q: got %v, want usage error %q", c.args, err, c.msg)
@@ -40,7 +33,7 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestSourceMissing(t *testing.T) {
-	_, err := run("/nonexistent/img", "/nonexistent/c1")
+	_, _, err := cli.Run(Main, "/nonexistent/img", "/nonexistent/c1")
 	if err == nil || err.Error() != "/nonexistent/img: no such file or directory" || cli.ExitCode(err) != 1 {
 		t.Fatalf("got %v, want /nonexistent/img: no such file or directory, exit 1", err)
 	}

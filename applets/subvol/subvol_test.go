@@ -1,7 +1,6 @@
 package subvol
 
 import (
-	"bytes"
 	"errors"
 	"strings"
 	"testing"
@@ -9,20 +8,14 @@ import (
 	"github.com/tupperware/tw/applets/internal/cli"
 )
 
-func run(args ...string) (stdout string, err error) {
-	var out, errOut bytes.Buffer
-	err = Main(args, cli.IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut})
-	return out.String(), err
-}
-
 func TestHelp(t *testing.T) {
 	for _, args := range [][]string{{"--help"}, {"-h"}, {"create", "--help"}, {"delete", "-h"}, {"list", "--help"}} {
-		out, err := run(args...)
+		out, _, err := cli.Run(Main, args...)
 		if err != nil || !strings.HasPrefix(out, "Usage: tw-subvol create PATH…") {
 			t.Errorf("%q: err %v, output %.40q", args, err, out)
 		}
 	}
-	out, _ := run("delete", "--help")
+	out, _, _ := cli.Run(Main, "delete", "--help")
 	if !strings.Contains(out, "--recursive") {
 		t.Errorf("delete --help does not list --recursive:\n%s", out)
 	}
@@ -45,7 +38,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"ro", "/nonexistent", "true", "x"}, "expected at most 2 argument(s), got 3"},
 		{[]string{"-r", "delete", "/nonexistent"}, "unknown shorthand flag: 'r' in -r"},
 	} {
-		_, err := run(c.args...)
+		_, _, err := cli.Run(Main, c.args...)
 		var ue *cli.UsageError
 		if !errors.As(err, &ue) || err.Error() != c.msg {
 			t.Errorf("%q: got %v (%T), want usage error %q", c.args, err, err, c.msg)

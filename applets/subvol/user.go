@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tupperware/tw/applets/internal/btrfs"
+	"github.com/tupperware/tw/applets/internal/readdir"
 )
 
 // listSubvols is btrfs.List, or for a user the subvolumes below the one
@@ -211,15 +212,9 @@ func removeEntry(parent int, name, rel string, st *unix.Stat_t) error {
 // directory on another device (a subvolume or a mount) is an error:
 // nothing there is touched.
 func walkTree(fd int, rel string, dev uint64, pre, post func(parent int, name, rel string, st *unix.Stat_t) error) error {
-	d, err := unix.Openat(fd, ".", unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	names, err := readdir.Names(fd, rel)
 	if err != nil {
-		return &os.PathError{Op: "open", Path: rel, Err: err}
-	}
-	f := os.NewFile(uintptr(d), rel)
-	names, err := f.Readdirnames(-1)
-	f.Close()
-	if err != nil {
-		return &os.PathError{Op: "read", Path: rel, Err: err}
+		return err
 	}
 	for _, n := range names {
 		r := filepath.Join(rel, n)

@@ -17,6 +17,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/tupperware/tw/applets/internal/mountinfo"
 )
 
 const inoLookupUserPath = inoLookupPath - NameMax - 1 // BTRFS_INO_LOOKUP_USER_PATH_MAX
@@ -101,28 +103,9 @@ func MountRoot(fd int) (root, point string, err error) {
 		if len(fs) < 5 || fs[0] != strconv.FormatUint(id, 10) {
 			continue
 		}
-		return unescape(fs[3]), unescape(fs[4]), nil
+		return mountinfo.Unescape(fs[3]), mountinfo.Unescape(fs[4]), nil
 	}
 	return "", "", fmt.Errorf("mount %d not in /proc/self/mountinfo", id)
-}
-
-// unescape undoes mountinfo's octal escapes (\040 for a space).
-func unescape(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // PathUser is Path for a user: the path from the top level of the

@@ -17,11 +17,3 @@ func TestUserIoctls(t *testing.T) {
 		t.Errorf("ioctl numbers %#x %#x", iocGetSubvolRootref, iocInoLookupUser)
 	}
 }
-
-func TestUnescape(t *testing.T) {
-	for in, want := range map[string]string{`/a\040b`: "/a b", `/x\134y`: `/x\y`, `/plain`: "/plain", `/end\04`: `/end\04`} {
-		if got := unescape(in); got != want {
-			t.Errorf("unescape(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

@@ -17,6 +17,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	mi "github.com/tupperware/tw/applets/internal/mountinfo" // mountinfo() is ours (group.go)
 )
 
 // Mount is a cgroup or cgroup2 filesystem from /proc/self/mountinfo.
@@ -49,32 +51,13 @@ func ParseMountinfo(r io.Reader) ([]Mount, error) {
 			continue
 		}
 		out = append(out, Mount{
-			Point: unescape(f[4]),
-			Root:  unescape(f[3]),
+			Point: mi.Unescape(f[4]),
+			Root:  mi.Unescape(f[3]),
 			V2:    fstype == "cgroup2",
 			Opts:  strings.Split(f[sep+3], ","),
 		})
 	}
 	return out, sc.Err()
-}
-
-// unescape undoes mountinfo's octal escapes (\040 for a space).
-func unescape(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // ParseProcCgroup reads /proc/PID/cgroup: the cgroup of each v1

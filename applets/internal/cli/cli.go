@@ -4,10 +4,12 @@
 package cli
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 
 	"github.com/spf13/pflag"
 )
@@ -18,6 +20,14 @@ type IO struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
+}
+
+// Run calls an applet's Main with args, no input, and its output in
+// buffers, as the applets' Go tests do.
+func Run(main func([]string, IO) error, args ...string) (stdout, stderr string, err error) {
+	var out, errOut bytes.Buffer
+	err = main(args, IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut})
+	return out.String(), errOut.String(), err
 }
 
 // Applet is one command of the tw binary.

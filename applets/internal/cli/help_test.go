@@ -2,6 +2,8 @@ package cli
 
 import (
 	"bytes"
+	"fmt"
+	"io"
 	"reflect"
 	"testing"
 )
@@ -52,5 +54,18 @@ func TestParseHelpCommandList(t *testing.T) {
 	h = ParseHelp("Usage: tw-n [-b B] [PROG]\n       tw-n --up\n\nText.\n")
 	if len(h.Commands) != 0 {
 		t.Errorf("Commands = %q, want none", h.Commands)
+	}
+}
+
+func TestRun(t *testing.T) {
+	main := func(args []string, stdio IO) error {
+		in, _ := io.ReadAll(stdio.Stdin)
+		fmt.Fprintf(stdio.Stdout, "%q %q", args, in)
+		fmt.Fprint(stdio.Stderr, "to stderr")
+		return Usagef("bad")
+	}
+	out, errOut, err := Run(main, "a", "b c")
+	if out != `["a" "b c"] ""` || errOut != "to stderr" || err == nil || err.Error() != "bad" {
+		t.Errorf("Run: %q %q %v", out, errOut, err)
 	}
 }

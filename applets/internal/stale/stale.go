@@ -14,10 +14,13 @@ package stale
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/tupperware/tw/applets/internal/readdir"
 )
 
 // Hold takes the exclusive lock of the open directory fd for as long as
@@ -84,7 +87,7 @@ func Claim(dirfd int, name string, pid int) (int, error) {
 // goes on with the others; an unreadable dirfd is no error: there is
 // nothing to sweep.
 func Sweep(dirfd int, prefix string, remove func(name string, fd int) error) error {
-	names, err := readdirnames(dirfd)
+	names, err := readdir.Names(dirfd, ".")
 	if err != nil {
 		return nil
 	}
@@ -106,12 +109,16 @@ func Sweep(dirfd int, prefix string, remove func(name string, fd int) error) err
 	return first
 }
 
-func readdirnames(dirfd int) ([]string, error) {
-	fd, err := unix.Openat(dirfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+// SweepDir is Sweep on the directory at path with os.RemoveAll: it removes
+// every stale directory (and all below it) named prefix followed by a PID
+// there. A directory it cannot open has nothing to sweep.
+func SweepDir(path, prefix string) error {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, err
+		return nil
 	}
-	f := os.NewFile(uintptr(fd), ".")
-	defer f.Close()
-	return f.Readdirnames(-1)
+	defer unix.Close(fd)
+	return Sweep(fd, prefix, func(name string, _ int) error {
+		return os.RemoveAll(filepath.Join(path, name))
+	})
 }

@@ -73,3 +73,29 @@ func TestSweep(t *testing.T) {
 		}
 	}
 }
+
+func TestSweepDir(t *testing.T) {
+	dir := t.TempDir()
+	dead := filepath.Join(dir, ".x.tw-commit-"+strconv.Itoa(deadPID(t))+"-1")
+	live := filepath.Join(dir, ".x.tw-commit-"+strconv.Itoa(os.Getpid())+"-2")
+	for _, d := range []string{filepath.Join(dead, "blobs/sha256"), live} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dead, "blobs/sha256/half"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := SweepDir(dir, ".x.tw-commit-"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dead); !os.IsNotExist(err) {
+		t.Errorf("%s: not removed (%v)", dead, err)
+	}
+	if _, err := os.Stat(live); err != nil {
+		t.Errorf("a live run's %s: %v", live, err)
+	}
+	if err := SweepDir(filepath.Join(dir, "missing"), ".x."); err != nil {
+		t.Errorf("a missing directory: %v", err)
+	}
+}
