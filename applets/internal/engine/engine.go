@@ -29,6 +29,9 @@ const Version = "1.1.5"
 type Runtime struct {
 	Root          string           // the directory, /run/tw-runc by default
 	SystemdCgroup bool             // cgroupsPath reads slice:prefix:name
+	// RootlessCgroups (runc's --rootless): no cgroup where the user may
+	// not make one and none is needed (rootless.go).
+	RootlessCgroups bool
 	Warn          func(msg string) // hears what fails without failing (poststart and poststop hooks); may be nil
 }
 

@@ -72,6 +72,11 @@ type initProc struct {
 func (in *initProc) run() error {
 	spec := in.cfg.Spec
 	proc := spec.Process
+	if in.cfg.Rootless && !in.cfg.Exec {
+		if err := becomeRoot(); err != nil { // rootless.go
+			return err
+		}
+	}
 	if in.cfg.Exec {
 		if err := in.joinContainer(); err != nil {
 			return err
@@ -124,7 +129,7 @@ func (in *initProc) run() error {
 		}
 	}
 	capSets := newCapSets(proc.Capabilities)
-	if err := setUser(proc.User, capSets); err != nil {
+	if err := setUser(proc.User, capSets, !in.cfg.Rootless); err != nil {
 		return err
 	}
 	// Without no_new_privs a filter needs CAP_SYS_ADMIN: the thread keeps
