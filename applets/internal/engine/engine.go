@@ -27,12 +27,12 @@ const Version = "1.1.5"
 // directory per container: state.json and, until start, the gate
 // exec.fifo.
 type Runtime struct {
-	Root          string           // the directory, /run/tw-runc by default
-	SystemdCgroup bool             // cgroupsPath reads slice:prefix:name
+	Root          string // the directory, /run/tw-runc by default
+	SystemdCgroup bool   // cgroupsPath reads slice:prefix:name
 	// RootlessCgroups (runc's --rootless): no cgroup where the user may
 	// not make one and none is needed (rootless.go).
 	RootlessCgroups bool
-	Warn          func(msg string) // hears what fails without failing (poststart and poststop hooks); may be nil
+	Warn            func(msg string) // hears what fails without failing (poststart and poststop hooks); may be nil
 }
 
 func (r *Runtime) warn(err error) {
