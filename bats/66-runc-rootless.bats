@@ -58,8 +58,8 @@ setup() {
 teardown() {
 	local rt id
 	for rt in runc tw-runc; do
-		for id in $(ls "$XDG/$rt" 2>/dev/null); do
-			ur "$rt" delete --force "$id" >/dev/null 2>&1 || true
+		for id in "$XDG/$rt"/*; do
+			[ ! -e "$id" ] || ur "$rt" delete --force "$(basename "$id")" >/dev/null 2>&1 || true
 		done
 	done
 }
@@ -153,6 +153,23 @@ probe='id; hostname; stat -c "%n %u:%g %a" /home/alice /etc/shadow /bin/busybox;
 	assert_line --index 0 secret
 	assert_line --index 1 'uid=1000 gid=1000 groups=0(root)'
 	assert_line --partial 'Permission denied'
+}
+
+@test "runc spec --rootless's own config (/sys bound, /sys/fs/cgroup of the runtime's cgroups: none of its own) runs as with runc" {
+	BUNDLE=$RDIR/home/spec$BATS_TEST_NUMBER
+	as_user mkdir "$BUNDLE"
+	(cd "$BUNDLE" && as_user runc spec --rootless)
+	edit "$BUNDLE" '.root.path = $r' --arg r "$B1/rootfs"
+	args "$BUNDLE" sh -c 'id; ls /sys/fs/cgroup; cat /proc/self/cgroup; mount | grep -c cgroup; grep ^Cap /proc/self/status'
+	both "$CID"
+	assert_line --index 0 'uid=0(root) gid=0(root) groups=0(root)'
+	assert_line memory
+	# and with a cgroup namespace (tw-unpack's), the hierarchies are mounted anew
+	args "$B1" sh -c 'ls /sys/fs/cgroup; cat /proc/self/cgroup; mount | grep -c cgroup'
+	edit "$B1" '.mounts += [{destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["nosuid", "noexec", "nodev", "ro"]}]'
+	BUNDLE=$B1
+	both "n$CID"
+	assert_line memory
 }
 
 @test "create, start, state, exec, kill, delete, list under the user's root, as runc" {

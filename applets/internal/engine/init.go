@@ -387,6 +387,13 @@ func bindMount(src, dest string, flags uintptr) error {
 // container's cgroup directory; on v2 the unified hierarchy likewise.
 func (in *initProc) mountCgroup(dest, typ string, flags uintptr) error {
 	cg := in.cfg.Cgroup
+	if cg == nil {
+		// Rootless without a cgroup: the runtime's (rootless.go).
+		var err error
+		if cg, err = selfCgroup(); err != nil {
+			return err
+		}
+	}
 	ownNS := newNS(in.cfg.Spec, specs.CgroupNamespace)
 	if err := os.MkdirAll(dest, 0o755); err != nil {
 		return err

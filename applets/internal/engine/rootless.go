@@ -225,3 +225,48 @@ func rootlessCgroup(path string, spec *specs.Spec) (*Cgroup, error) {
 	}
 	return nil, nil
 }
+
+// selfCgroup is the cgroup this process is in, for the cgroup mounts of a
+// container that has no cgroup of its own (rootless, without the
+// permission): runc binds the runtime's cgroups in then. Nothing of it is
+// kept: it is not the container's to kill or remove.
+func selfCgroup() (*Cgroup, error) {
+	mounts, self, err := cgroup.Self()
+	if err != nil {
+		return nil, err
+	}
+	cg := &Cgroup{Paths: map[string]string{}, Opts: map[string]string{}, Shared: true}
+	v1 := false
+	for _, m := range mounts {
+		v1 = v1 || !m.V2
+	}
+	for _, m := range mounts {
+		// the host's hierarchies, not a container's binds of them
+		if _, dup := cg.Paths[m.Point]; dup || (m.Point != "/sys/fs/cgroup" && filepath.Dir(m.Point) != "/sys/fs/cgroup") {
+			continue
+		}
+		if m.V2 {
+			if p, ok := self[""]; ok && !v1 {
+				cg.V2 = true
+				cg.Paths[""] = m.Dir(p)
+			}
+			continue
+		}
+		var in string
+		var names []string
+		for _, o := range m.Opts {
+			if p, ok := self[o]; ok {
+				in, names = p, append(names, o)
+			}
+		}
+		if in == "" {
+			continue
+		}
+		if len(names) == 1 && strings.HasPrefix(names[0], "name=") {
+			names = append([]string{"none"}, names...)
+		}
+		cg.Paths[m.Point] = m.Dir(in)
+		cg.Opts[m.Point] = strings.Join(names, ",")
+	}
+	return cg, nil
+}
