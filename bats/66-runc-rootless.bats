@@ -214,6 +214,34 @@ probe='id; hostname; stat -c "%n %u:%g %a" /home/alice /etc/shadow /bin/busybox;
 		'state after delete: rc 1')"
 }
 
+@test "without a cgroup: ps, pause and kill --all fail as with runc; kill --all KILL kills the pid namespace (runc fails it)" {
+	local rt
+	args "$B2" sh -c 'sleep 1000 & exec sleep 1000'
+	for rt in runc tw-runc; do
+		run -0 urd "$rt" run -d -b "$B2" "$rt$CID"
+		run -1 ur "$rt" ps "$rt$CID"
+		run -1 ur "$rt" pause "$rt$CID"
+		run -1 ur "$rt" kill --all "$rt$CID" TERM
+		[ "$(ur "$rt" state "$rt$CID" | jq -r .status)" = running ]
+	done
+	run -1 --separate-stderr ur tw-runc ps "tw-runc$CID"
+	assert_equal "$stderr" 'tw-runc: the container has no cgroup (rootless, without the permission to make one)'
+	run -1 --separate-stderr ur tw-runc pause "tw-runc$CID"
+	assert_equal "$stderr" 'tw-runc: the cgroup freezer is not available'
+	# on purpose: SIGKILL to the init of the container's own pid namespace
+	# reaches every process of it, which is what --all asks
+	run -1 ur runc kill --all "runc$CID" KILL
+	run -0 ur tw-runc kill --all "tw-runc$CID" KILL
+	for _ in $(seq 100); do [ "$(ur tw-runc state "tw-runc$CID" | jq -r .status)" = stopped ] && break; sleep 0.05; done
+	[ "$(ur tw-runc state "tw-runc$CID" | jq -r .status)" = stopped ]
+	for rt in runc tw-runc; do
+		run -0 ur "$rt" delete --force "$rt$CID"
+		nothing_left "$rt$CID"
+	done
+	for _ in $(seq 100); do pgrep -u "$RUSER" sleep >/dev/null || break; sleep 0.05; done
+	run -1 pgrep -u "$RUSER" sleep
+}
+
 @test "bad input as a user: runc's refusals, one line, exit 1, nothing left behind" {
 	local t=$BATS_TEST_TMPDIR
 	args "$B1" true

@@ -270,3 +270,17 @@ func selfCgroup() (*Cgroup, error) {
 	}
 	return cg, nil
 }
+
+// errNoCgroupOf is why ps and kill --all fail for a rootless container
+// without a cgroup (runc fails them too).
+var errNoCgroupOf = errors.New("the container has no cgroup (rootless, without the permission to make one)")
+
+// killAllNoCgroup is kill --all of a container without a cgroup: SIGKILL
+// to the init of a pid namespace of its own kills every process of it, so
+// the init only; anything else cannot reach them all.
+func killAllNoCgroup(st *State, sig unix.Signal) error {
+	if sig == unix.SIGKILL && ns.Differs(st.Pid, "pid") {
+		return nil // Kill signals the init next
+	}
+	return errNoCgroupOf
+}
