@@ -155,6 +155,21 @@ probe='id; hostname; stat -c "%n %u:%g %a" /home/alice /etc/shadow /bin/busybox;
 	assert_line --partial 'Permission denied'
 }
 
+@test "run with a terminal (tw-unpack's default) as a user: a devpts of the container's own, as runc" {
+	requires script
+	edit "$B1" '.process.args = ["sh", "-c", "tty; id; stat -c \"%U:%G %a %t:%T\" $(tty)"]'
+	# as_user, for script's sh
+	local u="setpriv --reuid=$RUSER --regid=$RUSER --init-groups env -i PATH=$TW_BIN:/usr/bin:/bin:/usr/sbin:/sbin HOME=$RDIR/home XDG_RUNTIME_DIR=$XDG"
+	run -0 timeout 20 script -qec "$u runc run -b $B1 r$CID" /dev/null </dev/null
+	out_runc=$output
+	run -0 timeout 20 script -qec "$u tw-runc run -b $B1 t$CID" /dev/null </dev/null
+	assert_equal "$output" "$out_runc"
+	assert_line --partial '/dev/pts/0'
+	assert_line --partial 'root:root 620 88:0'
+	nothing_left "r$CID"
+	nothing_left "t$CID"
+}
+
 @test "runc spec --rootless's own config (/sys bound, /sys/fs/cgroup of the runtime's cgroups: none of its own) runs as with runc" {
 	BUNDLE=$RDIR/home/spec$BATS_TEST_NUMBER
 	as_user mkdir "$BUNDLE"
