@@ -62,6 +62,10 @@ teardown() {
 			[ ! -e "$id" ] || ur "$rt" delete --force "$(basename "$id")" >/dev/null 2>&1 || true
 		done
 	done
+	# the delegated cgroups of the test that made them
+	for id in /sys/fs/cgroup/*/tw66d$$_* /sys/fs/cgroup/tw66d$$_*; do
+		[ ! -d "$id" ] || find "$id" -depth -type d -exec rmdir {} +
+	done
 }
 
 # ur CMD…: CMD as the user, with its XDG_RUNTIME_DIR.
@@ -255,6 +259,34 @@ probe='id; hostname; stat -c "%n %u:%g %a" /home/alice /etc/shadow /bin/busybox;
 	done
 	for _ in $(seq 100); do pgrep -u "$RUSER" sleep >/dev/null || break; sleep 0.05; done
 	run -1 pgrep -u "$RUSER" sleep
+}
+
+@test "a delegated cgroup (a subtree root hands the user): limits, ps, pause, kill --all, delete, as runc" {
+	local d rt cg=tw66d$$_$BATS_TEST_NUMBER
+	for d in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
+		if [ -e "${d}cgroup.procs" ] && [ "$d" != /sys/fs/cgroup/unified/ ]; then
+			mkdir "$d$cg"
+			chown -R "$RUSER:" "$d$cg"
+		fi
+	done
+	args "$B2" sh -c 'sleep 1000 & exec sleep 1000'
+	for rt in runc tw-runc; do
+		edit "$B2" '.linux.cgroupsPath = $p | .linux.resources = {pids: {limit: 20}}' --arg p "/$cg/$rt"
+		run -0 urd "$rt" run -d -b "$B2" "$rt$CID"
+		d=$(find /sys/fs/cgroup -maxdepth 3 -path "*/$cg/$rt" -name "$rt" | grep -m1 pids || find /sys/fs/cgroup/"$cg/$rt" -maxdepth 0)
+		assert_equal "$(cat "$d/pids.max")" 20
+		run -0 --separate-stderr ur "$rt" ps --format json "$rt$CID"
+		assert_equal "$(jq length <<<"$output")" 2
+		run -0 ur "$rt" pause "$rt$CID"
+		assert_equal "$(ur "$rt" state "$rt$CID" | jq -r .status)" paused
+		run -0 ur "$rt" resume "$rt$CID"
+		run -0 ur "$rt" kill --all "$rt$CID" KILL
+		for _ in $(seq 100); do [ "$(ur "$rt" state "$rt$CID" | jq -r .status)" = stopped ] && break; sleep 0.05; done
+		assert_equal "$(ur "$rt" state "$rt$CID" | jq -r .status)" stopped
+		run -0 ur "$rt" delete "$rt$CID"
+		nothing_left "$rt$CID"
+		[ ! -e "$d" ]
+	done
 }
 
 @test "bad input as a user: runc's refusals, one line, exit 1, nothing left behind" {

@@ -134,7 +134,7 @@ func (r *Runtime) Create(id string, o *CreateOpts, stdio cli.IO) (st *State, err
 	defer gate.Close()
 	if r.RootlessCgroups {
 		// None where the user may not make one and needs none (rootless.go).
-		if cg, err = rootlessCgroup(cgPath, spec); err != nil {
+		if cg, err = rootlessCgroup(cgPath, id, spec); err != nil {
 			return nil, err
 		}
 	} else if cg, err = cgroup.NewContainer(cgPath); err != nil {

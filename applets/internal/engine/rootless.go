@@ -207,7 +207,12 @@ const errNoCgroup = "rootless needs no limits + no cgrouppath when no permission
 // rootlessCgroup makes the cgroup of a rootless container where the user
 // may: without the permission, no cgroup when neither cgroupsPath nor
 // limits are given (runc's rule), else runc's error.
-func rootlessCgroup(path string, spec *specs.Spec) (*Cgroup, error) {
+func rootlessCgroup(path, id string, spec *specs.Spec) (*Cgroup, error) {
+	if spec.Linux.CgroupsPath == "" {
+		if mounts, self, err := cgroup.Self(); err == nil {
+			path = ownCgroupPath(mounts, self, id, path)
+		}
+	}
 	cg, err := cgroup.NewContainer(path)
 	if err == nil {
 		return cg, nil
@@ -224,6 +229,23 @@ func rootlessCgroup(path string, spec *specs.Spec) (*Cgroup, error) {
 		}
 	}
 	return nil, nil
+}
+
+// ownCgroupPath is where runc puts a rootless container without a
+// cgroupsPath: below the runtime's own cgroup, which a user's delegated
+// cgroup v2 subtree (systemd's user@UID.service) lets it write. With v1
+// hierarchies, where a user is given none, it is def.
+func ownCgroupPath(mounts []cgroup.Mount, self map[string]string, id, def string) string {
+	own, ok := self[""]
+	for _, m := range mounts {
+		if !m.V2 {
+			return def
+		}
+	}
+	if !ok || len(mounts) == 0 {
+		return def
+	}
+	return filepath.Join("/", own, id)
 }
 
 // selfCgroup is the cgroup this process is in, for the cgroup mounts of a

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/tupperware/tw/applets/internal/cgroup"
 )
 
 func TestDefaultRoot(t *testing.T) {
@@ -121,5 +123,23 @@ func TestNeedHelpers(t *testing.T) {
 	s.Linux.UIDMappings[0].ContainerID = 1000
 	if needHelpers(s, 1000, 1000) {
 		t.Error("own uid as 1000: helpers needed")
+	}
+}
+
+func TestOwnCgroupPath(t *testing.T) {
+	v2 := []cgroup.Mount{{Point: "/sys/fs/cgroup", Root: "/", V2: true}}
+	v1 := []cgroup.Mount{{Point: "/sys/fs/cgroup/memory", Root: "/", Opts: []string{"rw", "memory"}}, {Point: "/sys/fs/cgroup/unified", Root: "/", V2: true}}
+	user := map[string]string{"": "/user.slice/user-1000.slice/user@1000.service/app.slice/run.scope"}
+	if got := ownCgroupPath(v2, user, "c1", "/c1"); got != user[""]+"/c1" {
+		t.Errorf("v2: %q", got)
+	}
+	if got := ownCgroupPath(v2, map[string]string{"": "/"}, "c1", "/c1"); got != "/c1" {
+		t.Errorf("v2 at the root: %q", got)
+	}
+	if got := ownCgroupPath(v1, map[string]string{"memory": "/m", "": "/"}, "c1", "/c1"); got != "/c1" {
+		t.Errorf("v1: %q", got)
+	}
+	if got := ownCgroupPath(v2, map[string]string{}, "c1", "/c1"); got != "/c1" {
+		t.Errorf("no v2 line: %q", got)
 	}
 }
