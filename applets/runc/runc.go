@@ -56,8 +56,9 @@ Rootless, as runc: a user without root runs a bundle with a user namespace
 and uid/gid mappings (tw-unpack --rootless makes one), its state by default
 in $XDG_RUNTIME_DIR/tw-runc. Mappings other than the user's own uid and gid
 go through newuidmap/newgidmap (/etc/subuid, /etc/subgid). Where the user
-may not make a cgroup, the container has none unless it sets limits or
-cgroupsPath (--rootless=false: fail as root would).
+may not make a cgroup (below its own on cgroup v2 without cgroupsPath), the
+container has none unless it sets limits or cgroupsPath (--rootless=false:
+fail as root would).
 `
 
 // globals are runc's global options, and the engine's directory of
