@@ -51,6 +51,14 @@ Errors are printed on stderr and, with --log, appended to FILE as a JSON
 line ({"level":"error","msg":…}), where containerd's shim reads them.
 The containers' state lives in --root (default /run/tw-runc), one
 directory per container: state.json and, until start, the gate exec.fifo.
+
+Rootless, as runc: a user without root runs a bundle with a user namespace
+and uid/gid mappings (tw-unpack --rootless makes one), its state by default
+in $XDG_RUNTIME_DIR/tw-runc. Mappings other than the user's own uid and gid
+go through newuidmap/newgidmap (/etc/subuid, /etc/subgid). Where the user
+may not make a cgroup (below its own on cgroup v2 without cgroupsPath), the
+container has none unless it sets limits or cgroupsPath (--rootless=false:
+fail as root would).
 `
 
 // globals are runc's global options, and the engine's directory of
@@ -97,13 +105,15 @@ func lookup(name string) (command, bool) {
 func Main(args []string, stdio cli.IO) error {
 	fs := cli.NewFlagSet("runc", false)
 	var g globals
-	fs.StringVar(&g.Root, "root", "/run/tw-runc", "keep the containers' state in `DIR`")
+	euid, userns := os.Geteuid(), engine.InUserNS()
+	root, xdg := engine.DefaultRoot(euid, userns, os.LookupEnv)
+	fs.StringVar(&g.Root, "root", root, "keep the containers' state in `DIR`")
 	fs.StringVar(&g.log, "log", "", "append errors to `FILE`")
 	fs.StringVar(&g.logFormat, "log-format", "text", "log as text or json")
 	fs.BoolVar(&g.debug, "debug", false, "accepted for runc compatibility")
 	fs.BoolVar(&g.SystemdCgroup, "systemd-cgroup", false, "read cgroupsPath as slice:prefix:name")
 	fs.String("criu", "", "accepted for runc compatibility")
-	fs.String("rootless", "auto", "accepted for runc compatibility")
+	rootless := fs.String("rootless", "auto", "ignore cgroup permission errors (true, false, auto)")
 	fs.Bool("version", false, "")
 	fs.MarkHidden("version")
 	if done, err := cli.Parse(fs, args, usage, stdio.Stdout); done || err != nil {
@@ -116,13 +126,22 @@ func Main(args []string, stdio cli.IO) error {
 	if fs.NArg() == 0 {
 		return cli.Usagef("no command given")
 	}
+	var err error
+	if g.RootlessCgroups, err = engine.RootlessCgroups(*rootless, euid, userns); err != nil {
+		return cli.Usagef("%v", err)
+	}
+	if xdg && !fs.Changed("root") {
+		if err := engine.MakeXDGRoot(g.Root); err != nil {
+			return err
+		}
+	}
 	name := fs.Arg(0)
 	c, ok := lookup(name)
 	if !ok || (name == "init" && !engine.IsInit()) {
 		return cli.Usagef("unknown command: %s", name)
 	}
 	g.Warn = func(msg string) { g.logf("warning", "%s", msg) }
-	err := c.run(&g, fs.Args()[1:], stdio)
+	err = c.run(&g, fs.Args()[1:], stdio)
 	if err != nil && name != "init" {
 		g.logError(err)
 	}

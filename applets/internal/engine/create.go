@@ -39,6 +39,8 @@ type initConfig struct {
 	Spec   *specs.Spec `json:"spec"`
 	Rootfs string      `json:"rootfs"`
 	Cgroup *Cgroup     `json:"cgroup"`
+	// Rootless: the runtime has no root (rootless.go).
+	Rootless bool `json:"rootless,omitempty"`
 	// Exec: join the namespaces of Pid instead of making a container.
 	Exec bool `json:"exec,omitempty"`
 	Pid  int  `json:"pid,omitempty"`
@@ -78,6 +80,12 @@ func (r *Runtime) Create(id string, o *CreateOpts, stdio cli.IO) (st *State, err
 	}
 	if err != nil {
 		return nil, err
+	}
+	rootless := os.Geteuid() != 0
+	if rootless {
+		if err := checkRootless(spec); err != nil { // rootless.go
+			return nil, err
+		}
 	}
 	if spec.Process.Terminal && o.ConsoleSocket == "" && o.Console == nil {
 		return nil, errors.New("cannot allocate tty if runc will detach without setting console socket")
@@ -152,19 +160,27 @@ func (r *Runtime) Create(id string, o *CreateOpts, stdio cli.IO) (st *State, err
 		return nil, err
 	}
 	defer parent.Close()
-	if cg, err = cgroup.NewContainer(cgPath); err != nil {
+	if r.RootlessCgroups {
+		// None where the user may not make one and needs none (rootless.go).
+		if cg, err = rootlessCgroup(cgPath, id, spec); err != nil {
+			return nil, err
+		}
+	} else if cg, err = cgroup.NewContainer(cgPath); err != nil {
 		return nil, fmt.Errorf("cgroup %s: %w", cgPath, err)
 	}
-	if err := cg.Apply(spec.Linux.Resources); err != nil {
-		return nil, fmt.Errorf("cgroup %s: %w", cgPath, err)
+	if cg != nil {
+		if err := cg.Apply(spec.Linux.Resources); err != nil {
+			return nil, fmt.Errorf("cgroup %s: %w", cgPath, err)
+		}
+		// Rootless, device rules are not expected to work (runc ignores them).
+		if err := cg.Devices(cgroup.DeviceRules(spec.Linux.Resources, spec.Linux.Devices)); err != nil && !r.RootlessCgroups {
+			return nil, fmt.Errorf("cgroup %s: %w", cgPath, err)
+		}
+		if err := cg.Join(cmd.Process.Pid); err != nil {
+			return nil, fmt.Errorf("cgroup %s: %w", cgPath, err)
+		}
 	}
-	if err := cg.Devices(cgroup.DeviceRules(spec.Linux.Resources, spec.Linux.Devices)); err != nil {
-		return nil, fmt.Errorf("cgroup %s: %w", cgPath, err)
-	}
-	if err := cg.Join(cmd.Process.Pid); err != nil {
-		return nil, fmt.Errorf("cgroup %s: %w", cgPath, err)
-	}
-	cfg := initConfig{Spec: spec, Rootfs: rootfs, Cgroup: cg, ID: id, Bundle: bundle, InitPid: cmd.Process.Pid}
+	cfg := initConfig{Spec: spec, Rootfs: rootfs, Cgroup: cg, ID: id, Bundle: bundle, InitPid: cmd.Process.Pid, Rootless: rootless}
 	hooks := func(string) error {
 		st := hookState(spec, id, bundle, Creating, cmd.Process.Pid)
 		if err := runHooks("prestart", spec.Hooks.Prestart, st); err != nil {
@@ -260,7 +276,10 @@ func startInit(seal *sealing, spec *specs.Spec, flags uintptr, joinPid string, e
 			Setsid:     true,
 		},
 	}
-	if flags&unix.CLONE_NEWUSER != 0 {
+	helpers := false
+	if flags&unix.CLONE_NEWUSER != 0 && os.Geteuid() != 0 {
+		helpers = rootlessInit(spec, cmd.SysProcAttr) // rootless.go
+	} else if flags&unix.CLONE_NEWUSER != 0 {
 		cmd.SysProcAttr.UidMappings = idMap(spec.Linux.UIDMappings)
 		cmd.SysProcAttr.GidMappings = idMap(spec.Linux.GIDMappings)
 		cmd.SysProcAttr.GidMappingsEnableSetgroups = true
@@ -281,6 +300,15 @@ func startInit(seal *sealing, spec *specs.Spec, flags uintptr, joinPid string, e
 	if err := cmd.Start(); err != nil {
 		parent.Close()
 		return nil, nil, fmt.Errorf("start container init: %w", err)
+	}
+	if helpers {
+		// The init waits for its config: its ids are mapped first.
+		if err := mapIDs(spec, cmd.Process.Pid); err != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			parent.Close()
+			return nil, nil, err
+		}
 	}
 	return cmd, parent, nil
 }

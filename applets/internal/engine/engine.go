@@ -27,9 +27,12 @@ const Version = "1.1.5"
 // directory per container: state.json and, until start, the gate
 // exec.fifo.
 type Runtime struct {
-	Root          string           // the directory, /run/tw-runc by default
-	SystemdCgroup bool             // cgroupsPath reads slice:prefix:name
-	Warn          func(msg string) // hears what fails without failing (poststart and poststop hooks); may be nil
+	Root          string // the directory, /run/tw-runc by default
+	SystemdCgroup bool   // cgroupsPath reads slice:prefix:name
+	// RootlessCgroups (runc's --rootless): no cgroup where the user may
+	// not make one and none is needed (rootless.go).
+	RootlessCgroups bool
+	Warn            func(msg string) // hears what fails without failing (poststart and poststop hooks); may be nil
 }
 
 func (r *Runtime) warn(err error) {
@@ -74,7 +77,11 @@ func (r *Runtime) Start(st *State) error {
 // Kill is runc's Signal: sig to every process of the cgroup (all), or to
 // the init while it runs (never to a pid the init no longer owns).
 func (r *Runtime) Kill(st *State, sig unix.Signal, all bool) error {
-	if all {
+	if all && st.Cgroup == nil && st.Status != Stopped {
+		if err := killAllNoCgroup(st, sig); err != nil { // rootless.go
+			return err
+		}
+	} else if all {
 		if st.Cgroup == nil || !st.Cgroup.Exists() {
 			if st.Status == Stopped {
 				return nil
@@ -166,6 +173,9 @@ func (r *Runtime) List() ([]Public, error) {
 
 // Processes are the host pids of the container's processes.
 func (st *State) Processes() ([]int, error) {
+	if st.Cgroup == nil && st.Status != Stopped {
+		return nil, errNoCgroupOf
+	}
 	if st.Cgroup == nil || !st.Cgroup.Exists() {
 		return []int{}, nil
 	}

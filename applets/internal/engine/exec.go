@@ -30,6 +30,9 @@ func (r *Runtime) Exec(st *State, proc *specs.Process, o *ExecOpts, stdio cli.IO
 	if err := checkLSM(proc, selinuxEnabled()); err != nil { // lsm.go
 		return nil, err
 	}
+	if os.Geteuid() != 0 && len(proc.User.AdditionalGids) > 0 {
+		return nil, errors.New("cannot set any additional groups in a rootless container")
+	}
 	if proc.Terminal && o.ConsoleSocket == "" {
 		return nil, errors.New("cannot allocate tty if runc will detach without setting console socket")
 	}
@@ -60,7 +63,7 @@ func (r *Runtime) Exec(st *State, proc *specs.Process, o *ExecOpts, stdio cli.IO
 			return nil, fmt.Errorf("join the container's cgroup: %w", err)
 		}
 	}
-	p, err := execHandshake(cmd, parent, &initConfig{Spec: spec, Exec: true, Pid: st.Pid}, userns)
+	p, err := execHandshake(cmd, parent, &initConfig{Spec: spec, Exec: true, Pid: st.Pid, Rootless: os.Geteuid() != 0}, userns)
 	if err != nil {
 		return nil, err
 	}

@@ -64,9 +64,11 @@ func newCapSets(c *specs.LinuxCapabilities) *capSets {
 // setUser gives this thread the process's identity, as runc's
 // finalizeNamespace does: the bounding set cut, then groups, gid and uid
 // (keeping the capabilities across the change of uid). The capability
-// sets themselves are applyCaps' step. Credentials belong to a thread;
+// sets themselves are applyCaps' step. Without groups (a rootless
+// container, whose user namespace allows no setgroups) the supplementary
+// groups are left as they are, as runc leaves them. Credentials belong to a thread;
 // the raw syscalls change this one only, which executes the program.
-func setUser(u specs.User, c *capSets) error {
+func setUser(u specs.User, c *capSets, groups bool) error {
 	if c != nil {
 		if err := caps.DropBounding(c.bounding); err != nil {
 			return err
@@ -75,10 +77,12 @@ func setUser(u specs.User, c *capSets) error {
 	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("keepcaps: %w", err)
 	}
-	gids := make([]uint32, len(u.AdditionalGids))
-	copy(gids, u.AdditionalGids)
-	if err := rawSetgroups(gids); err != nil {
-		return fmt.Errorf("setgroups: %w", err)
+	if groups {
+		gids := make([]uint32, len(u.AdditionalGids))
+		copy(gids, u.AdditionalGids)
+		if err := rawSetgroups(gids); err != nil {
+			return fmt.Errorf("setgroups: %w", err)
+		}
 	}
 	if _, _, e := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(u.GID), uintptr(u.GID), uintptr(u.GID)); e != 0 {
 		return fmt.Errorf("setgid %d: %w", u.GID, e)

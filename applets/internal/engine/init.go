@@ -72,6 +72,11 @@ type initProc struct {
 func (in *initProc) run() error {
 	spec := in.cfg.Spec
 	proc := spec.Process
+	if in.cfg.Rootless && !in.cfg.Exec {
+		if err := becomeRoot(); err != nil { // rootless.go
+			return err
+		}
+	}
 	if in.cfg.Exec {
 		if err := in.joinContainer(); err != nil {
 			return err
@@ -124,7 +129,7 @@ func (in *initProc) run() error {
 		}
 	}
 	capSets := newCapSets(proc.Capabilities)
-	if err := setUser(proc.User, capSets); err != nil {
+	if err := setUser(proc.User, capSets, !in.cfg.Rootless); err != nil {
 		return err
 	}
 	// Without no_new_privs a filter needs CAP_SYS_ADMIN: the thread keeps
@@ -382,6 +387,13 @@ func bindMount(src, dest string, flags uintptr) error {
 // container's cgroup directory; on v2 the unified hierarchy likewise.
 func (in *initProc) mountCgroup(dest, typ string, flags uintptr) error {
 	cg := in.cfg.Cgroup
+	if cg == nil {
+		// Rootless without a cgroup: the runtime's (rootless.go).
+		var err error
+		if cg, err = selfCgroup(); err != nil {
+			return err
+		}
+	}
 	ownNS := newNS(in.cfg.Spec, specs.CgroupNamespace)
 	if err := os.MkdirAll(dest, 0o755); err != nil {
 		return err

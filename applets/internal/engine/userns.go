@@ -32,9 +32,11 @@ import (
 // last stage is: the runtime waits for it and writes its pid.
 
 // forkReply is the first init's word to exec: the pid (in exec's pid
-// namespace) of the init it forked, or why it could not.
+// namespace) of the init it forked, or why it could not; Reap is a child
+// of exec's that exited on the way (rootless: forkIntoUserNS).
 type forkReply struct {
 	Pid   int    `json:"pid,omitempty"`
+	Reap  int    `json:"reap,omitempty"`
 	Error string `json:"error,omitempty"`
 }
 
@@ -47,8 +49,8 @@ func (in *initProc) inUserNS() bool {
 // forkInUserNS is the first init of an exec into a container with a user
 // namespace: it forks the second into it and tells exec its pid.
 func (in *initProc) forkInUserNS() error {
-	pid, err := in.forkSecond()
-	r := forkReply{Pid: pid}
+	pid, reap, err := in.forkSecond()
+	r := forkReply{Pid: pid, Reap: reap}
 	if err != nil {
 		r.Error = err.Error()
 	}
@@ -62,43 +64,57 @@ func (in *initProc) forkInUserNS() error {
 	return nil
 }
 
-func (in *initProc) forkSecond() (int, error) {
+func (in *initProc) forkSecond() (child, reap int, err error) {
 	pid := in.cfg.Pid
+	pidFd := -1
 	if ns.Differs(pid, "pid") {
-		// For the child: this thread is locked, and its children are
-		// born in the namespace.
-		if err := setns(fmt.Sprintf("/proc/%d/ns/pid", pid), unix.CLONE_NEWPID); err != nil {
-			return 0, err
+		p := fmt.Sprintf("/proc/%d/ns/pid", pid)
+		if in.cfg.Rootless {
+			// A user may join the pid namespace only from inside the
+			// user namespace: the child does, and forks (runc's stage 1).
+			if pidFd, err = unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0); err != nil {
+				return 0, 0, &os.PathError{Op: "open", Path: p, Err: err}
+			}
+			defer unix.Close(pidFd)
+		} else if err := setns(p, unix.CLONE_NEWPID); err != nil {
+			// For the child: this thread is locked, and its children
+			// are born in the namespace.
+			return 0, 0, err
 		}
 	}
 	p := fmt.Sprintf("/proc/%d/ns/user", pid)
 	userFd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return 0, &os.PathError{Op: "open", Path: p, Err: err}
+		return 0, 0, &os.PathError{Op: "open", Path: p, Err: err}
 	}
 	defer unix.Close(userFd)
 	// The sealed binary this init runs from (exe.go).
 	exeFd, err := unix.Open("/proc/self/exe", unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return 0, &os.PathError{Op: "open", Path: "/proc/self/exe", Err: err}
+		return 0, 0, &os.PathError{Op: "open", Path: "/proc/self/exe", Err: err}
 	}
 	defer unix.Close(exeFd)
 	env := fmt.Sprintf("%s=%d,%d,%d,%d", envInit, in.fds.Sync, in.fds.Fifo, in.fds.Console, in.fds.Preserve)
-	child, err := forkIntoUserNS(userFd, exeFd, []string{"tw-runc", "init"}, []string{env})
+	child, reap, err = forkIntoUserNS(userFd, pidFd, exeFd, []string{"tw-runc", "init"}, []string{env})
 	if err != nil {
-		return child, fmt.Errorf("join the user namespace of %d: %w", pid, err)
+		return child, reap, fmt.Errorf("join the user namespace of %d: %w", pid, err)
 	}
-	return child, nil
+	return child, reap, nil
 }
 
 // forkSteps name the child's steps, for its error.
-var forkSteps = []string{"clone", "setns", "setresgid 0", "setresuid 0", "setsid", "execveat"}
+var forkSteps = []string{"clone", "setns", "setresgid 0", "setresuid 0", "setsid", "execveat", "setns pid", "clone"}
+
+// stepPid marks the message of a child that forked the init: the
+// init's pid.
+const stepPid = 0xffff
 
 // forkArgs is everything the child needs, made before the fork: after it,
 // the child may only make raw system calls (no allocation, no stack
 // growth, no scheduler: its Go runtime has no other thread).
 type forkArgs struct {
 	userFd, exeFd, pipe uintptr
+	pidFd               uintptr // ^0: none
 	path                *byte
 	argv, envv          **byte
 	mask                unix.Sigset_t
@@ -109,21 +125,28 @@ type forkArgs struct {
 // that joins the user namespace userFd, becomes its root and executes
 // exeFd with argv and envv. It returns the child's pid once execve
 // succeeded, or the step that failed (the pid too: the parent reaps it).
-func forkIntoUserNS(userFd, exeFd int, argv, envv []string) (int, error) {
+// With a pidFd (not -1) the child joins that pid namespace too and forks
+// (again a child of this process's parent) the one that executes: its
+// pid is returned, and the first child's, which exited, as reap.
+func forkIntoUserNS(userFd, pidFd, exeFd int, argv, envv []string) (int, int, error) {
 	argvp, err := syscall.SlicePtrFromStrings(argv)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	envvp, err := syscall.SlicePtrFromStrings(envv)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	path, _ := syscall.BytePtrFromString("")
 	var p [2]int
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
-		return 0, fmt.Errorf("pipe: %w", err)
+		return 0, 0, fmt.Errorf("pipe: %w", err)
 	}
-	a := &forkArgs{userFd: uintptr(userFd), exeFd: uintptr(exeFd), pipe: uintptr(p[1]), path: path, argv: &argvp[0], envv: &envvp[0]}
+	a := &forkArgs{userFd: uintptr(userFd), exeFd: uintptr(exeFd), pipe: uintptr(p[1]), path: path, argv: &argvp[0], envv: &envvp[0],
+		pidFd: ^uintptr(0)}
+	if pidFd >= 0 {
+		a.pidFd = uintptr(pidFd)
+	}
 	var all unix.Sigset_t
 	for i := range all.Val {
 		all.Val[i] = ^all.Val[i]
@@ -144,24 +167,35 @@ func forkIntoUserNS(userFd, exeFd int, argv, envv []string) (int, error) {
 	r := os.NewFile(uintptr(p[0]), "fork-pipe")
 	defer r.Close()
 	if errno != 0 {
-		return 0, fmt.Errorf("clone: %w", errno)
+		return 0, 0, fmt.Errorf("clone: %w", errno)
 	}
-	// Nothing to read: execve closed the pipe. Else the failed step.
-	var b [8]byte
-	n, err := io.ReadFull(r, b[:])
-	if n == 0 && errors.Is(err, io.EOF) {
-		return int(pid), nil
+	// Nothing to read: execve closed the pipe. Else the failed step; a
+	// child that forked says first whom.
+	child, reap := int(pid), 0
+	for {
+		var b [8]byte
+		n, err := io.ReadFull(r, b[:])
+		if n == 0 && errors.Is(err, io.EOF) {
+			if pidFd >= 0 && reap == 0 {
+				return child, 0, errors.New("the child did not fork")
+			}
+			return child, reap, nil
+		}
+		if n != len(b) {
+			return child, reap, fmt.Errorf("read from the child: %v", err)
+		}
+		step := *(*uint32)(unsafe.Pointer(&b[0]))
+		val := *(*uint32)(unsafe.Pointer(&b[4]))
+		if step == stepPid {
+			child, reap = int(val), child
+			continue
+		}
+		name := "?"
+		if int(step) < len(forkSteps) {
+			name = forkSteps[step]
+		}
+		return child, reap, fmt.Errorf("%s: %w", name, syscall.Errno(val))
 	}
-	if n != len(b) {
-		return int(pid), fmt.Errorf("read from the child: %v", err)
-	}
-	step := *(*uint32)(unsafe.Pointer(&b[0]))
-	e := syscall.Errno(*(*uint32)(unsafe.Pointer(&b[4])))
-	name := "?"
-	if int(step) < len(forkSteps) {
-		name = forkSteps[step]
-	}
-	return int(pid), fmt.Errorf("%s: %w", name, e)
 }
 
 // rawForkIntoUserNS is the fork; the child never returns. Clone's flags
@@ -187,6 +221,22 @@ func rawForkIntoUserNS(a *forkArgs) (uintptr, syscall.Errno) {
 	if e == 0 {
 		step = 3
 		_, _, e = syscall.RawSyscall(unix.SYS_SETRESUID, 0, 0, 0)
+	}
+	if e == 0 && a.pidFd != ^uintptr(0) {
+		step = 6
+		_, _, e = syscall.RawSyscall(unix.SYS_SETNS, a.pidFd, unix.CLONE_NEWPID, 0)
+		if e == 0 {
+			step = 7
+			var child uintptr
+			child, _, e = syscall.RawSyscall6(unix.SYS_CLONE, a1, a2, 0, 0, 0, 0)
+			if e == 0 && child != 0 {
+				a.msg[0], a.msg[1] = stepPid, uint32(child)
+				syscall.RawSyscall(unix.SYS_WRITE, a.pipe, uintptr(unsafe.Pointer(&a.msg)), unsafe.Sizeof(a.msg))
+				for {
+					syscall.RawSyscall(unix.SYS_EXIT_GROUP, 0, 0, 0)
+				}
+			}
+		}
 	}
 	if e == 0 {
 		step = 4
@@ -226,6 +276,11 @@ func execHandshake(cmd *exec.Cmd, sock *os.File, cfg *initConfig, userns bool) (
 			return nil, errors.New("container init exited before it was ready")
 		}
 		return nil, fmt.Errorf("read from the container init: %w", err)
+	}
+	if r.Reap > 0 {
+		if c, err := os.FindProcess(r.Reap); err == nil {
+			c.Wait()
+		}
 	}
 	var p *os.Process
 	if r.Pid > 0 {

@@ -34,7 +34,7 @@ func TestForkHelper(t *testing.T) {
 		return
 	}
 	script := `echo "uid $(id -u) gid $(id -g) ppid $PPID sid $(cut -d' ' -f6 /proc/self/stat) self $$"; readlink /proc/self/ns/user`
-	pid, err := forkIntoUserNS(fd, exe, []string{"sh", "-c", script}, []string{"PATH=/usr/bin:/bin"})
+	pid, _, err := forkIntoUserNS(fd, -1, exe, []string{"sh", "-c", script}, []string{"PATH=/usr/bin:/bin"})
 	fmt.Printf("forked %d %v\n", pid, err)
 }
 
