@@ -17,30 +17,35 @@ import (
 
 // threadApplets are the applets that work in thread mode (see package
 // chain): they change mounts only (of the thread's mount namespace, in the
-// thread's network and IPC namespaces for sysfs and mqueue), and
-// tw-mountproc's proc can be left to the child.
-var threadApplets = map[string]bool{"pivot": true, "mountproc": true, "mountsys": true, "mountdev": true}
+// thread's network and IPC namespaces for sysfs and mqueue), or leave
+// their work to the child: tw-mountproc's proc, tw-harden's masks of it
+// and what it takes away from the program (capabilities, rlimits,
+// no_new_privs, seccomp).
+var threadApplets = map[string]bool{"pivot": true, "mountproc": true, "mountsys": true, "mountdev": true, "harden": true}
 
 // threaded reports whether the rest of the chain can run in this process,
 // on a locked thread: every tw-* word of argv (any word, to be safe) names
-// an applet that works there, tw-mountproc comes after tw-pivot (its --target is resolved
-// by the child, after the pivot), and no proc is mounted by tw-unshare.
+// an applet that works there, tw-mountproc comes after tw-pivot (its
+// --target is resolved by the child, after the pivot), tw-harden comes
+// last (what follows it would run with the thread's capabilities), and no
+// proc is mounted by tw-unshare.
 func (o *options) threaded(argv []string) bool {
 	// A user namespace can only be unshared by a single-threaded process;
 	// without root the child mode's error says what to add.
-	if o.mountProc != "" || o.user.user || os.Geteuid() != 0 {
+	if !chain.CanFork || o.mountProc != "" || o.user.user || os.Geteuid() != 0 {
 		return false
 	}
-	mountproc := false
+	mountproc, harden := false, false
 	for _, w := range argv {
 		name, ok := strings.CutPrefix(w, "tw-")
 		if !ok {
 			continue
 		}
-		if !threadApplets[name] || name == "pivot" && mountproc {
+		if !threadApplets[name] || name == "pivot" && mountproc || harden {
 			return false
 		}
 		mountproc = mountproc || name == "mountproc"
+		harden = name == "harden"
 	}
 	return true
 }

@@ -52,10 +52,17 @@ func Exec(argv []string, stdio cli.IO) error {
 
 // report prints an in-process applet's error the way the dispatcher does
 // and passes its exit code on silently, so that the outer applet does not
-// print it again under its own name.
+// print it again under its own name. A step that an applet left to the
+// child of thread mode fails under that applet's name.
 func report(a cli.Applet, err error, stderr io.Writer) error {
 	if err == nil {
 		return nil
+	}
+	var se *StepError
+	if errors.As(err, &se) {
+		if b, ok := cli.Get(se.Applet); ok {
+			a = b
+		}
 	}
 	return cli.Status(cli.Report(a, err, stderr))
 }
