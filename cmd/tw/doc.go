@@ -242,7 +242,9 @@ func argKind(applet, name string) string {
 	return "none"
 }
 
-var upperWord = regexp.MustCompile(`^[A-Z][A-Z_]*(\[[^ ]*\])?…?$`)
+// upperWord is compiled on first use: every start of tw (each link of a
+// container's chain) would pay it at init.
+var upperWord = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Z][A-Z_]*(\[[^ ]*\])?…?$`) })
 
 // positionals are the kinds of the arguments the first synopsis line
 // names outside brackets, up to PROG: "tw-pivot [--force] NEWROOT [PROG…]"
@@ -262,7 +264,7 @@ func positionals(applet, synopsis string) []string {
 		if strings.HasPrefix(tok, "[PROG") || strings.HasPrefix(tok, "PROG") {
 			return append(out, "prog")
 		}
-		if upperWord.MatchString(tok) {
+		if upperWord().MatchString(tok) {
 			out = append(out, argKind(applet, tok))
 		}
 	}

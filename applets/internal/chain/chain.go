@@ -33,6 +33,8 @@ func Exec(argv []string, stdio cli.IO) error {
 		return cli.Usagef("no program to execute")
 	}
 	if a, ok := cli.Lookup(argv[0]); ok {
+		nested++
+		defer func() { nested-- }()
 		return report(a, a.Main(argv[1:], stdio), stdio.Stderr)
 	}
 	path, err := LookPath(argv[0], os.Getenv("PATH"))
@@ -49,6 +51,14 @@ func Exec(argv []string, stdio cli.IO) error {
 	err = &os.PathError{Op: "exec", Path: argv[0], Err: err}
 	return cli.Exit(ExitCode(err), err)
 }
+
+// nested counts the applets running in this process that Exec started.
+var nested int
+
+// Nested reports whether the applet running was started by another applet
+// of this process (through Exec), which goes on when it returns; else it
+// is the process's first, and the process ends when it returns.
+func Nested() bool { return nested > 0 }
 
 // report prints an in-process applet's error the way the dispatcher does
 // and passes its exit code on silently, so that the outer applet does not
