@@ -92,6 +92,43 @@ harden_hooks
 	assert_output userns-ok
 }
 
+@test "thread mode (one tw start) hardens as the child that starts tw again does" {
+	# The chain as it is runs on tw-unshare's thread, and the child forked
+	# from it makes tw-harden's steps; with tw-mountproc before tw-pivot
+	# (which thread mode does not take) tw starts again in the child.
+	opts='--seccomp --user 1000:1001 --rlimit core=0 --cap-add NET_RAW,CHOWN'
+	check='grep -E "^(Cap|NoNewPrivs|Seccomp:)" /proc/self/status; ulimit -Sn; ulimit -Hn; ulimit -c; id
+		awk "\$5 ~ /^\/proc\/|^\/sys\/firmware|^\/$/ { print \$5, \$6 }" /proc/self/mountinfo | sort'
+	# shellcheck disable=SC2086
+	run -0 strace -f -qq -e trace=execve -o "$BATS_TEST_TMPDIR/thread" tw-unshare -muinpf tw-pivot "$ROOT" \
+		tw-mountproc tw-mountsys tw-mountdev tw-harden $opts sh -c "$check"
+	thread=$output
+	# shellcheck disable=SC2086
+	run -0 strace -f -qq -e trace=execve -o "$BATS_TEST_TMPDIR/child" tw-unshare -muinpf \
+		tw-mountproc --target "$ROOT/proc" tw-pivot "$ROOT" tw-mountsys tw-mountdev tw-harden $opts sh -c "$check"
+	assert_equal "$thread" "$output"
+	assert_line 'CapBnd:	0000000020002421'
+	assert_line 'CapEff:	0000000000000000'
+	assert_line 'NoNewPrivs:	1'
+	assert_line 'Seccomp:	2'
+	assert_line 'uid=1000 gid=1001'
+	assert_line '/ rw,nodev,relatime'
+	assert_line '/proc/sys ro,nosuid,nodev,noexec,relatime'
+	assert_line '/sys/firmware ro,nosuid,nodev,noexec,relatime'
+	# (busybox runs its applets as /proc/self/exe too: tw's have tw-unshare)
+	run -1 grep -c 'execve("/proc/self/exe", \["tw-unshare"' "$BATS_TEST_TMPDIR/thread"
+	run -0 grep -c 'execve("/proc/self/exe", \["tw-unshare"' "$BATS_TEST_TMPDIR/child"
+	assert_output 1
+}
+
+@test "in thread mode a step left to the child fails under its applet's name; the program does not run" {
+	run -1 tw-unshare -muinpf tw-pivot "$ROOT" tw-mountproc --target /nosuch tw-mountdev tw-harden touch /ran
+	assert_output 'tw-mountproc: mount proc /nosuch: no such file or directory'
+	run -127 tw-unshare -muinpf tw-pivot "$ROOT" tw-mountproc tw-mountdev tw-harden --seccomp nosuch
+	assert_output 'tw-harden: exec nosuch: command not found'
+	[ ! -e "$ROOT/ran" ]
+}
+
 @test "masking needs the real /dev/null: refused without tw-mountdev, or with --no-mask skipped" {
 	run -1 tw-unshare -muinpf tw-pivot "$ROOT" tw-mountproc tw-harden true
 	assert_output 'tw-harden: mask paths: stat /dev/null: no such file or directory (run tw-mountdev first, or pass --no-mask)'

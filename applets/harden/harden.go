@@ -60,7 +60,10 @@ container, then execute PROG (default /bin/sh). In this order:
     capability are allowed, as Docker allows them
 
 tw-harden must come last in the chain: what follows runs without the
-capabilities to mount. The order of a whole container is
+capabilities to mount. Under tw-unshare, which runs such a chain on a
+thread of its own (see tw-unshare --help), these steps are made by PROG's
+own process, right before it executes PROG: nothing of tw-unshare's is
+taken away. The order of a whole container is
   [tw-limit LIMITS] tw-unshare -muinpf [--hostname H] tw-pivot ROOT
   tw-mountproc tw-mountsys tw-mountdev tw-harden [OPTIONS] PROG…
 `
@@ -100,6 +103,12 @@ func Main(args []string, stdio cli.IO) error {
 	if err != nil {
 		return err
 	}
+	if chain.Threaded() {
+		if err := o.later(p); err != nil {
+			return err
+		}
+		return chain.Exec(argv, stdio)
+	}
 	// Capabilities, no_new_privs and seccomp belong to a thread, and
 	// PROG inherits those of the thread that executes it: this one.
 	runtime.LockOSThread()
@@ -108,10 +117,7 @@ func Main(args []string, stdio cli.IO) error {
 			return err
 		}
 		if err := mount.Mask(mount.Masked, mount.ReadOnly); err != nil {
-			if errors.As(err, new(mount.DevNullError)) {
-				err = fmt.Errorf("mask paths: %w (run tw-mountdev first, or pass --no-mask)", err)
-			}
-			return err
+			return maskError(err)
 		}
 		if err := mount.Remount("/", unix.MS_NODEV); err != nil {
 			return err
@@ -121,6 +127,39 @@ func Main(args []string, stdio cli.IO) error {
 		return err
 	}
 	return chain.Exec(argv, stdio)
+}
+
+func maskError(err error) error {
+	if errors.As(err, new(mount.DevNullError)) {
+		err = fmt.Errorf("mask paths: %w (run tw-mountdev first, or pass --no-mask)", err)
+	}
+	return err
+}
+
+// later is tw-harden in thread mode (see tw-unshare): this thread is
+// tw-unshare's, and the program is its child, forked after the chain. So
+// the same steps, in the same order, are left to that child, which makes
+// them right before execve, after the proc of tw-mountproc is mounted
+// (which the masks need): nothing of this thread is changed.
+func (o *options) later(p *plan) error {
+	if !o.noMask {
+		if err := ns.CheckMountNS(o.force); err != nil {
+			return err
+		}
+		if err := mount.CheckDevNull(); err != nil {
+			return maskError(err)
+		}
+		chain.MaskLater("harden", mount.Masked, mount.ReadOnly)
+		chain.RemountLater("harden", "/", unix.MS_NODEV)
+	}
+	eff := p.keep
+	if p.uid > 0 {
+		eff = 0
+	}
+	chain.RestrictLater("harden", chain.Restrict{
+		Rlimits: p.rlimits, Keep: p.keep, UID: p.uid, GID: p.gid, Caps: eff, Filter: p.filter,
+	})
+	return nil
 }
 
 // plan checks every option; nothing is changed yet.

@@ -17,30 +17,35 @@ import (
 
 // threadApplets are the applets that work in thread mode (see package
 // chain): they change mounts only (of the thread's mount namespace, in the
-// thread's network and IPC namespaces for sysfs and mqueue), and
-// tw-mountproc's proc can be left to the child.
-var threadApplets = map[string]bool{"pivot": true, "mountproc": true, "mountsys": true, "mountdev": true}
+// thread's network and IPC namespaces for sysfs and mqueue), or leave
+// their work to the child: tw-mountproc's proc, tw-harden's masks of it
+// and what it takes away from the program (capabilities, rlimits,
+// no_new_privs, seccomp).
+var threadApplets = map[string]bool{"pivot": true, "mountproc": true, "mountsys": true, "mountdev": true, "harden": true}
 
 // threaded reports whether the rest of the chain can run in this process,
 // on a locked thread: every tw-* word of argv (any word, to be safe) names
-// an applet that works there, tw-mountproc comes after tw-pivot (its --target is resolved
-// by the child, after the pivot), and no proc is mounted by tw-unshare.
+// an applet that works there, tw-mountproc comes after tw-pivot (its
+// --target is resolved by the child, after the pivot), tw-harden comes
+// last (what follows it would run with the thread's capabilities), and no
+// proc is mounted by tw-unshare.
 func (o *options) threaded(argv []string) bool {
 	// A user namespace can only be unshared by a single-threaded process;
 	// without root the child mode's error says what to add.
-	if o.mountProc != "" || o.user.user || os.Geteuid() != 0 {
+	if !chain.CanFork || o.mountProc != "" || o.user.user || os.Geteuid() != 0 {
 		return false
 	}
-	mountproc := false
+	mountproc, harden := false, false
 	for _, w := range argv {
 		name, ok := strings.CutPrefix(w, "tw-")
 		if !ok {
 			continue
 		}
-		if !threadApplets[name] || name == "pivot" && mountproc {
+		if !threadApplets[name] || name == "pivot" && mountproc || harden {
 			return false
 		}
 		mountproc = mountproc || name == "mountproc"
+		harden = name == "harden"
 	}
 	return true
 }
@@ -52,19 +57,31 @@ func (o *options) threaded(argv []string) bool {
 // forked from it (chain.ForkExec: PID 1 of the new pid namespace) and
 // waited for.
 func (o *options) thread(argv []string, stdio cli.IO) error {
+	// Signals are caught from before PROG starts; os/signal's start (its
+	// goroutines, and the threads they take) meanwhile runs on another
+	// thread.
+	caught := make(chan *chain.Forwarder, 1)
+	go func() { caught <- chain.Catch() }()
 	// On the calling thread, which may carry namespaces of its own
 	// (tw-net's network namespace): the container starts from them, as a
-	// child forked from it would. Afterwards the thread goes back to them,
-	// so that whoever called tw-unshare in this process (tw-limit, tw-net)
-	// goes on outside the container.
+	// child forked from it would.
 	runtime.LockOSThread()
+	if !chain.Nested() {
+		// tw-unshare is the first applet of this process, which ends
+		// when it returns: the thread needs no way back, and stays
+		// locked.
+		return o.threadMain(argv, caught, stdio)
+	}
+	// Afterwards the thread goes back to them, so that whoever called
+	// tw-unshare in this process (tw-limit, tw-net) goes on outside the
+	// container.
 	back, err := save(o.cloneflags())
 	if err != nil {
 		runtime.UnlockOSThread()
 		return err
 	}
 	defer back.close()
-	err = o.threadMain(argv, stdio)
+	err = o.threadMain(argv, caught, stdio)
 	if rerr := back.restore(); rerr != nil {
 		// The thread stays locked, so that nothing else runs on it.
 		return errors.Join(err, rerr)
@@ -149,10 +166,16 @@ func (s *saved) close() {
 	}
 }
 
-func (o *options) threadMain(argv []string, stdio cli.IO) error {
-	left, err := ns.Record("mnt", "pid", "uts")
-	if err != nil {
-		return fmt.Errorf("record namespaces: %w", err)
+func (o *options) threadMain(argv []string, caught <-chan *chain.Forwarder, stdio cli.IO) error {
+	// The guards pass on the thread's own facts (ns.EnterThreadNS) where
+	// it makes a namespace; without --mount tw-pivot and the others need
+	// the record of the mount namespace tw-unshare left, to refuse.
+	var left string
+	if !o.mount {
+		var err error
+		if left, err = ns.Record("mnt", "pid", "uts"); err != nil {
+			return fmt.Errorf("record namespaces: %w", err)
+		}
 	}
 	// The container must not reach this process through /proc/PID/exe.
 	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
@@ -165,17 +188,29 @@ func (o *options) threadMain(argv []string, stdio cli.IO) error {
 	// With CLONE_NEWPID done, the thread's children are in a new pid
 	// namespace (its pid_for_children cannot be read before the first).
 	ns.EnterThread(o.pid)
-	os.Setenv(ns.EnvLeft, left)
+	ns.EnterThreadNS(o.mount, o.uts)
+	if left != "" {
+		os.Setenv(ns.EnvLeft, left)
+	}
+	var sigs *chain.Forwarder
 	defer func() {
 		chain.StartWith(nil)
 		ns.LeaveThread()
-		os.Unsetenv(ns.EnvLeft)
+		if left != "" {
+			os.Unsetenv(ns.EnvLeft)
+		}
+		// (When the process ends next, the signals go with it.)
+		if chain.Nested() {
+			if sigs == nil {
+				sigs = <-caught
+			}
+			sigs.Stop()
+		}
 	}()
-	sigs := chain.Catch()
-	defer sigs.Stop()
 	var target atomic.Int64
-	sigs.To(sendTo(&target))
 	chain.StartWith(func(path string, argv, env []string) error {
+		sigs = <-caught
+		sigs.To(sendTo(&target))
 		pid, err := chain.ForkExec(path, argv, env)
 		var pe *os.PathError
 		if errors.As(err, &pe) && pe.Op == "exec" {

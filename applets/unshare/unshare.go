@@ -40,12 +40,14 @@ PROG runs in the same process, so tw-pivot works although the new root has
 no tw binary. When there is nothing to do inside but private propagation
 and PROG is not a tw applet, PROG itself is the child (no tw start in
 between). When the applets that follow are only tw-pivot, tw-mountproc
-(after it), tw-mountsys and tw-mountdev, they run in tw-unshare itself, on a thread that has entered the
-new namespaces, and PROG is the child, forked from that thread: one tw
-start, as bubblewrap has one; tw-mountproc's proc is mounted by that child,
-inside the new pid namespace, before it executes PROG. Any other applet
-runs in a child that starts tw again. PROG inherits no descriptor but 0, 1
-and 2.
+(after it), tw-mountsys, tw-mountdev and tw-harden (last), they run in
+tw-unshare itself, on a thread that has entered the new namespaces, and
+PROG is the child, forked from that thread: one tw start, as bubblewrap
+has one. That child, inside the new pid namespace, mounts tw-mountproc's
+proc and makes tw-harden's masks and takes away what tw-harden takes
+(capabilities, rlimits, no_new_privs, seccomp last) before it executes
+PROG. Any other applet runs in a child that starts tw again. PROG
+inherits no descriptor but 0, 1 and 2.
 
 Without root, the other namespaces need a new user namespace: add -U
 (--user) with -r (--map-root-user: you are root inside, as yourself

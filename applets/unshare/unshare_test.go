@@ -196,7 +196,8 @@ func TestThreaded(t *testing.T) {
 		{[]string{"-muinpf", "--hostname", "h", "true"}, true},
 		{[]string{"-muinpf", "tw-pivot", "r", "tw-mountproc", "tw-mountsys", "tw-mountdev", "true"}, true},
 		{[]string{"-muinpf", "tw-pivot", "r", "tw-mountproc", "tw-limit", "true"}, false},
-		{[]string{"-muinpf", "tw-pivot", "r", "tw-mountproc", "tw-harden", "true"}, false},
+		{[]string{"-muinpf", "tw-pivot", "r", "tw-mountproc", "tw-mountsys", "tw-mountdev", "tw-harden", "--seccomp", "true"}, true},
+		{[]string{"-muinpf", "tw-pivot", "r", "tw-harden", "tw-mountproc", "true"}, false},          // tw-harden must come last
 		{[]string{"-muinpf", "tw-mountproc", "--target", "r/proc", "tw-pivot", "r", "true"}, false}, // --target is resolved before the pivot
 		{[]string{"-muinpf", "tw-pivot", "r", "sh", "-c", "tw-net"}, false},                         // any word: to be safe
 		{[]string{"-mpf", "--mount-proc", "tw-pivot", "r", "true"}, false},

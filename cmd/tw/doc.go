@@ -20,7 +20,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -242,7 +241,24 @@ func argKind(applet, name string) string {
 	return "none"
 }
 
-var upperWord = regexp.MustCompile(`^[A-Z][A-Z_]*(\[[^ ]*\])?…?$`)
+// upperWord reports whether tok is an argument's name in a synopsis,
+// ^[A-Z][A-Z_]*(\[[^ ]*\])?…?$ (NEWROOT, ID…, SRC[:TAG]), matched by
+// hand: package regexp would cost every start of tw its init (doc_test.go
+// holds it to the regexp).
+func upperWord(tok string) bool {
+	if tok == "" || tok[0] < 'A' || tok[0] > 'Z' {
+		return false
+	}
+	i := 1
+	for i < len(tok) && (tok[i] >= 'A' && tok[i] <= 'Z' || tok[i] == '_') {
+		i++
+	}
+	rest := strings.TrimSuffix(tok[i:], "…")
+	if rest == "" {
+		return true
+	}
+	return len(rest) >= 2 && rest[0] == '[' && rest[len(rest)-1] == ']' && !strings.Contains(rest, " ")
+}
 
 // positionals are the kinds of the arguments the first synopsis line
 // names outside brackets, up to PROG: "tw-pivot [--force] NEWROOT [PROG…]"
@@ -262,7 +278,7 @@ func positionals(applet, synopsis string) []string {
 		if strings.HasPrefix(tok, "[PROG") || strings.HasPrefix(tok, "PROG") {
 			return append(out, "prog")
 		}
-		if upperWord.MatchString(tok) {
+		if upperWord(tok) {
 			out = append(out, argKind(applet, tok))
 		}
 	}

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"math/rand"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -49,5 +51,32 @@ func TestCompletionRefusesOtherShells(t *testing.T) {
 	applets.Register()
 	if err := completion(&bytes.Buffer{}, "fish"); err == nil {
 		t.Error("fish accepted")
+	}
+}
+
+// upperWord is the regexp it stands for, on generated tokens.
+func TestUpperWord(t *testing.T) {
+	re := regexp.MustCompile(`^[A-Z][A-Z_]*(\[[^ ]*\])?…?$`)
+	pieces := []string{"A", "Z", "_", "a", "0", "[", "]", "…", " ", "\t", ":", "TAG", "[:TAG]", "é", "-"}
+	r := rand.New(rand.NewSource(1))
+	toks := []string{"", "NEWROOT", "ID…", "SRC[:TAG]", "A[x]…", "A……", "A[…", "A[…]…", "A]…", "a", "A B"}
+	for i := 0; i < 100000; i++ {
+		tok := ""
+		for n := r.Intn(7); n > 0; n-- {
+			tok += pieces[r.Intn(len(pieces))]
+		}
+		toks = append(toks, tok)
+	}
+	matched := 0
+	for _, tok := range toks {
+		if got, want := upperWord(tok), re.MatchString(tok); got != want {
+			t.Fatalf("upperWord(%q) = %v, regexp %v", tok, got, want)
+		}
+		if re.MatchString(tok) {
+			matched++
+		}
+	}
+	if matched < 1000 {
+		t.Errorf("only %d tokens matched", matched)
 	}
 }

@@ -15,14 +15,27 @@ type Rlimit struct {
 	Soft, Hard uint64
 }
 
-// rlimitNames are the resources by their prlimit(1)/Docker names.
-var rlimitNames = map[string]int{
-	"as": unix.RLIMIT_AS, "core": unix.RLIMIT_CORE, "cpu": unix.RLIMIT_CPU,
-	"data": unix.RLIMIT_DATA, "fsize": unix.RLIMIT_FSIZE, "locks": unix.RLIMIT_LOCKS,
-	"memlock": unix.RLIMIT_MEMLOCK, "msgqueue": unix.RLIMIT_MSGQUEUE, "nice": unix.RLIMIT_NICE,
-	"nofile": unix.RLIMIT_NOFILE, "nproc": unix.RLIMIT_NPROC, "rss": unix.RLIMIT_RSS,
-	"rtprio": unix.RLIMIT_RTPRIO, "rttime": unix.RLIMIT_RTTIME, "sigpending": unix.RLIMIT_SIGPENDING,
-	"stack": unix.RLIMIT_STACK,
+// rlimitNames are the resources by their prlimit(1)/Docker names (an
+// array, not a map: a map would be built at every start of tw).
+var rlimitNames = [...]struct {
+	name     string
+	resource int
+}{
+	{"as", unix.RLIMIT_AS}, {"core", unix.RLIMIT_CORE}, {"cpu", unix.RLIMIT_CPU},
+	{"data", unix.RLIMIT_DATA}, {"fsize", unix.RLIMIT_FSIZE}, {"locks", unix.RLIMIT_LOCKS},
+	{"memlock", unix.RLIMIT_MEMLOCK}, {"msgqueue", unix.RLIMIT_MSGQUEUE}, {"nice", unix.RLIMIT_NICE},
+	{"nofile", unix.RLIMIT_NOFILE}, {"nproc", unix.RLIMIT_NPROC}, {"rss", unix.RLIMIT_RSS},
+	{"rtprio", unix.RLIMIT_RTPRIO}, {"rttime", unix.RLIMIT_RTTIME}, {"sigpending", unix.RLIMIT_SIGPENDING},
+	{"stack", unix.RLIMIT_STACK},
+}
+
+func rlimitResource(name string) (int, bool) {
+	for _, r := range rlimitNames {
+		if r.name == name {
+			return r.resource, true
+		}
+	}
+	return 0, false
 }
 
 // ParseRlimit reads TYPE=SOFT[:HARD]; HARD defaults to SOFT, "unlimited"
@@ -33,7 +46,7 @@ func ParseRlimit(s string) (Rlimit, error) {
 		return Rlimit{}, fmt.Errorf("%s: expected TYPE=SOFT[:HARD]", s)
 	}
 	name = strings.TrimPrefix(strings.ToLower(name), "rlimit_")
-	res, ok := rlimitNames[name]
+	res, ok := rlimitResource(name)
 	if !ok {
 		return Rlimit{}, fmt.Errorf("%s: unknown resource %q", s, name)
 	}

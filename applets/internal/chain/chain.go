@@ -33,6 +33,8 @@ func Exec(argv []string, stdio cli.IO) error {
 		return cli.Usagef("no program to execute")
 	}
 	if a, ok := cli.Lookup(argv[0]); ok {
+		nested++
+		defer func() { nested-- }()
 		return report(a, a.Main(argv[1:], stdio), stdio.Stderr)
 	}
 	path, err := LookPath(argv[0], os.Getenv("PATH"))
@@ -50,12 +52,27 @@ func Exec(argv []string, stdio cli.IO) error {
 	return cli.Exit(ExitCode(err), err)
 }
 
+// nested counts the applets running in this process that Exec started.
+var nested int
+
+// Nested reports whether the applet running was started by another applet
+// of this process (through Exec), which goes on when it returns; else it
+// is the process's first, and the process ends when it returns.
+func Nested() bool { return nested > 0 }
+
 // report prints an in-process applet's error the way the dispatcher does
 // and passes its exit code on silently, so that the outer applet does not
-// print it again under its own name.
+// print it again under its own name. A step that an applet left to the
+// child of thread mode fails under that applet's name.
 func report(a cli.Applet, err error, stderr io.Writer) error {
 	if err == nil {
 		return nil
+	}
+	var se *StepError
+	if errors.As(err, &se) {
+		if b, ok := cli.Get(se.Applet); ok {
+			a = b
+		}
 	}
 	return cli.Status(cli.Report(a, err, stderr))
 }

@@ -1,10 +1,6 @@
 package cli
 
-import (
-	"regexp"
-	"strings"
-	"sync"
-)
+import "strings"
 
 // Help is an applet's --help text read back into its parts, so that the
 // man pages and the shell completion are made from the one usage string
@@ -24,13 +20,6 @@ type Option struct {
 	Help        string
 }
 
-// flagLine is a line of pflag's FlagUsages: "  -q, --quiet[=true|false]   text".
-// Compiled on first use (sync.OnceValue): only --man and --completion
-// read help back, and every tw start would pay them at init.
-var flagLine = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^\s+(?:-(\S), )?--([A-Za-z0-9][A-Za-z0-9_.-]*)(\[=[^\]]*\])?(?: (\S+))?(?:\s{2,}(.*))?$`)
-})
-
 // ParseHelp reads what PrintHelp printed.
 func ParseHelp(s string) Help {
 	var h Help
@@ -43,7 +32,7 @@ func ParseHelp(s string) Help {
 	}
 	h.Text = strings.Trim(strings.Join(lines[i:], "\n"), "\n")
 	for _, l := range strings.Split(opts, "\n") {
-		m := flagLine().FindStringSubmatch(l)
+		m := matchFlagLine(l) // a line of pflag's FlagUsages: "  -q, --quiet[=true|false]   text"
 		switch {
 		case m != nil:
 			o := Option{Short: m[1], Long: m[2], Arg: m[4], Help: m[5]}
@@ -66,11 +55,6 @@ func ParseHelp(s string) Help {
 	return h
 }
 
-var (
-	subcommand  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^tw-[a-z]+ ([a-z][a-z-]*)\b`) })
-	commandLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?:^  |, )([a-z][a-z-]*)\b`) })
-)
-
 // commands finds subcommands: "tw-subvol create PATH…" synopsis lines,
 // or the first words of a "Commands:" list ("  pause ID, resume ID").
 func commands(usage []string, text string) []string {
@@ -84,8 +68,8 @@ func commands(usage []string, text string) []string {
 	}
 	if len(usage) > 1 {
 		for _, u := range usage {
-			if m := subcommand().FindStringSubmatch(u); m != nil {
-				add(m[1])
+			if c := matchSubcommand(u); c != "" {
+				add(c)
 			}
 		}
 		if len(out) != len(usage) {
@@ -106,8 +90,8 @@ func commands(usage []string, text string) []string {
 		if i := strings.Index(l[2:], "  "); i >= 0 {
 			l = l[:i+2] // the synopsis, not the description beside it
 		}
-		for _, m := range commandLine().FindAllStringSubmatch(l, -1) {
-			add(m[1])
+		for _, c := range matchCommands(l) {
+			add(c)
 		}
 	}
 	return out

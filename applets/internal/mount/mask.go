@@ -20,7 +20,7 @@ var (
 // tmpfs that hides a directory (tw-runc: the SELinux context= option).
 func Mask(masked, readonly []string, tmpfsData ...string) error {
 	if len(masked) > 0 {
-		if err := checkDevNull(); err != nil {
+		if err := CheckDevNull(); err != nil {
 			return err
 		}
 	}
@@ -37,10 +37,10 @@ func Mask(masked, readonly []string, tmpfsData ...string) error {
 	return nil
 }
 
-// checkDevNull refuses a /dev/null that is not the null device: the
+// CheckDevNull refuses a /dev/null that is not the null device: the
 // rootfs could have put any file there, which would be bind-mounted over
 // /proc/kcore.
-func checkDevNull() error {
+func CheckDevNull() error {
 	var st unix.Stat_t
 	if err := unix.Stat("/dev/null", &st); err != nil {
 		return DevNullError{&os.PathError{Op: "stat", Path: "/dev/null", Err: err}}

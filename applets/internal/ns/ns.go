@@ -137,8 +137,14 @@ func CheckMount(f Facts, force bool) error {
 	return fmt.Errorf("%w: cannot show that %s is another one (run under tw-unshare --mount, or pass --force)", ErrHostMount, f.Self)
 }
 
-// CheckMountNS is CheckMount on this process.
-func CheckMountNS(force bool) error { return CheckMount(Gather("mnt"), force) }
+// CheckMountNS is CheckMount on this process; in thread mode, where
+// tw-unshare's thread made a new mount namespace, it passes.
+func CheckMountNS(force bool) error {
+	if thread.on && thread.newMnt {
+		return nil
+	}
+	return CheckMount(Gather("mnt"), force)
+}
 
 // ErrHostPid is returned by CheckPid.
 var ErrHostPid = errors.New("not in a new pid namespace: a fresh proc would list the host's processes (run under tw-unshare --pid --fork, or pass --host-pids)")
@@ -172,20 +178,26 @@ func CheckPidNS() error {
 // thread is tw-unshare's thread mode (see package chain): the chain runs
 // on a locked thread of tw-unshare, which keeps the pins itself.
 var thread struct {
-	on, newPid bool
-	pins       []int
+	on, newPid     bool
+	newMnt, newUTS bool
+	pins           []int
 }
 
 // EnterThread puts the guards in thread mode. newPid: the thread's
 // children go into a new pid namespace (its unshare(CLONE_NEWPID) did it).
 func EnterThread(newPid bool) { thread.on, thread.newPid = true, newPid }
 
+// EnterThreadNS tells the guards that the thread of thread mode made new
+// mount (newMnt) and UTS (newUTS) namespaces for itself, as its
+// unshare(2) did: what the guards check is shown without reading /proc.
+func EnterThreadNS(newMnt, newUTS bool) { thread.newMnt, thread.newUTS = newMnt, newUTS }
+
 // LeaveThread ends thread mode and lets its pins go.
 func LeaveThread() {
 	for _, fd := range thread.pins {
 		unix.Close(fd)
 	}
-	thread.on, thread.newPid, thread.pins = false, false, nil
+	thread.on, thread.newPid, thread.newMnt, thread.newUTS, thread.pins = false, false, false, false, nil
 }
 
 // Pinned reports whether this process holds a pin (thread mode).
@@ -203,8 +215,14 @@ func CheckUTS(f Facts) error {
 	return nil
 }
 
-// CheckUTSNS is CheckUTS on this process.
-func CheckUTSNS() error { return CheckUTS(Gather("uts")) }
+// CheckUTSNS is CheckUTS on this process; in thread mode, where
+// tw-unshare's thread made a new UTS namespace, it passes.
+func CheckUTSNS() error {
+	if thread.on && thread.newUTS {
+		return nil
+	}
+	return CheckUTS(Gather("uts"))
+}
 
 // ForceFlag adds --force, the override of the guard that every applet
 // changing mounts offers.

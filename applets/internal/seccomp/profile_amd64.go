@@ -12,7 +12,7 @@ const NativeArch = u.AUDIT_ARCH_X86_64
 // native is Docker's default profile for amd64: the architecture, the
 // syscalls always allowed, and those allowed with a capability.
 func native() (uint32, []uint32, map[int][]uint32, error) {
-	return NativeArch, allowAmd64, byCapAmd64, nil
+	return NativeArch, allowAmd64, byCapAmd64(), nil
 }
 
 var allowAmd64 = []uint32{
@@ -76,24 +76,27 @@ var allowAmd64 = []uint32{
 	u.SYS_ARCH_PRCTL, u.SYS_MODIFY_LDT,
 }
 
-var byCapAmd64 = map[int][]uint32{
-	2: {u.SYS_OPEN_BY_HANDLE_AT}, // DAC_READ_SEARCH
-	caps.SYS_ADMIN: {u.SYS_BPF, u.SYS_CLONE, u.SYS_CLONE3, u.SYS_FANOTIFY_INIT, u.SYS_FSCONFIG,
-		u.SYS_FSMOUNT, u.SYS_FSOPEN, u.SYS_FSPICK, u.SYS_LOOKUP_DCOOKIE, u.SYS_MOUNT,
-		u.SYS_MOUNT_SETATTR, u.SYS_MOVE_MOUNT, u.SYS_OPEN_TREE, u.SYS_PERF_EVENT_OPEN, u.SYS_QUOTACTL,
-		u.SYS_QUOTACTL_FD, u.SYS_SETDOMAINNAME, u.SYS_SETHOSTNAME, u.SYS_SETNS, u.SYS_SYSLOG,
-		u.SYS_UMOUNT2, u.SYS_UNSHARE},
-	22: {u.SYS_REBOOT},                                               // u.SYS_BOOT
-	18: {u.SYS_CHROOT},                                               // u.SYS_CHROOT
-	16: {u.SYS_DELETE_MODULE, u.SYS_INIT_MODULE, u.SYS_FINIT_MODULE}, // u.SYS_MODULE
-	20: {u.SYS_ACCT},                                                 // u.SYS_PACCT
-	19: {u.SYS_KCMP, u.SYS_PIDFD_GETFD, u.SYS_PROCESS_MADVISE, u.SYS_PROCESS_VM_READV,
-		u.SYS_PROCESS_VM_WRITEV, u.SYS_PTRACE}, // u.SYS_PTRACE
-	17: {u.SYS_IOPL, u.SYS_IOPERM},                                                             // u.SYS_RAWIO
-	25: {u.SYS_SETTIMEOFDAY, u.SYS_CLOCK_SETTIME},                                              // u.SYS_TIME
-	26: {u.SYS_VHANGUP},                                                                        // u.SYS_TTY_CONFIG
-	23: {u.SYS_GET_MEMPOLICY, u.SYS_MBIND, u.SYS_SET_MEMPOLICY, u.SYS_SET_MEMPOLICY_HOME_NODE}, // u.SYS_NICE
-	34: {u.SYS_SYSLOG},                                                                         // SYSLOG
-	39: {u.SYS_BPF},                                                                            // BPF
-	38: {u.SYS_PERF_EVENT_OPEN},                                                                // PERFMON
+// byCapAmd64 is made when asked for, not at the init of every tw start.
+func byCapAmd64() map[int][]uint32 {
+	return map[int][]uint32{
+		2: {u.SYS_OPEN_BY_HANDLE_AT}, // DAC_READ_SEARCH
+		caps.SYS_ADMIN: {u.SYS_BPF, u.SYS_CLONE, u.SYS_CLONE3, u.SYS_FANOTIFY_INIT, u.SYS_FSCONFIG,
+			u.SYS_FSMOUNT, u.SYS_FSOPEN, u.SYS_FSPICK, u.SYS_LOOKUP_DCOOKIE, u.SYS_MOUNT,
+			u.SYS_MOUNT_SETATTR, u.SYS_MOVE_MOUNT, u.SYS_OPEN_TREE, u.SYS_PERF_EVENT_OPEN, u.SYS_QUOTACTL,
+			u.SYS_QUOTACTL_FD, u.SYS_SETDOMAINNAME, u.SYS_SETHOSTNAME, u.SYS_SETNS, u.SYS_SYSLOG,
+			u.SYS_UMOUNT2, u.SYS_UNSHARE},
+		22: {u.SYS_REBOOT},                                               // u.SYS_BOOT
+		18: {u.SYS_CHROOT},                                               // u.SYS_CHROOT
+		16: {u.SYS_DELETE_MODULE, u.SYS_INIT_MODULE, u.SYS_FINIT_MODULE}, // u.SYS_MODULE
+		20: {u.SYS_ACCT},                                                 // u.SYS_PACCT
+		19: {u.SYS_KCMP, u.SYS_PIDFD_GETFD, u.SYS_PROCESS_MADVISE, u.SYS_PROCESS_VM_READV,
+			u.SYS_PROCESS_VM_WRITEV, u.SYS_PTRACE}, // u.SYS_PTRACE
+		17: {u.SYS_IOPL, u.SYS_IOPERM},                                                             // u.SYS_RAWIO
+		25: {u.SYS_SETTIMEOFDAY, u.SYS_CLOCK_SETTIME},                                              // u.SYS_TIME
+		26: {u.SYS_VHANGUP},                                                                        // u.SYS_TTY_CONFIG
+		23: {u.SYS_GET_MEMPOLICY, u.SYS_MBIND, u.SYS_SET_MEMPOLICY, u.SYS_SET_MEMPOLICY_HOME_NODE}, // u.SYS_NICE
+		34: {u.SYS_SYSLOG},                                                                         // SYSLOG
+		39: {u.SYS_BPF},                                                                            // BPF
+		38: {u.SYS_PERF_EVENT_OPEN},                                                                // PERFMON
+	}
 }
