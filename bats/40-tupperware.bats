@@ -21,6 +21,15 @@ teardown_file() {
 
 setup() {
 	HOST_MOUNTS_BEFORE=$(host_mounts)
+	BG_PIDFILE=
+}
+
+# A test that leaves a container in the background names its pid file in
+# BG_PIDFILE: it is ended here too when the test failed half way.
+teardown() {
+	if [ -n "$BG_PIDFILE" ] && [ -s "$BG_PIDFILE" ]; then
+		kill "$(cat "$BG_PIDFILE")" 2>/dev/null || true
+	fi
 }
 
 # the host's mount table is as it was before the test
@@ -164,8 +173,12 @@ host_unchanged() {
 	name=ux-exec-$$
 	"$SCRIPT" --name "$name" --harden sh -c 'trap "exit 143" TERM; while :; do sleep 0.1; done' >/dev/null 2>&1 &
 	pid=$!
+	BG_PIDFILE=$STORE/run/$name.pid
 	for _ in $(seq 100); do "$SCRIPT" --list -q | grep -q . && tw-ps | grep -q "^$name " && break; sleep 0.1; done
 	run -0 "$SCRIPT" --list
+	# ROOT is tw-pivot's relative root joined to tw-unshare's cwd outside
+	# the container (in thread mode the thread in the container may be the
+	# one /proc/PID/cwd shows)
 	assert_line --regexp "^$name +[0-9]+ +$STORE/containers/$name +$name "
 	run -0 "$SCRIPT" --list --json
 	jq -e --arg n "$name" '.[] | select(.name == $n) | .cgroup != ""' <<<"$output"

@@ -80,7 +80,7 @@ func Scan() ([]Container, error) {
 			}
 			ct := Container{Name: name, Pid: c.pid, Parent: p.pid, Root: root}
 			if root != "" && !filepath.IsAbs(root) {
-				if cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", p.pid)); err == nil {
+				if cwd, err := cwdOutside(p.pid, c.pid); err == nil {
 					ct.Root = filepath.Join(cwd, root)
 				}
 			}
@@ -155,6 +155,28 @@ func chainArgs(argv []string) (name, root string, ok bool) {
 
 // otherNamespaces reports whether child lives in a mount or pid namespace
 // that is not parent's: a container, not a helper process.
+// cwdOutside is the working directory tw-unshare resolved tw-pivot's
+// relative ROOT against: that of a thread of the parent still in the
+// mount namespace it started in. In thread mode one of its threads (the
+// leader, whose cwd /proc/PID/cwd shows, as often as not) has entered the
+// container's and works in its root.
+func cwdOutside(parent, child int) (string, error) {
+	mnt, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", child))
+	if err != nil {
+		return "", err
+	}
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", parent))
+	for _, t := range tasks {
+		dir := fmt.Sprintf("/proc/%d/task/%s/", parent, t.Name())
+		if m, err := os.Readlink(dir + "ns/mnt"); err == nil && m != mnt {
+			if cwd, err := os.Readlink(dir + "cwd"); err == nil {
+				return cwd, nil
+			}
+		}
+	}
+	return os.Readlink(fmt.Sprintf("/proc/%d/cwd", parent))
+}
+
 func otherNamespaces(parent, child int) bool {
 	for _, kind := range []string{"mnt", "pid"} {
 		a, err1 := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", parent, kind))
