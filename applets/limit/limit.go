@@ -346,7 +346,7 @@ func reapAll() bool {
 // and every one an exec would pass on (those without close-on-exec, which
 // tw-unshare's record of the container may be), as dups owned here.
 func inherited(stdio cli.IO) ([]*os.File, error) {
-	files := []*os.File{file(stdio.Stdin, os.Stdin), file(stdio.Stdout, os.Stdout), file(stdio.Stderr, os.Stderr)}
+	files := []*os.File{cli.StdFile(stdio.Stdin, os.Stdin), cli.StdFile(stdio.Stdout, os.Stdout), cli.StdFile(stdio.Stderr, os.Stderr)}
 	ents, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
 		return nil, err
@@ -370,11 +370,4 @@ func inherited(stdio cli.IO) ([]*os.File, error) {
 		files[fd] = os.NewFile(uintptr(dup), e.Name())
 	}
 	return files, nil
-}
-
-func file(x any, def *os.File) *os.File {
-	if f, ok := x.(*os.File); ok {
-		return f
-	}
-	return def
 }
