@@ -116,7 +116,7 @@ func parent(pid int, args, env []string, stdio cli.IO) error {
 	// children: the thread forks the child and is never unlocked.
 	runtime.LockOSThread()
 	if ns.Differs(pid, "pid") {
-		if err := setns(pid, "pid", unix.CLONE_NEWPID); err != nil {
+		if err := ns.Enter(fmt.Sprintf("/proc/%d/ns/pid", pid), unix.CLONE_NEWPID); err != nil {
 			return err
 		}
 	}
@@ -178,19 +178,6 @@ func (o *options) child(pid int, filters string, argv []string, stdio cli.IO) er
 		}
 	}
 	return chain.Exec(argv, stdio)
-}
-
-func setns(pid int, kind string, flag int) error {
-	p := fmt.Sprintf("/proc/%d/ns/%s", pid, kind)
-	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return &os.PathError{Op: "open", Path: p, Err: err}
-	}
-	defer unix.Close(fd)
-	if err := unix.Setns(fd, flag); err != nil {
-		return &os.PathError{Op: "setns", Path: p, Err: err}
-	}
-	return nil
 }
 
 // joinCgroups moves this process into pid's cgroup in every hierarchy

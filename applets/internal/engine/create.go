@@ -18,6 +18,7 @@ import (
 
 	"github.com/tupperware/tw/applets/internal/cgroup"
 	"github.com/tupperware/tw/applets/internal/cli"
+	"github.com/tupperware/tw/applets/internal/ns"
 )
 
 // envInit marks the container's init (this binary again, `tw-runc init`)
@@ -292,7 +293,7 @@ func startInit(seal *sealing, spec *specs.Spec, flags uintptr, joinPid string, e
 	// that the Go runtime drops it when this goroutine ends.
 	if joinPid != "" {
 		runtime.LockOSThread()
-		if err := setns(joinPid, unix.CLONE_NEWPID); err != nil {
+		if err := ns.Enter(joinPid, unix.CLONE_NEWPID); err != nil {
 			parent.Close()
 			return nil, nil, err
 		}
@@ -319,19 +320,6 @@ func idMap(m []specs.LinuxIDMapping) []syscall.SysProcIDMap {
 		out = append(out, syscall.SysProcIDMap{ContainerID: int(e.ContainerID), HostID: int(e.HostID), Size: int(e.Size)})
 	}
 	return out
-}
-
-// setns joins the namespace at path on this thread.
-func setns(path string, kind int) error {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return &os.PathError{Op: "open namespace", Path: path, Err: err}
-	}
-	defer unix.Close(fd)
-	if err := unix.Setns(fd, kind); err != nil {
-		return &os.PathError{Op: "setns", Path: path, Err: err}
-	}
-	return nil
 }
 
 // initReply is a line of the init on the sync socket: ready, an error,

@@ -17,6 +17,7 @@ import (
 	"github.com/tupperware/tw/applets/internal/chain"
 	"github.com/tupperware/tw/applets/internal/cli"
 	"github.com/tupperware/tw/applets/internal/mount"
+	"github.com/tupperware/tw/applets/internal/ns"
 )
 
 // IsInit reports whether this process is a container's init: this binary
@@ -243,7 +244,7 @@ func (in *initProc) buildContainer() error {
 					return fmt.Errorf("unshare fs: %w", err)
 				}
 			}
-			if err := setns(n.Path, int(nsFlags[n.Type])); err != nil {
+			if err := ns.Enter(n.Path, int(nsFlags[n.Type])); err != nil {
 				return err
 			}
 		}

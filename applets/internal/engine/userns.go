@@ -76,7 +76,7 @@ func (in *initProc) forkSecond() (child, reap int, err error) {
 				return 0, 0, &os.PathError{Op: "open", Path: p, Err: err}
 			}
 			defer unix.Close(pidFd)
-		} else if err := setns(p, unix.CLONE_NEWPID); err != nil {
+		} else if err := ns.Enter(p, unix.CLONE_NEWPID); err != nil {
 			// For the child: this thread is locked, and its children
 			// are born in the namespace.
 			return 0, 0, err

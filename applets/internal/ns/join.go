@@ -61,3 +61,17 @@ func Differs(pid int, kind string) bool {
 	ours, err2 := Read(0, kind)
 	return err1 == nil && err2 == nil && theirs != ours
 }
+
+// Enter makes this thread join the namespace at path (/proc/PID/ns/KIND
+// or a bind of it) of kind flag, as setns(1) of nsenter --KIND=path does.
+func Enter(path string, flag int) error {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &os.PathError{Op: "open namespace", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	if err := unix.Setns(fd, flag); err != nil {
+		return &os.PathError{Op: "setns", Path: path, Err: err}
+	}
+	return nil
+}
