@@ -32,13 +32,6 @@ teardown() {
 	fi
 }
 
-# the host's mount table is as it was before the test
-host_unchanged() {
-	local now
-	now=$(host_mounts)
-	[ "$now" = "$HOST_MOUNTS_BEFORE" ] || fail "host mounts changed: $(diff <(echo "$HOST_MOUNTS_BEFORE") <(echo "$now"))"
-}
-
 @test "the walkthrough with the offline default image shows the article's proofs" {
 	run -0 --separate-stderr "$SCRIPT" --name demo1 --demo
 	assert_line -- '--- hostname:  demo1'

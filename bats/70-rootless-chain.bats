@@ -23,12 +23,6 @@ setup() {
 	HOST_MOUNTS_BEFORE=$(host_mounts)
 }
 
-host_unchanged() {
-	local now
-	now=$(host_mounts)
-	[ "$now" = "$HOST_MOUNTS_BEFORE" ] || fail "host mounts changed: $(diff <(echo "$HOST_MOUNTS_BEFORE") <(echo "$now"))"
-}
-
 # The one-line chain for a user: proc, sysfs and /dev mounted at the new
 # root before tw-pivot (a user namespace mounts proc and sysfs only while
 # another is visible), as rootless runc does. chain MAP PROG…: MAP are the

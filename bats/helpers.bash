@@ -62,6 +62,14 @@ host_mounts() {
 		'$5 !~ "^/tmp/" || index($5, mine) == 1 { $1 = ""; $2 = ""; print }' /proc/self/mountinfo | sort
 }
 
+# host_unchanged: the host's mount table is as it was in HOST_MOUNTS_BEFORE
+# (set by the test's setup from host_mounts).
+host_unchanged() {
+	local now
+	now=$(host_mounts)
+	[ "$now" = "$HOST_MOUNTS_BEFORE" ] || fail "host mounts changed: $(diff <(echo "$HOST_MOUNTS_BEFORE") <(echo "$now"))"
+}
+
 # btrfs_state DIR: what btrfs-progs sees of the filesystem at DIR, the
 # independent oracle for "nothing was damaged".
 btrfs_state() {
