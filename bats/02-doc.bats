@@ -147,6 +147,10 @@ complete_words() {
 	for _ in $(seq 50); do tw-ps | grep -q "^$name " && break; sleep 0.1; done
 	run -0 complete_words tw-enter ux-comp-
 	assert_line "$name"
+	# and by PID: the one tw-ps shows
+	cpid=$(tw-ps | awk -v n="$name" '$1 == n { print $2 }')
+	run -0 complete_words tw-enter "$cpid"
+	assert_line "$cpid"
 	kill -KILL "$pid"
 	wait "$pid" || true
 }
@@ -177,6 +181,8 @@ complete_words() {
 	run -0 env MANPATH="$BATS_TEST_TMPDIR/d/usr/share/man" man -w tw-pull
 	assert_output "$BATS_TEST_TMPDIR/d/usr/share/man/man1/tw-pull.1"
 	cmp d/usr/share/bash-completion/completions/tw "$COMP"
+	# and the zsh one where zsh's own functions look
+	cmp d/usr/share/zsh/vendor-completions/_tw <(tw --completion zsh)
 	# bash-completion's own loader finds it there, for tw and for a tw-* name
 	if [ -f /usr/share/bash-completion/bash_completion ]; then
 		for a in tw tw-pull; do
