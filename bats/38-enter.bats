@@ -83,6 +83,44 @@ start() {
 	jq -e --arg n "$NAME" --arg r "$ROOT" '.[] | select(.name == $n) | .root == $r and (.cgroup | endswith("/" + $n))' <<<"$output"
 }
 
+@test "tw-ps against lsns, nsenter, ps and /proc: the PID of the container's pid namespace, its hostname now, uptime, cgroup" {
+	requires lsns ps
+	start "$NAME"
+	first=$CPID
+	# the hostname changed inside: NAME stays what tw-unshare was given
+	nsenter --uts --target "$first" hostname "$NAME-renamed"
+	start "$NAME-b" tw-limit --pids 50 --name "$NAME-b" --
+	# ps's elapsed seconds of each first process, just before and after
+	etimes() { echo "$(ps -o etimes= -p "$first") $(ps -o etimes= -p "$CPID")"; }
+	before=$(etimes)
+	run -0 tw-ps --json
+	json=$output
+	after=$(etimes)
+	i=0
+	for c in "$NAME $first $NAME-renamed" "$NAME-b $CPID $NAME-b"; do
+		i=$((i + 1))
+		read -r n cpid host <<<"$c"
+		got() { jq -r --arg n "$n" --arg f "$1" '.[] | select(.name == $n) | .[$f]' <<<"$json"; }
+		# lsns: the lowest PID in the container's pid namespace, and its only process
+		ns=$(readlink "/proc/$cpid/ns/pid" | tr -dc 0-9)
+		run -0 lsns --noheadings --raw --type pid --output NS,PID,NPROCS
+		assert_line "$ns $(got pid) 1"
+		assert_equal "$(got pid)" "$cpid"
+		# the hostname of its UTS namespace, as nsenter reads it
+		assert_equal "$(got hostname)" "$(nsenter --uts --target "$cpid" hostname)"
+		assert_equal "$(got hostname)" "$host"
+		# uptime: between what ps said before and after (whole seconds each)
+		lo=$(awk -v i="$i" '{ print $i }' <<<"$before") hi=$(awk -v i="$i" '{ print $i }' <<<"$after")
+		[ "$(got uptime)" -ge $((lo - 1)) ] && [ "$(got uptime)" -le $((hi + 1)) ] ||
+			fail "$n: uptime $(got uptime), ps said $lo before and $hi after"
+	done
+	# the cgroup: tw-limit's, as /proc/PID/cgroup names it; none for the other
+	cg=$(jq -r --arg n "$NAME-b" '.[] | select(.name == $n) | .cgroup' <<<"$json")
+	[[ "$cg" == */"$NAME-b" ]]
+	grep -qE "^[0-9]+:[^:]*:$cg\$" "/proc/$CPID/cgroup"
+	assert_equal "$(jq -r --arg n "$NAME" '.[] | select(.name == $n) | .cgroup' <<<"$json")" ""
+}
+
 @test "tw-enter NAME sees what nsenter --all --target PID sees: namespaces, root, /proc, hostname" {
 	start "$NAME"
 	# shellcheck disable=SC2016 # expanded inside the container
@@ -113,6 +151,18 @@ start() {
 	refute_line 7
 	refute_line 8
 	refute_output --partial TW_ENTER
+}
+
+@test "tw-enter joins the container's cgroups (tw-limit's here), as runc exec does; --no-cgroup keeps tw-enter's" {
+	# nsenter joins no cgroup (only the cgroup namespace): the oracle is
+	# the container's first process, /proc/PID/cgroup read from the host
+	start "$NAME" tw-limit --pids 50 --name "$NAME" --
+	run -0 tw-enter "$NAME" /bin/cat /proc/self/cgroup
+	assert_equal "$output" "$(cat "/proc/$CPID/cgroup")"
+	assert_line --regexp "^[0-9]+:[^:]*:/$NAME\$"
+	run -0 tw-enter --no-cgroup "$NAME" /bin/cat /proc/self/cgroup
+	assert_equal "$output" "$(cat /proc/self/cgroup)"
+	refute_output --partial "/$NAME"
 }
 
 @test "tw-enter passes the program's status on; a missing program is 127" {
