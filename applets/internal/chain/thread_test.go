@@ -2,8 +2,11 @@ package chain
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -78,5 +81,41 @@ func TestForkExecRestrict(t *testing.T) {
 	_, err = ForkExec("/bin/true", []string{"true"}, nil)
 	if !errors.As(err, &se) || se.Applet != "harden" || err.Error() != "setrlimit nofile: invalid argument" {
 		t.Errorf("failed step: %#v", err)
+	}
+}
+
+// The program starts with the thread's signal mask and no signal blocked
+// that the thread lets through, through clone3 and through the fallback of
+// kernels without it (read from its /proc status: a shell would reset it).
+func TestForkExecSignals(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	t.Cleanup(func() { noClone3 = false })
+	sigs := func(pid int) string {
+		st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		var out []string
+		for l := range strings.Lines(string(st)) {
+			if strings.HasPrefix(l, "SigBlk:") || strings.HasPrefix(l, "SigIgn:") {
+				out = append(out, l)
+			}
+		}
+		return strings.Join(out, "")
+	}
+	var mask unix.Sigset_t
+	unix.PthreadSigmask(unix.SIG_SETMASK, nil, &mask)
+	_, ign, _ := strings.Cut(sigs(unix.Gettid()), "SigIgn:")
+	want := fmt.Sprintf("SigBlk:\t%016x\nSigIgn:%s", mask.Val[0], ign)
+	for _, old := range []bool{false, true} {
+		noClone3 = old
+		pid, err := ForkExec("/bin/sleep", []string{"sleep", "10"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := sigs(pid)
+		unix.Kill(pid, unix.SIGKILL)
+		unix.Wait4(pid, nil, 0, nil)
+		if got != want {
+			t.Errorf("without clone3 %v, the child's signals:\n%s\nwant\n%s", old, got, want)
+		}
 	}
 }
