@@ -136,8 +136,9 @@ type cloneArgs struct {
 // restores the thread's signal mask (which the runtime's beforeFork set
 // to block all), instead of the runtime's afterForkInChild, ~60
 // rt_sigaction calls while the parent waits. Where clone3 or the flag is
-// unknown (before Linux 5.5, or a seccomp filter's ENOSYS) it is a clone
-// as syscall.ForkExec's, and afterForkInChild.
+// unknown (before Linux 5.5) or refused (a seccomp filter's ENOSYS, or
+// EPERM of older ones) it is a clone as syscall.ForkExec's, and
+// afterForkInChild.
 //
 //go:nosplit
 //go:norace
@@ -148,7 +149,7 @@ func fork(c *forkArgs) (int, syscall.Errno) {
 	if cleared {
 		pid, errno = rawClone3(&c.clone, unsafe.Sizeof(c.clone))
 	}
-	if errno == uintptr(syscall.ENOSYS) || errno == uintptr(syscall.EINVAL) {
+	if errno == uintptr(syscall.ENOSYS) || errno == uintptr(syscall.EINVAL) || errno == uintptr(syscall.EPERM) {
 		cleared = false
 		pid, errno = rawVfork(uintptr(syscall.SIGCHLD | syscall.CLONE_VM | syscall.CLONE_VFORK))
 	}
