@@ -146,6 +146,14 @@ func (o *options) cloneflags() uintptr {
 // child into the new namespaces and waits; in that child (marked by
 // ns.EnvChild) it does the work left inside and executes PROG.
 func Main(args []string, stdio cli.IO) error {
+	// Every way on locks a thread, and the first runtime.LockOSThread
+	// of a process starts the runtime's template thread (a clone, 0.2-0.3
+	// ms on a virtual machine): here another thread starts it, while this
+	// one parses the options, and the main thread's lock finds it there.
+	go func() {
+		runtime.LockOSThread()
+		runtime.UnlockOSThread()
+	}()
 	fs := cli.NewFlagSet("unshare", false)
 	o := newOptions(fs)
 	if done, err := cli.Parse(fs, args, usage, stdio.Stdout); done || err != nil {

@@ -5,7 +5,7 @@ import (
 	"os"
 	"runtime"
 	"syscall"
-	_ "unsafe" // for go:linkname
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -63,6 +63,9 @@ func ForkExec(path string, argv, env []string) (int, error) {
 		return 0, &os.PathError{Op: "exec", Path: path, Err: err}
 	}
 	c := &forkArgs{path: pathp, argv: &argvp[0], env: &envp[0], steps: steps}
+	c.clone = cloneArgs{flags: unix.CLONE_VM | unix.CLONE_VFORK | unix.CLONE_CLEAR_SIGHAND, exitSignal: uint64(unix.SIGCHLD)}
+	// The mask the child restores, the thread's own (fork blocks all).
+	unix.PthreadSigmask(unix.SIG_SETMASK, nil, &c.mask)
 	pid, errno := fork(c)
 	runtime.KeepAlive(keep)
 	if errno != 0 {
@@ -93,6 +96,8 @@ type forkArgs struct {
 	steps []step
 	stx   unix.Statx_t
 	sfs   unix.Statfs_t
+	clone cloneArgs
+	mask  unix.Sigset_t
 
 	failed      bool
 	step, stage int
@@ -108,22 +113,55 @@ func afterFork()
 //go:linkname afterForkInChild syscall.runtime_AfterForkInChild
 func afterForkInChild()
 
+// noClone3 makes fork take the path of kernels without clone3 (tests).
+var noClone3 bool
+
+// sigsetSize is the size of the kernel's sigset_t (_NSIG/8 on amd64 and
+// arm64), which rt_sigprocmask wants; unix.Sigset_t is glibc's, larger.
+const sigsetSize = 8
+
+// cloneArgs is struct clone_args of clone3(2), its first version.
+type cloneArgs struct {
+	flags, pidfd, childTID, parentTID, exitSignal, stack, stackSize, tls uint64
+}
+
 // fork is the parent's and the child's side of the vfork. The child runs
-// in this frame, on this stack, while the parent waits in rawVfork: it
-// may not return, grow the stack nor call into the runtime (nosplit, raw
-// system calls only), and the parent uses nothing of this frame but what
-// rawVfork returned to it.
+// in this frame, on this stack, while the parent waits in rawClone3 or
+// rawVfork: it may not return, grow the stack nor call into the runtime
+// (nosplit, raw system calls only), and the parent uses nothing of this
+// frame but what they returned to it.
+//
+// The child comes from clone3 with CLONE_CLEAR_SIGHAND: the kernel gives
+// it the default action of every signal that has a handler, and it only
+// restores the thread's signal mask (which the runtime's beforeFork set
+// to block all), instead of the runtime's afterForkInChild, ~60
+// rt_sigaction calls while the parent waits. Where clone3 or the flag is
+// unknown (before Linux 5.5) or refused (a seccomp filter's ENOSYS, or
+// EPERM of older ones) it is a clone as syscall.ForkExec's, and
+// afterForkInChild.
 //
 //go:nosplit
 //go:norace
 func fork(c *forkArgs) (int, syscall.Errno) {
 	beforeFork()
-	pid, errno := rawVfork(uintptr(syscall.SIGCHLD | syscall.CLONE_VM | syscall.CLONE_VFORK))
+	cleared := !noClone3
+	pid, errno := uintptr(0), uintptr(syscall.ENOSYS)
+	if cleared {
+		pid, errno = rawClone3(&c.clone, unsafe.Sizeof(c.clone))
+	}
+	if errno == uintptr(syscall.ENOSYS) || errno == uintptr(syscall.EINVAL) || errno == uintptr(syscall.EPERM) {
+		cleared = false
+		pid, errno = rawVfork(uintptr(syscall.SIGCHLD | syscall.CLONE_VM | syscall.CLONE_VFORK))
+	}
 	if errno != 0 || pid != 0 {
 		afterFork()
 		return int(pid), syscall.Errno(errno)
 	}
-	afterForkInChild()
+	if cleared {
+		syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&c.mask)), 0, sigsetSize, 0, 0)
+	} else {
+		afterForkInChild()
+	}
 	child(c)
 	return 0, 0
 }

@@ -2,9 +2,13 @@ package chain
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -78,5 +82,98 @@ func TestForkExecRestrict(t *testing.T) {
 	_, err = ForkExec("/bin/true", []string{"true"}, nil)
 	if !errors.As(err, &se) || se.Applet != "harden" || err.Error() != "setrlimit nofile: invalid argument" {
 		t.Errorf("failed step: %#v", err)
+	}
+}
+
+// sigs is what /proc says of the signals of the thread or process id: its
+// blocked and ignored ones.
+func sigs(id int) string {
+	st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", id))
+	var out []string
+	for l := range strings.Lines(string(st)) {
+		if strings.HasPrefix(l, "SigBlk:") || strings.HasPrefix(l, "SigIgn:") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "")
+}
+
+// forkSigs starts sleep with ForkExec on the calling (locked) thread and
+// returns what it has of the thread's signals, and what it should have.
+func forkSigs() (got, want string, err error) {
+	var mask unix.Sigset_t
+	unix.PthreadSigmask(unix.SIG_SETMASK, nil, &mask)
+	_, ign, _ := strings.Cut(sigs(unix.Gettid()), "SigIgn:")
+	want = fmt.Sprintf("SigBlk:\t%016x\nSigIgn:%s", mask.Val[0], ign)
+	pid, err := ForkExec("/bin/sleep", []string{"sleep", "10"}, nil)
+	if err != nil {
+		return "", want, err
+	}
+	got = sigs(pid)
+	unix.Kill(pid, unix.SIGKILL)
+	unix.Wait4(pid, nil, 0, nil)
+	return got, want, nil
+}
+
+// The program starts with the thread's signal mask and no signal blocked
+// that the thread lets through, through clone3 and through the fallback of
+// kernels without it (read from its /proc status: a shell would reset it).
+func TestForkExecSignals(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	t.Cleanup(func() { noClone3 = false })
+	for _, old := range []bool{false, true} {
+		noClone3 = old
+		got, want, err := forkSigs()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("without clone3 %v, the child's signals:\n%s\nwant\n%s", old, got, want)
+		}
+	}
+}
+
+// Where a seccomp filter refuses clone3 (ENOSYS as Docker's profile, EPERM
+// as older ones), the child comes from clone, with the same signals.
+func TestForkExecClone3Refused(t *testing.T) {
+	for _, errno := range []unix.Errno{unix.ENOSYS, unix.EPERM} {
+		type result struct {
+			got, want string
+			err       error
+		}
+		done := make(chan result)
+		go func() {
+			// Never unlocked: the filter ends with the thread.
+			runtime.LockOSThread()
+			filter := []unix.SockFilter{
+				{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: 0}, // the syscall number
+				{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 0, Jf: 1, K: unix.SYS_CLONE3},
+				{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ERRNO | uint32(errno)},
+				{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ALLOW},
+			}
+			prog := unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}
+			if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+				done <- result{err: err}
+				return
+			}
+			if err := unix.Prctl(unix.PR_SET_SECCOMP, unix.SECCOMP_MODE_FILTER, uintptr(unsafe.Pointer(&prog)), 0, 0); err != nil {
+				done <- result{err: err}
+				return
+			}
+			if _, _, e := unix.Syscall(unix.SYS_CLONE3, 0, 0, 0); e != errno {
+				done <- result{err: fmt.Errorf("the filter: clone3 gives %v", e)}
+				return
+			}
+			got, want, err := forkSigs()
+			done <- result{got, want, err}
+		}()
+		r := <-done
+		if r.err != nil {
+			t.Fatalf("clone3 refused with %v: %v", errno, r.err)
+		}
+		if r.got != r.want {
+			t.Errorf("clone3 refused with %v, the child's signals:\n%s\nwant\n%s", errno, r.got, r.want)
+		}
 	}
 }

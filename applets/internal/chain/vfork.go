@@ -10,3 +10,8 @@ const CanFork = true
 //
 //go:noescape
 func rawVfork(flags uintptr) (pid uintptr, errno uintptr)
+
+// rawClone3 is clone3(args, size) for the same vfork child (vfork_*.s).
+//
+//go:noescape
+func rawClone3(args *cloneArgs, size uintptr) (pid uintptr, errno uintptr)

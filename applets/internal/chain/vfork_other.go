@@ -9,3 +9,7 @@ import "syscall"
 const CanFork = false
 
 func rawVfork(flags uintptr) (pid uintptr, errno uintptr) { return 0, uintptr(syscall.ENOSYS) }
+
+func rawClone3(args *cloneArgs, size uintptr) (pid uintptr, errno uintptr) {
+	return 0, uintptr(syscall.ENOSYS)
+}
