@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2154 # $stderr comes from bats run --separate-stderr
 # runc CVE-2019-5736: a container's process that holds /proc/PID/exe of a
 # process running the host's tw can, once that process is gone, open the
 # host's tw for writing and replace it. tw runs a container's program from

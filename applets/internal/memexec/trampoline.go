@@ -1,0 +1,96 @@
+package memexec
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"os"
+	"sync"
+)
+
+// The trampoline is what a runtime executes instead of the container's
+// program, where tw is a security boundary (runc CVE-2019-5736; runc 1.2's
+// runc-dmz is the same idea): a static ELF of a few hundred bytes whose
+// code is
+//
+//	execve(argv[1], &argv[2], envp); exit_group(127)
+//
+// in a sealed memfd. The program it executes replaces it as usual, with
+// its own binary as /proc/self/exe. But a program that is a script
+// `#!/proc/self/exe` makes the kernel run the binary of the process that
+// executed the script: before, that was the host's tw, which a process of
+// the container could then hold through /proc/PID/exe and, once it ended,
+// open for writing and replace. Now it is the trampoline, a memfd sealed
+// against writes and private to one tw process.
+//
+// The machine code is written here, per architecture (trampoline_ARCH.go);
+// on other architectures there is none and Trampoline fails.
+
+// TrampolineName is the trampoline's argv[0] and its memfd's name.
+const TrampolineName = "tw-exec"
+
+var trampoline struct {
+	once sync.Once
+	f    *os.File
+	fd   int
+	err  error
+}
+
+// Trampoline returns a descriptor of the sealed trampoline, made on the
+// first call and kept open (close-on-exec) for the life of the process.
+// Call it before a fork whose child may not allocate, then have the child
+// run execveat(fd, "", TrampolineArgv(path, argv), env, AT_EMPTY_PATH):
+// the close-on-exec descriptor does not keep an ELF from executing, and
+// the program inherits no descriptor of it.
+func Trampoline() (int, error) {
+	trampoline.once.Do(func() {
+		if trampolineCode == nil {
+			trampoline.err = errNoTrampoline
+			return
+		}
+		f, err := Sealed(TrampolineName, bytes.NewReader(trampolineELF()))
+		if err != nil {
+			trampoline.err = err
+			return
+		}
+		// kept referenced, so no finalizer closes it
+		trampoline.f, trampoline.fd = f, int(f.Fd())
+	})
+	return trampoline.fd, trampoline.err
+}
+
+// TrampolineArgv is the trampoline's argv that makes it execute path
+// with argv.
+func TrampolineArgv(path string, argv []string) []string {
+	return append([]string{TrampolineName, path}, argv...)
+}
+
+// trampolineELF is the trampoline's file: an ELF header, a PT_LOAD of
+// the whole file, read and execute, at trampolineBase, and a
+// PT_GNU_STACK without execute; then the code, the entry point.
+func trampolineELF() []byte {
+	const ehsize, phsize, phnum = 64, 56, 2
+	const hdr = ehsize + phnum*phsize
+	size := uint64(hdr + len(trampolineCode))
+	var b bytes.Buffer
+	w := func(v ...any) {
+		for _, x := range v {
+			binary.Write(&b, binary.LittleEndian, x)
+		}
+	}
+	b.Write([]byte{0x7f, 'E', 'L', 'F', 2 /* 64-bit */, 1 /* little endian */, 1 /* version */, 0 /* System V */})
+	b.Write(make([]byte, 8))
+	w(uint16(2) /* ET_EXEC */, uint16(trampolineMachine), uint32(1), uint64(trampolineBase+hdr), uint64(ehsize), uint64(0),
+		uint32(0), uint16(ehsize), uint16(phsize), uint16(phnum), uint16(0), uint16(0), uint16(0))
+	const load, stack, r, w_, x = 1, 0x6474e551, 4, 2, 1
+	w(uint32(load), uint32(r|x), uint64(0), uint64(trampolineBase), uint64(trampolineBase), size, size, uint64(0x10000))
+	w(uint32(stack), uint32(r|w_), uint64(0), uint64(0), uint64(0), uint64(0), uint64(0), uint64(16))
+	b.Write(trampolineCode)
+	return b.Bytes()
+}
+
+// trampolineBase is where the trampoline is loaded: page aligned for
+// pages up to 64 KiB.
+const trampolineBase = 0x400000
+
+var errNoTrampoline = errors.New("no exec trampoline for this architecture")

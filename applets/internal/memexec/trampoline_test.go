@@ -1,0 +1,114 @@
+package memexec
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// runTrampoline runs the trampoline as a child with argv and env, and
+// returns its output and exit status.
+func runTrampoline(t *testing.T, argv, env []string) (string, int) {
+	t.Helper()
+	fd, err := Trampoline()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := &exec.Cmd{Path: "/proc/self/fd/" + strconv.Itoa(fd), Args: argv, Env: env}
+	out, err := cmd.Output()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return string(out), ee.ExitCode()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out), 0
+}
+
+func needTrampoline(t *testing.T) {
+	if trampolineCode == nil {
+		t.Skip("no trampoline on " + runtime.GOARCH)
+	}
+}
+
+func TestTrampolineExecutes(t *testing.T) {
+	needTrampoline(t)
+	out, code := runTrampoline(t, TrampolineArgv("/bin/echo", []string{"echo", "a b", "c"}), nil)
+	if out != "a b c\n" || code != 0 {
+		t.Errorf("echo through the trampoline: %q, status %d", out, code)
+	}
+	// the environment is passed on as it is
+	out, code = runTrampoline(t, TrampolineArgv("/usr/bin/env", []string{"env"}), []string{"A=1", "B=x y"})
+	if out != "A=1\nB=x y\n" || code != 0 {
+		t.Errorf("env through the trampoline: %q, status %d", out, code)
+	}
+	// the program's own binary is its /proc/self/exe
+	want, _ := filepath.EvalSymlinks("/bin/readlink")
+	out, code = runTrampoline(t, TrampolineArgv("/bin/readlink", []string{"readlink", "/proc/self/exe"}), nil)
+	if out != want+"\n" || code != 0 {
+		t.Errorf("/proc/self/exe through the trampoline: %q, status %d, want %s", out, code, want)
+	}
+}
+
+func TestTrampolineFails127(t *testing.T) {
+	needTrampoline(t)
+	for _, argv := range [][]string{
+		TrampolineArgv("/nonexistent", []string{"x"}),
+		TrampolineArgv("/", []string{"x"}), // EACCES
+		{TrampolineName},                   // no program
+	} {
+		if out, code := runTrampoline(t, argv, []string{"A=/bin/echo"}); out != "" || code != 127 {
+			t.Errorf("%q: %q, status %d, want 127", argv, out, code)
+		}
+	}
+}
+
+// A script whose interpreter is /proc/self/exe runs the trampoline (the
+// binary that executed it), not the binary that executed the trampoline:
+// here the trampoline again, which executes the script's argument.
+func TestTrampolineScript(t *testing.T) {
+	needTrampoline(t)
+	script := filepath.Join(t.TempDir(), "s")
+	if err := os.WriteFile(script, []byte("#!/proc/self/exe /bin/echo\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, code := runTrampoline(t, TrampolineArgv(script, []string{"s", "arg"}), nil)
+	if out != "arg\n" || code != 0 {
+		t.Errorf("script through the trampoline: %q, status %d, want \"arg\"", out, code)
+	}
+}
+
+func TestTrampolineSealed(t *testing.T) {
+	needTrampoline(t)
+	fd, err := Trampoline()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fd2, _ := Trampoline(); fd2 != fd {
+		t.Errorf("a second call made another trampoline: %d, %d", fd, fd2)
+	}
+	if fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil || fl&unix.FD_CLOEXEC == 0 {
+		t.Errorf("trampoline descriptor flags %#x, %v: not close-on-exec", fl, err)
+	}
+	if s, err := unix.FcntlInt(uintptr(fd), unix.F_GET_SEALS, 0); err != nil || s&seals != seals {
+		t.Errorf("seals %#x, %v, want %#x", s, err, seals)
+	}
+	w, err := os.OpenFile("/proc/self/fd/"+strconv.Itoa(fd), os.O_WRONLY, 0)
+	if err == nil {
+		_, err = w.WriteAt([]byte("x"), 0)
+		w.Close()
+	}
+	if !errors.Is(err, unix.EPERM) {
+		t.Errorf("write to the trampoline: %v, want EPERM", err)
+	}
+	if len(trampolineELF()) > 512 {
+		t.Errorf("trampoline of %d bytes", len(trampolineELF()))
+	}
+}
