@@ -5,7 +5,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 )
 
 // The trampoline is what a runtime executes instead of the container's
@@ -15,7 +18,10 @@ import (
 //
 //	execve(argv[1], &argv[2], envp); exit_group(127)
 //
-// in a sealed memfd. The program it executes replaces it as usual, with
+// in a sealed memfd. An empty argv[0] asks it to report a failed execve:
+// it first makes descriptor 3 close-on-exec, and writes the errno there
+// (4 bytes, native byte order) before it exits; a pipe's read end then
+// gets the errno, or EOF once the program runs. The program it executes replaces it as usual, with
 // its own binary as /proc/self/exe. But a program that is a script
 // `#!/proc/self/exe` makes the kernel run the binary of the process that
 // executed the script: before, that was the host's tw, which a process of
@@ -39,7 +45,8 @@ var trampoline struct {
 // Trampoline returns a descriptor of the sealed trampoline, made on the
 // first call and kept open (close-on-exec) for the life of the process.
 // Call it before a fork whose child may not allocate, then have the child
-// run execveat(fd, "", TrampolineArgv(path, argv), env, AT_EMPTY_PATH):
+// run execveat(fd, "", TrampolineArgv(path, argv, report), env,
+// AT_EMPTY_PATH):
 // the close-on-exec descriptor does not keep an ELF from executing, and
 // the program inherits no descriptor of it.
 func Trampoline() (int, error) {
@@ -60,9 +67,24 @@ func Trampoline() (int, error) {
 }
 
 // TrampolineArgv is the trampoline's argv that makes it execute path
-// with argv.
-func TrampolineArgv(path string, argv []string) []string {
-	return append([]string{TrampolineName, path}, argv...)
+// with argv; with report, one that reports a failure to descriptor 3,
+// which the caller opens (see ReportedErrno).
+func TrampolineArgv(path string, argv []string, report bool) []string {
+	name := TrampolineName
+	if report {
+		name = ""
+	}
+	return append([]string{name, path}, argv...)
+}
+
+// ReportedErrno is what the trampoline reported in b, read from the pipe
+// that was its descriptor 3: 0 for nothing (the program runs), else the
+// errno of the failed execve.
+func ReportedErrno(b []byte) syscall.Errno {
+	if len(b) < 4 {
+		return 0
+	}
+	return syscall.Errno(binary.NativeEndian.Uint32(b))
 }
 
 // trampolineELF is the trampoline's file: an ELF header, a PT_LOAD of
@@ -94,3 +116,19 @@ func trampolineELF() []byte {
 const trampolineBase = 0x400000
 
 var errNoTrampoline = errors.New("no exec trampoline for this architecture")
+
+// hexCode is the bytes written in hex, two digits each, spaces between
+// them ignored.
+func hexCode(lines ...string) []byte {
+	var b []byte
+	for _, l := range lines {
+		for _, h := range strings.Fields(l) {
+			v, err := strconv.ParseUint(h, 16, 8)
+			if err != nil {
+				panic("trampoline code: " + h)
+			}
+			b = append(b, byte(v))
+		}
+	}
+	return b
+}

@@ -2,11 +2,13 @@ package memexec
 
 import (
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -14,13 +16,13 @@ import (
 
 // runTrampoline runs the trampoline as a child with argv and env, and
 // returns its output and exit status.
-func runTrampoline(t *testing.T, argv, env []string) (string, int) {
+func runTrampoline(t *testing.T, argv, env []string, extra ...*os.File) (string, int) {
 	t.Helper()
 	fd, err := Trampoline()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := &exec.Cmd{Path: "/proc/self/fd/" + strconv.Itoa(fd), Args: argv, Env: env}
+	cmd := &exec.Cmd{Path: "/proc/self/fd/" + strconv.Itoa(fd), Args: argv, Env: env, ExtraFiles: extra}
 	out, err := cmd.Output()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
@@ -40,18 +42,18 @@ func needTrampoline(t *testing.T) {
 
 func TestTrampolineExecutes(t *testing.T) {
 	needTrampoline(t)
-	out, code := runTrampoline(t, TrampolineArgv("/bin/echo", []string{"echo", "a b", "c"}), nil)
+	out, code := runTrampoline(t, TrampolineArgv("/bin/echo", []string{"echo", "a b", "c"}, false), nil)
 	if out != "a b c\n" || code != 0 {
 		t.Errorf("echo through the trampoline: %q, status %d", out, code)
 	}
 	// the environment is passed on as it is
-	out, code = runTrampoline(t, TrampolineArgv("/usr/bin/env", []string{"env"}), []string{"A=1", "B=x y"})
+	out, code = runTrampoline(t, TrampolineArgv("/usr/bin/env", []string{"env"}, false), []string{"A=1", "B=x y"})
 	if out != "A=1\nB=x y\n" || code != 0 {
 		t.Errorf("env through the trampoline: %q, status %d", out, code)
 	}
 	// the program's own binary is its /proc/self/exe
 	want, _ := filepath.EvalSymlinks("/bin/readlink")
-	out, code = runTrampoline(t, TrampolineArgv("/bin/readlink", []string{"readlink", "/proc/self/exe"}), nil)
+	out, code = runTrampoline(t, TrampolineArgv("/bin/readlink", []string{"readlink", "/proc/self/exe"}, false), nil)
 	if out != want+"\n" || code != 0 {
 		t.Errorf("/proc/self/exe through the trampoline: %q, status %d, want %s", out, code, want)
 	}
@@ -60,9 +62,9 @@ func TestTrampolineExecutes(t *testing.T) {
 func TestTrampolineFails127(t *testing.T) {
 	needTrampoline(t)
 	for _, argv := range [][]string{
-		TrampolineArgv("/nonexistent", []string{"x"}),
-		TrampolineArgv("/", []string{"x"}), // EACCES
-		{TrampolineName},                   // no program
+		TrampolineArgv("/nonexistent", []string{"x"}, false),
+		TrampolineArgv("/", []string{"x"}, true), // EACCES
+		{TrampolineName},                         // no program
 	} {
 		if out, code := runTrampoline(t, argv, []string{"A=/bin/echo"}); out != "" || code != 127 {
 			t.Errorf("%q: %q, status %d, want 127", argv, out, code)
@@ -79,7 +81,7 @@ func TestTrampolineScript(t *testing.T) {
 	if err := os.WriteFile(script, []byte("#!/proc/self/exe /bin/echo\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	out, code := runTrampoline(t, TrampolineArgv(script, []string{"s", "arg"}), nil)
+	out, code := runTrampoline(t, TrampolineArgv(script, []string{"s", "arg"}, false), nil)
 	if out != "arg\n" || code != 0 {
 		t.Errorf("script through the trampoline: %q, status %d, want \"arg\"", out, code)
 	}
@@ -110,5 +112,35 @@ func TestTrampolineSealed(t *testing.T) {
 	}
 	if len(trampolineELF()) > 512 {
 		t.Errorf("trampoline of %d bytes", len(trampolineELF()))
+	}
+}
+
+// With an empty argv[0] the trampoline reports a failed execve's errno to
+// descriptor 3, which the program does not inherit.
+func TestTrampolineReports(t *testing.T) {
+	needTrampoline(t)
+	for _, c := range []struct {
+		path string
+		argv []string
+		out  string
+		code int
+		want syscall.Errno
+	}{
+		{"/nonexistent", []string{"x"}, "", 127, unix.ENOENT},
+		{"/", []string{"x"}, "", 127, unix.EACCES},
+		{"/etc/passwd", []string{"x"}, "", 127, unix.EACCES},
+		{"/bin/readlink", []string{"readlink", "/proc/self/fd/3"}, "", 1, 0}, // not open: status 1
+	} {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, code := runTrampoline(t, TrampolineArgv(c.path, c.argv, true), nil, w)
+		w.Close()
+		b, _ := io.ReadAll(r)
+		r.Close()
+		if got := ReportedErrno(b); out != c.out || code != c.code || got != c.want {
+			t.Errorf("%s: %q, status %d, reported %v (%d bytes); want %q, %d, %v", c.path, out, code, got, len(b), c.out, c.code, c.want)
+		}
 	}
 }
