@@ -165,10 +165,10 @@ verdict() {
 
 @test "tw-enter --harden of a '#!/proc/self/exe' script: the container gets no hold of the host's tw" {
 	start
-	# the entered program runs as long as the timeout lets it (tw, before
-	# the fix, executing the script again and again), then ends
-	run timeout 3 "$BIN/tw-enter" --harden "$NAME" /evil
-	echo "tw-enter: $status $output"
+	# before the fix the host's tw ran the script again and again (as
+	# tw-unshare) until the timeout; now the trampoline runs it, finds no
+	# program "unshare" and exits 127
+	run -127 timeout 3 "$BIN/tw-enter" --harden "$NAME" /evil
 	verdict
 }
 
@@ -177,11 +177,10 @@ verdict() {
 	# first process (here: tw-unshare executing the script again and again
 	# until the timeout); now it runs the trampoline, which finds no
 	# program "unshare" and exits 127
-	run timeout 5 "$BIN/tw-unshare" -muinpf tw-pivot "$ROOT" tw-mountproc tw-mountsys tw-mountdev tw-harden /evil
-	assert_equal "$status" 127
+	run -127 timeout 5 "$BIN/tw-unshare" -muinpf tw-pivot "$ROOT" tw-mountproc tw-mountsys tw-mountdev tw-harden /evil
 }
 
-@test "the program itself: /proc/self/exe is its own binary, descriptors 0-2 only; a missing one is still 127 from tw" {
+@test "the program itself: /proc/self/exe is its own binary, descriptors 0-2 only; exec errors are tw's as before" {
 	start
 	run -0 "$BIN/tw-enter" --harden "$NAME" /bin/readlink /proc/self/exe
 	assert_output /bin/busybox
@@ -193,4 +192,18 @@ verdict() {
 	assert_output $'/bin/busybox\n0\n1\n2\n3'
 	run -127 --separate-stderr "$BIN/tw-unshare" -muinpf tw-pivot "$ROOT" tw-mountproc tw-mountsys tw-mountdev tw-harden /nonexistent
 	assert_equal "$stderr" "tw-harden: exec /nonexistent: no such file or directory"
+	# what only execve finds out: the trampoline reports it to tw
+	printf 'garbage\n' >"$ROOT/garbage"
+	chmod 0755 "$ROOT/garbage"
+	printf '#!/nonexistent/interp\n' >"$ROOT/badinterp"
+	chmod 0755 "$ROOT/badinterp"
+	run -126 --separate-stderr "$BIN/tw-unshare" -muinpf tw-pivot "$ROOT" tw-mountproc tw-mountsys tw-mountdev tw-harden /garbage
+	assert_equal "$stderr" "tw-harden: exec /garbage: exec format error"
+	run -127 --separate-stderr "$BIN/tw-unshare" -muinpf tw-pivot "$ROOT" tw-mountproc tw-mountsys tw-mountdev tw-harden /badinterp
+	assert_equal "$stderr" "tw-harden: exec /badinterp: no such file or directory"
+	run -126 --separate-stderr "$BIN/tw-enter" --harden "$NAME" /garbage
+	assert_equal "$stderr" "tw-enter: exec /garbage: exec format error"
+	run -127 --separate-stderr "$BIN/tw-enter" --harden "$NAME" /badinterp
+	assert_equal "$stderr" "tw-enter: exec /badinterp: no such file or directory"
+	rm -f "$ROOT/garbage" "$ROOT/badinterp"
 }

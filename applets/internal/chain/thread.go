@@ -63,8 +63,18 @@ func ForkExec(path string, argv, env []string) (int, error) {
 		return 0, &os.PathError{Op: "exec", Path: path, Err: err}
 	}
 	c := &forkArgs{path: pathp, argv: &argvp[0], env: &envp[0], steps: steps}
+	if trampolined {
+		if err := c.viaTrampoline(path, argv); err != nil {
+			return 0, err
+		}
+	}
 	pid, errno := fork(c)
 	runtime.KeepAlive(keep)
+	if c.t != nil {
+		if e := c.t.report(); e != 0 && !c.failed {
+			c.failed, c.step, c.errno = true, len(steps), e
+		}
+	}
 	if errno != 0 {
 		return 0, os.NewSyscallError("clone", errno)
 	}
@@ -91,6 +101,7 @@ type forkArgs struct {
 	argv  **byte
 	env   **byte
 	steps []step
+	t     *trampArgs // execute through the trampoline
 	stx   unix.Statx_t
 	sfs   unix.Statfs_t
 

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"os"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
+	_ "unsafe" // for go:linkname
+
+	"golang.org/x/sys/unix"
 )
 
 // The trampoline is what a runtime executes instead of the container's
@@ -37,13 +40,13 @@ const TrampolineName = "tw-exec"
 
 var trampoline struct {
 	once sync.Once
-	f    *os.File
 	fd   int
 	err  error
 }
 
 // Trampoline returns a descriptor of the sealed trampoline, made on the
-// first call and kept open (close-on-exec) for the life of the process.
+// first call and kept open (close-on-exec, above 3) for the life of the
+// process.
 // Call it before a fork whose child may not allocate, then have the child
 // run execveat(fd, "", TrampolineArgv(path, argv, report), env,
 // AT_EMPTY_PATH):
@@ -60,8 +63,10 @@ func Trampoline() (int, error) {
 			trampoline.err = err
 			return
 		}
-		// kept referenced, so no finalizer closes it
-		trampoline.f, trampoline.fd = f, int(f.Fd())
+		// above 3, which the report takes; no *os.File whose
+		// finalizer would close it
+		trampoline.fd, trampoline.err = unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 4)
+		f.Close()
 	})
 	return trampoline.fd, trampoline.err
 }
@@ -132,3 +137,33 @@ func hexCode(lines ...string) []byte {
 	}
 	return b
 }
+
+// ExecTrampoline replaces this (Go) process with the program at path, run
+// as argv with env, through the trampoline; with report, descriptor 3 is
+// the caller's pipe for the trampoline's report (see TrampolineArgv), made
+// close-on-exec again if the trampoline fails to start. The caller closes
+// or marks close-on-exec every other descriptor the program must not get.
+// It returns only on error: of the trampoline, not of the program.
+func ExecTrampoline(path string, argv, env []string, report bool) error {
+	fd, err := Trampoline()
+	if err != nil {
+		return err
+	}
+	targv := TrampolineArgv(path, argv, report)
+	if report {
+		if _, err := unix.FcntlInt(3, unix.F_SETFD, 0); err != nil {
+			return fmt.Errorf("report descriptor: %w", err)
+		}
+		defer unix.FcntlInt(3, unix.F_SETFD, unix.FD_CLOEXEC)
+	}
+	// as syscall.Exec: no thread is created while this one executes
+	beforeExec()
+	defer afterExec()
+	return execveat(fd, targv, env)
+}
+
+//go:linkname beforeExec syscall.runtime_BeforeExec
+func beforeExec()
+
+//go:linkname afterExec syscall.runtime_AfterExec
+func afterExec()
