@@ -178,6 +178,13 @@ verdict() {
 	# until the timeout); now it runs the trampoline, which finds no
 	# program "unshare" and exits 127
 	run -127 timeout 5 "$BIN/tw-unshare" -muinpf tw-pivot "$ROOT" tw-mountproc tw-mountsys tw-mountdev tw-harden /evil
+	# child mode (tw-mountproc before tw-pivot: tw-harden runs in a child
+	# tw, which executes the program itself) too
+	run -127 timeout 5 "$BIN/tw-unshare" -muinpf tw-mountproc --target "$ROOT/proc" tw-pivot "$ROOT" \
+		tw-mountsys tw-mountdev tw-harden /evil
+	run -0 "$BIN/tw-unshare" -muinpf tw-mountproc --target "$ROOT/proc" tw-pivot "$ROOT" \
+		tw-mountsys tw-mountdev tw-harden /bin/sh -c 'readlink /proc/self/exe; ls /proc/self/fd'
+	assert_output $'/bin/busybox\n0\n1\n2\n3'
 }
 
 @test "the program itself: /proc/self/exe is its own binary, descriptors 0-2 only; exec errors are tw's as before" {
