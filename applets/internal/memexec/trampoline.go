@@ -21,16 +21,18 @@ import (
 //
 //	execve(argv[1], &argv[2], envp); exit_group(127)
 //
-// in a sealed memfd. An empty argv[0] asks it to report a failed execve:
-// it first makes descriptor 3 close-on-exec, and writes the errno there
-// (4 bytes, native byte order) before it exits; a pipe's read end then
-// gets the errno, or EOF once the program runs. The program it executes replaces it as usual, with
+// in a sealed memfd. The program it executes replaces it as usual, with
 // its own binary as /proc/self/exe. But a program that is a script
 // `#!/proc/self/exe` makes the kernel run the binary of the process that
-// executed the script: before, that was the host's tw, which a process of
-// the container could then hold through /proc/PID/exe and, once it ended,
-// open for writing and replace. Now it is the trampoline, a memfd sealed
-// against writes and private to one tw process.
+// executed the script: without the trampoline that was the host's tw,
+// which a process of the container could then hold through /proc/PID/exe
+// and, once it ended, open for writing and replace. Now it is the
+// trampoline, a memfd sealed against writes, one per tw process.
+//
+// An empty argv[0] asks the trampoline to report a failed execve: it
+// first makes descriptor 3 close-on-exec, and writes the errno there (4
+// bytes, native byte order) before it exits; the read end of a pipe that
+// was its descriptor 3 gets the errno, or EOF once the program runs.
 //
 // The machine code is written here, per architecture (trampoline_ARCH.go);
 // on other architectures there is none and Trampoline fails.
@@ -46,12 +48,12 @@ var trampoline struct {
 
 // Trampoline returns a descriptor of the sealed trampoline, made on the
 // first call and kept open (close-on-exec, above 3) for the life of the
-// process.
-// Call it before a fork whose child may not allocate, then have the child
-// run execveat(fd, "", TrampolineArgv(path, argv, report), env,
-// AT_EMPTY_PATH):
-// the close-on-exec descriptor does not keep an ELF from executing, and
-// the program inherits no descriptor of it.
+// process. Call it before a fork whose child may not allocate, then have
+// the child run execveat(fd, "", TrampolineArgv(path, argv, report), env,
+// AT_EMPTY_PATH) (the seccomp filter must allow execveat, and the
+// trampoline's execve): the close-on-exec descriptor does not keep an ELF
+// from executing, and the program inherits no descriptor of it. A Go
+// process that is to become the program calls ExecTrampoline.
 func Trampoline() (int, error) {
 	trampoline.once.Do(func() {
 		if trampolineCode == nil {
@@ -73,7 +75,9 @@ func Trampoline() (int, error) {
 
 // TrampolineArgv is the trampoline's argv that makes it execute path
 // with argv; with report, one that reports a failure to descriptor 3,
-// which the caller opens (see ReportedErrno).
+// which the caller opens (see ReportedErrno). The program never gets
+// descriptor 3 then: without report, a descriptor 3 the program must
+// inherit (OCI's preserved descriptors, LISTEN_FDS) is left alone.
 func TrampolineArgv(path string, argv []string, report bool) []string {
 	name := TrampolineName
 	if report {

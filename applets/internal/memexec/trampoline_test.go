@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -142,5 +143,45 @@ func TestTrampolineReports(t *testing.T) {
 		if got := ReportedErrno(b); out != c.out || code != c.code || got != c.want {
 			t.Errorf("%s: %q, status %d, reported %v (%d bytes); want %q, %d, %v", c.path, out, code, got, len(b), c.out, c.code, c.want)
 		}
+	}
+}
+
+// ExecTrampoline replaces a Go process with the program, through the
+// trampoline; a failure is reported to descriptor 3 when asked.
+func TestExecTrampoline(t *testing.T) {
+	needTrampoline(t)
+	run := func(prog string, report bool) (string, int, syscall.Errno) {
+		cmd := exec.Command("/proc/self/exe")
+		cmd.Env = append(os.Environ(), "MEMEXEC_TRAMPOLINE="+prog)
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		if report {
+			cmd.Env = append(cmd.Env, "MEMEXEC_REPORT=1")
+		}
+		cmd.ExtraFiles = []*os.File{w}
+		out, err := cmd.Output()
+		w.Close()
+		code := 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(r)
+		return string(out), code, ReportedErrno(b)
+	}
+	if out, code, e := run("/usr/bin/env", true); out != "A=1\n" || code != 0 || e != 0 {
+		t.Errorf("env: %q, status %d, reported %v", out, code, e)
+	}
+	if out, code, e := run("/nonexistent", true); out != "" || code != 127 || e != unix.ENOENT {
+		t.Errorf("/nonexistent: %q, status %d, reported %v", out, code, e)
+	}
+	// without report, descriptor 3 is the program's
+	if out, code, e := run("/bin/readlink /proc/self/fd/3", false); !strings.HasPrefix(out, "pipe:") || code != 0 || e != 0 {
+		t.Errorf("readlink of descriptor 3: %q, status %d, reported %v", out, code, e)
 	}
 }
