@@ -104,12 +104,15 @@ func Main(args []string, stdio cli.IO) error {
 			env = append(env, EnvFilters+"="+encodeFilters(filters))
 		}
 	}
-	return parent(c.Pid, args, env, stdio)
+	return parent(c.Pid, args, env, o.harden, argv[0], stdio)
 }
 
 // parent starts this binary again as a child in the pid namespace of pid
 // and waits for it: a pid namespace is entered only by a new process.
-func parent(pid int, args, env []string, stdio cli.IO) error {
+// With harden the child executes PROG through the sealed trampoline
+// (chain.ExecSealed), which reports a failed execve of PROG to a pipe
+// that is the child's descriptor 3; parent reports it as prog's.
+func parent(pid int, args, env []string, harden bool, prog string, stdio cli.IO) error {
 	// The container must not reach this process through /proc/PID/exe.
 	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 	// setns(CLONE_NEWPID) changes the namespace of this thread's
@@ -128,13 +131,31 @@ func parent(pid int, args, env []string, stdio cli.IO) error {
 		Stdout: stdio.Stdout,
 		Stderr: stdio.Stderr,
 	}
+	var report *os.File
+	if harden {
+		r, w, err := os.Pipe()
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		report, cmd.ExtraFiles = r, []*os.File{w}
+	}
 	sigs := chain.Catch()
 	defer sigs.Stop()
-	if err := cmd.Start(); err != nil {
+	err := cmd.Start()
+	if report != nil {
+		cmd.ExtraFiles[0].Close()
+	}
+	if err != nil {
 		return fmt.Errorf("start in the container's pid namespace: %w", err)
 	}
 	sigs.To(cmd.Process.Signal)
-	err := cmd.Wait()
+	err = cmd.Wait()
+	if report != nil {
+		if err := execError(report, prog); err != nil {
+			return err
+		}
+	}
 	var xe *exec.ExitError
 	if errors.As(err, &xe) {
 		return cli.Status(chain.ExitStatus(xe.Sys().(syscall.WaitStatus)))
@@ -176,6 +197,7 @@ func (o *options) child(pid int, filters string, argv []string, stdio cli.IO) er
 		if err := h.apply(); err != nil {
 			return err
 		}
+		return chain.ExecSealed(argv, stdio, true)
 	}
 	return chain.Exec(argv, stdio)
 }

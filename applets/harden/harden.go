@@ -126,7 +126,9 @@ func Main(args []string, stdio cli.IO) error {
 	if err := p.apply(); err != nil {
 		return err
 	}
-	return chain.Exec(argv, stdio)
+	// through the sealed trampoline (runc CVE-2019-5736), which cannot
+	// report a failed execve here: that ends in status 127
+	return chain.ExecSealed(argv, stdio, false)
 }
 
 func maskError(err error) error {

@@ -59,6 +59,7 @@ func (e *StepError) Unwrap() error { return e.Err }
 
 func reset() {
 	steps, infos, keep, stepsErr = nil, nil, nil, nil
+	trampolined = false
 }
 
 func later(applet string, s step, fail func(stage int, errno syscall.Errno) error) {
@@ -144,6 +145,7 @@ type Restrict struct {
 
 // RestrictLater records r for the child of thread mode.
 func RestrictLater(applet string, r Restrict) {
+	trampolined = true
 	call := func(nr uintptr, ok syscall.Errno, fail func(e syscall.Errno) error, a ...uintptr) {
 		s := step{kind: stepCall, nr: nr, ok: ok}
 		copy(s.a[:], a)
@@ -276,6 +278,9 @@ func child(c *forkArgs) {
 				childFail(c, i, 2, e)
 			}
 		}
+	}
+	if c.t != nil {
+		childFail(c, len(c.steps), 0, execTrampoline(c))
 	}
 	_, _, e := syscall.RawSyscall(syscall.SYS_EXECVE, uintptr(unsafe.Pointer(c.path)),
 		uintptr(unsafe.Pointer(c.argv)), uintptr(unsafe.Pointer(c.env)))

@@ -66,8 +66,18 @@ func ForkExec(path string, argv, env []string) (int, error) {
 	c.clone = cloneArgs{flags: unix.CLONE_VM | unix.CLONE_VFORK | unix.CLONE_CLEAR_SIGHAND, exitSignal: uint64(unix.SIGCHLD)}
 	// The mask the child restores, the thread's own (fork blocks all).
 	unix.PthreadSigmask(unix.SIG_SETMASK, nil, &c.mask)
+	if trampolined {
+		if err := c.viaTrampoline(path, argv); err != nil {
+			return 0, err
+		}
+	}
 	pid, errno := fork(c)
 	runtime.KeepAlive(keep)
+	if c.t != nil {
+		if e := c.t.report(); e != 0 && !c.failed {
+			c.failed, c.step, c.errno = true, len(steps), e
+		}
+	}
 	if errno != 0 {
 		return 0, os.NewSyscallError("clone", errno)
 	}
@@ -94,6 +104,7 @@ type forkArgs struct {
 	argv  **byte
 	env   **byte
 	steps []step
+	t     *trampArgs // execute through the trampoline
 	stx   unix.Statx_t
 	sfs   unix.Statfs_t
 	clone cloneArgs

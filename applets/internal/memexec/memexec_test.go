@@ -28,6 +28,12 @@ func TestMain(m *testing.M) {
 		}
 		os.Stderr.WriteString("exec: " + err.Error() + "\n")
 		os.Exit(1)
+	case os.Getenv("MEMEXEC_TRAMPOLINE") != "":
+		// run argv[1:] through ExecTrampoline, reporting to descriptor 3
+		args := strings.Fields(os.Getenv("MEMEXEC_TRAMPOLINE"))
+		err := ExecTrampoline(args[0], args, []string{"A=1"}, os.Getenv("MEMEXEC_REPORT") != "")
+		os.Stderr.WriteString("exec: " + err.Error() + "\n")
+		os.Exit(1)
 	case os.Getenv("MEMEXEC_INNER") != "":
 		exe, _ := os.Readlink("/proc/self/exe")
 		os.Stdout.WriteString(strings.Join(os.Args, "|") + "\n" + exe + "\n")
