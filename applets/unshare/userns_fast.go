@@ -8,19 +8,20 @@ package unshare
 // start, and the fork of a Go process without vfork, which Go's ForkExec
 // does for CLONE_NEWUSER). For the chain's usual shape
 //
-//	tw-unshare -r -m -p … [--hostname NAME] [tw-mountproc --target DIR]… tw-pivot ROOT PROG…
+//	tw-unshare -r -m -p … [--hostname NAME] [tw-mountproc|tw-mountsys --target DIR]… tw-pivot ROOT PROG…
 //
 // tw-unshare instead forks a child that makes the namespaces in its clone
 // and runs raw system calls only until it executes PROG, as chain.ForkExec's
 // child does: it writes its own uid and gid maps (its own ids, as unshare -r
 // and bwrap do), makes every mount private, sets the hostname, mounts the
-// procs, does tw-pivot's bind mount, pivot_root and detach, and executes
+// procs and sysfses in order, does tw-pivot's bind mount, pivot_root and detach, and executes
 // PROG, looked up on PATH inside the new root. As it maps itself, the
 // child is a vfork (chain.Clone, CLONE_VM|CLONE_VFORK): no copy of this
 // process's page tables and no copy-on-write faults after, which cost more
 // than all its system calls; the parent waits until it has executed PROG
 // or failed. The guards of tw-pivot and tw-mountproc hold by construction
-// (the clone makes the mount and pid namespaces), and tw-pivot's pin is
+// (the clone makes the mount, pid and network namespaces: tw-mountsys
+// needs --net here, else it takes the usual way), and tw-pivot's pin is
 // not needed (see runFast). A failure comes back through a pipe as the
 // step that failed and its errno, and is reported as the applet of that
 // step reports it, with its exit code. With --map-auto the child waits on
@@ -44,19 +45,36 @@ import (
 	"github.com/tupperware/tw/applets/internal/ns"
 )
 
-// fastProcs and fastPaths bound what the child does (its arguments are
+// fastMounts and fastPaths bound what the child does (its arguments are
 // fixed arrays: it may not allocate).
 const (
-	fastProcs = 4
-	fastPaths = 32
+	fastMounts = 8
+	fastPaths  = 32
 )
 
-// fastPlan is the chain's shape, checked: the proc targets, the new root,
-// PROG and its arguments.
+// fastPlan is the chain's shape, checked: the mounts of tw-mountproc and
+// tw-mountsys in their order, the new root, PROG and its arguments.
 type fastPlan struct {
-	procs []string
-	root  string
-	argv  []string
+	mounts []fastMount
+	root   string
+	argv   []string
+}
+
+// fastMount is a proc (tw-mountproc) or, with sys, a sysfs (tw-mountsys)
+// at dir.
+type fastMount struct {
+	sys bool
+	dir string
+}
+
+// The mounts' applets, with what they mount and how: tw-mountproc's
+// mount.Proc and tw-mountsys's mount.Sysfs.
+var fastKinds = map[bool]struct {
+	applet, fstype, op, dir, need string
+	flags                         uintptr
+}{
+	false: {"tw-mountproc", "proc", "mount proc", "/proc", "a pid namespace of its own (--pid) and ", unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC},
+	true:  {"tw-mountsys", "sysfs", "mount sysfs", "/sys", "a network namespace of its own (--net) and ", unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC},
 }
 
 // fast reports whether the chain has the shape of the fast path, and its
@@ -70,19 +88,26 @@ func (o *options) fast(argv []string) (*fastPlan, bool) {
 	}
 	p := &fastPlan{}
 	i := 0
-	for i < len(argv) && argv[i] == "tw-mountproc" {
+	for i < len(argv) && (argv[i] == "tw-mountproc" || argv[i] == "tw-mountsys") {
+		// sysfs needs a network namespace of the user namespace's own:
+		// without, the usual way says so
+		m := fastMount{sys: argv[i] == "tw-mountsys"}
+		if m.sys && !o.net {
+			return nil, false
+		}
 		switch {
 		case i+2 < len(argv) && argv[i+1] == "--target":
-			p.procs = append(p.procs, argv[i+2])
+			m.dir = argv[i+2]
 			i += 3
 		case i+1 < len(argv) && strings.HasPrefix(argv[i+1], "--target="):
-			p.procs = append(p.procs, strings.TrimPrefix(argv[i+1], "--target="))
+			m.dir = strings.TrimPrefix(argv[i+1], "--target=")
 			i += 2
 		default:
 			return nil, false
 		}
+		p.mounts = append(p.mounts, m)
 	}
-	if len(p.procs) > fastProcs || i+1 >= len(argv) || argv[i] != "tw-pivot" || strings.HasPrefix(argv[i+1], "-") {
+	if len(p.mounts) > fastMounts || i+1 >= len(argv) || argv[i] != "tw-pivot" || strings.HasPrefix(argv[i+1], "-") {
 		return nil, false
 	}
 	p.root = argv[i+1]
@@ -95,8 +120,8 @@ func (o *options) fast(argv []string) (*fastPlan, bool) {
 		(st.Dev == cur.Dev && st.Ino == cur.Ino) {
 		return nil, false
 	}
-	for _, d := range p.procs {
-		if unix.Stat(d, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
+	for _, m := range p.mounts {
+		if unix.Stat(m.dir, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
 			return nil, false
 		}
 	}
@@ -151,7 +176,7 @@ const (
 	stepChdirSlash
 	stepCloseRange
 	stepExec
-	stepProc = 100 // + the index of the proc
+	stepMount = 100 // + the index of the mount
 )
 
 // fastArgs is everything the child needs, prepared before the fork.
@@ -160,15 +185,20 @@ type fastArgs struct {
 	deny, gidLine, uidLine    []byte
 	denyGroups                bool // before a gid map, or for --setgroups=deny
 	hostname                  []byte
-	procs                     [fastProcs]*byte
-	nprocs                    int
+	mounts                    [fastMounts]rawMountArgs
+	nmounts                   int
 	root, slash, dot, none    *byte
-	procName                  *byte
 	paths                     [fastPaths]*byte
 	npaths                    int
 	argv, env                 **byte
 	errfd                     int
 	syncfd                    int // --map-auto: wait for the maps newuidmap writes; else -1
+}
+
+// rawMountArgs is a mount of fstype (also its source) at dir.
+type rawMountArgs struct {
+	fstype, dir *byte
+	flags       uintptr
 }
 
 func cstr(s string) (*byte, error) { return unix.BytePtrFromString(s) }
@@ -195,11 +225,12 @@ func (o *options) fastArgs(p *fastPlan, errfd, syncfd int) (*fastArgs, error) {
 		c.gidLine, c.uidLine = line(u.gids), line(u.uids)
 		c.denyGroups = len(c.gidLine) > 0 || u.setgroups == "deny"
 	}
-	c.root, c.slash, c.dot, c.none, c.procName = ptr(p.root), ptr("/"), ptr("."), ptr("none"), ptr("proc")
-	for i, d := range p.procs {
-		c.procs[i] = ptr(d)
+	c.root, c.slash, c.dot, c.none = ptr(p.root), ptr("/"), ptr("."), ptr("none")
+	for i, m := range p.mounts {
+		k := fastKinds[m.sys]
+		c.mounts[i] = rawMountArgs{ptr(k.fstype), ptr(m.dir), k.flags}
 	}
-	c.nprocs = len(p.procs)
+	c.nmounts = len(p.mounts)
 	paths := candidates(p.argv[0], os.Getenv("PATH"))
 	if len(paths) > fastPaths {
 		paths = paths[:fastPaths]
@@ -322,8 +353,10 @@ func (o *options) fastError(p *fastPlan, step int, errno syscall.Errno, stdio cl
 		return cli.Status(cli.Report(applet(name), err, stdio.Stderr))
 	}
 	switch {
-	case step >= stepProc && step-stepProc < len(p.procs):
-		return by("tw-mountproc", ns.UserHint(pe("mount proc", p.procs[step-stepProc]), "/proc", "a pid namespace of its own (--pid) and "))
+	case step >= stepMount && step-stepMount < len(p.mounts):
+		m := p.mounts[step-stepMount]
+		k := fastKinds[m.sys]
+		return by(k.applet, ns.UserHint(pe(k.op, m.dir), k.dir, k.need))
 	case step <= stepUIDMap:
 		file := map[int]string{stepSetgroups: "setgroups", stepGidMap: "gid_map", stepUIDMap: "uid_map"}[step]
 		return fmt.Errorf("new namespaces: write /proc/self/%s: %w", file, errno)
@@ -415,9 +448,10 @@ func fastChild(c *fastArgs) {
 		_, _, errno := syscall.RawSyscall(syscall.SYS_SETHOSTNAME, uintptr(unsafe.Pointer(&c.hostname[0])), uintptr(len(c.hostname)), 0)
 		check(c, stepHostname, errno)
 	}
-	proc := uintptr(unsafe.Pointer(c.procName))
-	for i := 0; i < c.nprocs && i < fastProcs; i++ {
-		check(c, stepProc+i, rawMount(proc, uintptr(unsafe.Pointer(c.procs[i])), proc, unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC))
+	for i := 0; i < c.nmounts && i < fastMounts; i++ {
+		m := &c.mounts[i]
+		fstype := uintptr(unsafe.Pointer(m.fstype))
+		check(c, stepMount+i, rawMount(fstype, uintptr(unsafe.Pointer(m.dir)), fstype, m.flags))
 	}
 	root := uintptr(unsafe.Pointer(c.root))
 	check(c, stepBind, rawMount(root, root, 0, unix.MS_BIND|unix.MS_REC))
