@@ -283,7 +283,12 @@ func (o *options) runFast(p *fastPlan, stdio cli.IO) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	sigs := chain.Catch()
-	defer sigs.Stop()
+	defer func() {
+		// (When the process ends next, the signals go with it.)
+		if chain.Nested() {
+			sigs.Stop()
+		}
+	}()
 	pid, errno := fastFork(c, o.cloneflags())
 	runtime.KeepAlive(c)
 	unix.Close(pipe[1])
