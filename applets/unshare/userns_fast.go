@@ -8,20 +8,22 @@ package unshare
 // start, and the fork of a Go process without vfork, which Go's ForkExec
 // does for CLONE_NEWUSER). For the chain's usual shape
 //
-//	tw-unshare -r -m -p … [--hostname NAME] [tw-mountproc|tw-mountsys --target DIR]… tw-pivot ROOT PROG…
+//	tw-unshare -r -m -p … [--hostname NAME] [tw-net --lo] [tw-mountproc|tw-mountsys --target DIR]… tw-pivot ROOT PROG…
 //
 // tw-unshare instead forks a child that makes the namespaces in its clone
 // and runs raw system calls only until it executes PROG, as chain.ForkExec's
 // child does: it writes its own uid and gid maps (its own ids, as unshare -r
-// and bwrap do), makes every mount private, sets the hostname, mounts the
-// procs and sysfses in order, does tw-pivot's bind mount, pivot_root and detach, and executes
+// and bwrap do), makes every mount private, sets the hostname, brings lo
+// up in its network namespace (tw-net --lo: the clone makes it, as
+// tw-net --lo would make one), mounts the procs and sysfses in order, does tw-pivot's bind mount, pivot_root and detach, and executes
 // PROG, looked up on PATH inside the new root. As it maps itself, the
 // child is a vfork (chain.Clone, CLONE_VM|CLONE_VFORK): no copy of this
 // process's page tables and no copy-on-write faults after, which cost more
 // than all its system calls; the parent waits until it has executed PROG
 // or failed. The guards of tw-pivot and tw-mountproc hold by construction
 // (the clone makes the mount, pid and network namespaces: tw-mountsys
-// needs --net here, else it takes the usual way), and tw-pivot's pin is
+// needs --net or tw-net --lo here, else it takes the usual way), and
+// tw-pivot's pin is
 // not needed (see runFast). A failure comes back through a pipe as the
 // step that failed and its errno, and is reported as the applet of that
 // step reports it, with its exit code. With --map-auto the child waits on
@@ -55,6 +57,7 @@ const (
 // fastPlan is the chain's shape, checked: the mounts of tw-mountproc and
 // tw-mountsys in their order, the new root, PROG and its arguments.
 type fastPlan struct {
+	lo     bool // tw-net --lo first
 	mounts []fastMount
 	root   string
 	argv   []string
@@ -88,11 +91,15 @@ func (o *options) fast(argv []string) (*fastPlan, bool) {
 	}
 	p := &fastPlan{}
 	i := 0
+	if len(argv) > 1 && argv[0] == "tw-net" && argv[1] == "--lo" {
+		p.lo = true
+		i = 2
+	}
 	for i < len(argv) && (argv[i] == "tw-mountproc" || argv[i] == "tw-mountsys") {
 		// sysfs needs a network namespace of the user namespace's own:
 		// without, the usual way says so
 		m := fastMount{sys: argv[i] == "tw-mountsys"}
-		if m.sys && !o.net {
+		if m.sys && !o.net && !p.lo {
 			return nil, false
 		}
 		switch {
@@ -166,6 +173,9 @@ const (
 	stepUIDMap
 	stepPrivate
 	stepHostname
+	stepLoSocket
+	stepLoFlags
+	stepLoUp
 	stepBind
 	stepOpenRoot
 	stepOpenOld
@@ -185,6 +195,8 @@ type fastArgs struct {
 	deny, gidLine, uidLine    []byte
 	denyGroups                bool // before a gid map, or for --setgroups=deny
 	hostname                  []byte
+	lo                        bool
+	ifr                       ifreqFlags // lo's flags, read and written by the child
 	mounts                    [fastMounts]rawMountArgs
 	nmounts                   int
 	root, slash, dot, none    *byte
@@ -193,6 +205,13 @@ type fastArgs struct {
 	argv, env                 **byte
 	errfd                     int
 	syncfd                    int // --map-auto: wait for the maps newuidmap writes; else -1
+}
+
+// ifreqFlags is struct ifreq with its flags (SIOCGIFFLAGS, SIOCSIFFLAGS).
+type ifreqFlags struct {
+	name  [unix.IFNAMSIZ]byte
+	flags uint16
+	_     [22]byte
 }
 
 // rawMountArgs is a mount of fstype (also its source) at dir.
@@ -226,6 +245,8 @@ func (o *options) fastArgs(p *fastPlan, errfd, syncfd int) (*fastArgs, error) {
 		c.denyGroups = len(c.gidLine) > 0 || u.setgroups == "deny"
 	}
 	c.root, c.slash, c.dot, c.none = ptr(p.root), ptr("/"), ptr("."), ptr("none")
+	c.lo = p.lo
+	copy(c.ifr.name[:], "lo")
 	for i, m := range p.mounts {
 		k := fastKinds[m.sys]
 		c.mounts[i] = rawMountArgs{ptr(k.fstype), ptr(m.dir), k.flags}
@@ -289,7 +310,11 @@ func (o *options) runFast(p *fastPlan, stdio cli.IO) error {
 			sigs.Stop()
 		}
 	}()
-	pid, errno := fastFork(c, o.cloneflags())
+	flags := o.cloneflags()
+	if p.lo {
+		flags |= unix.CLONE_NEWNET
+	}
+	pid, errno := fastFork(c, flags)
 	runtime.KeepAlive(c)
 	unix.Close(pipe[1])
 	if sync[0] >= 0 {
@@ -367,6 +392,8 @@ func (o *options) fastError(p *fastPlan, step int, errno syscall.Errno, stdio cl
 		return fmt.Errorf("new namespaces: write /proc/self/%s: %w", file, errno)
 	case step == stepPrivate:
 		return pe("make mounts private", "/")
+	case step >= stepLoSocket && step <= stepLoUp:
+		return by("tw-net", fmt.Errorf("lo: up: %w", errno))
 	case step == stepHostname:
 		return fmt.Errorf("sethostname %s: %w", o.hostname, errno)
 	case step == stepExec:
@@ -452,6 +479,18 @@ func fastChild(c *fastArgs) {
 	if len(c.hostname) > 0 {
 		_, _, errno := syscall.RawSyscall(syscall.SYS_SETHOSTNAME, uintptr(unsafe.Pointer(&c.hostname[0])), uintptr(len(c.hostname)), 0)
 		check(c, stepHostname, errno)
+	}
+	if c.lo {
+		// lo up, as netlink's LinkSetUp makes it: its flags and IFF_UP
+		fd, _, errno := syscall.RawSyscall(syscall.SYS_SOCKET, unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		check(c, stepLoSocket, errno)
+		ifr := uintptr(unsafe.Pointer(&c.ifr))
+		_, _, errno = syscall.RawSyscall(syscall.SYS_IOCTL, fd, unix.SIOCGIFFLAGS, ifr)
+		check(c, stepLoFlags, errno)
+		c.ifr.flags |= unix.IFF_UP
+		_, _, errno = syscall.RawSyscall(syscall.SYS_IOCTL, fd, unix.SIOCSIFFLAGS, ifr)
+		check(c, stepLoUp, errno)
+		syscall.RawSyscall(syscall.SYS_CLOSE, fd, 0, 0)
 	}
 	for i := 0; i < c.nmounts && i < fastMounts; i++ {
 		m := &c.mounts[i]
