@@ -226,7 +226,7 @@ limit_delegated() {
 	[ ! -e "$v2/$name" ] || { rmdir "$v2/$name"; fail "cgroup $name left"; }
 }
 
-@test "the usual rootless chain (tw-mountproc --target, tw-pivot, PROG) starts tw once and gives what tw's own child gives" {
+@test "the usual rootless chain (tw-net --lo, tw-mountproc/tw-mountsys --target, tw-pivot, PROG) starts tw once and gives what tw's own child gives" {
 	local probe='echo $$; hostname; id -u; id -g; cut -d" " -f5 /proc/self/mountinfo; ls /proc/self/fd; cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups; grep -E "^(Cap|NoNewPrivs|Seccomp)" /proc/self/status; ls /'
 	local map fast slow
 	for map in "-r" "--map-user=1000 --map-group=1000" "-U" "-U --setgroups=deny" "-r --setgroups=deny" "-r --map-auto" "--map-auto --setgroups=allow"; do
@@ -258,5 +258,29 @@ limit_delegated() {
 		# shellcheck disable=SC2086
 		run -7 as_user tw-unshare -r -muinpf tw-pivot $force "$ROOT" sh -c 'exit 7'
 	done
+	# tw-mountsys --target too, in any order with tw-mountproc (with
+	# --net: without, the usual way says what sysfs needs)
+	probe='cut -d" " -f5,6 /proc/self/mountinfo; ls /sys/class/net; echo $$'
+	run -0 --separate-stderr as_user env GODEBUG=inittrace=1 tw-unshare -r -muinpf tw-mountsys --target "$ROOT/sys" tw-mountproc --target "$ROOT/proc" tw-pivot "$ROOT" sh -c "$probe"
+	fast=$output
+	assert_equal "$(grep -c '^init runtime ' <<<"$stderr")" 1
+	run -0 --separate-stderr as_user env GODEBUG=inittrace=1 tw-unshare -r -muinpf tw-mountsys --target "$ROOT/sys" tw-mountproc --target "$ROOT/proc" tw-pivot --force "$ROOT" sh -c "$probe"
+	assert_equal "$(grep -c '^init runtime ' <<<"$stderr")" 2
+	assert_equal "$fast" "$output"
+	assert_line "/sys ro,nosuid,nodev,noexec,relatime"
+	assert_line lo
+	run -1 --separate-stderr as_user tw-unshare -r -muipf tw-mountsys --target "$ROOT/sys" tw-pivot "$ROOT" true
+	assert_equal "$stderr" "tw-mountsys: mount sysfs $ROOT/sys: operation not permitted (a user namespace needs a network namespace of its own (--net) and the mount before tw-pivot: --target NEWROOT/sys)"
+	# and tw-net --lo first (its network namespace, lo up; tw-mountsys
+	# then needs no --net)
+	probe='ip -o link show lo | cut -d" " -f2-3; ip -o addr show lo | awk "{ print \$2, \$3, \$4 }"; ls /sys/class/net; hostname; echo $$'
+	run -0 --separate-stderr as_user env GODEBUG=inittrace=1 tw-unshare -r -muipf --hostname c1 tw-net --lo tw-mountproc --target "$ROOT/proc" tw-mountsys --target "$ROOT/sys" tw-pivot "$ROOT" sh -c "$probe"
+	fast=$output
+	assert_equal "$(grep -c '^init runtime ' <<<"$stderr")" 1
+	run -0 --separate-stderr as_user env GODEBUG=inittrace=1 tw-unshare -r -muipf --hostname c1 tw-net --lo tw-mountproc --target "$ROOT/proc" tw-mountsys --target "$ROOT/sys" tw-pivot --force "$ROOT" sh -c "$probe"
+	assert_equal "$(grep -c '^init runtime ' <<<"$stderr")" 2
+	assert_equal "$fast" "$output"
+	assert_line --index 0 'lo: <LOOPBACK,UP,LOWER_UP>'
+	assert_line 'lo inet 127.0.0.1/8'
 	host_unchanged
 }

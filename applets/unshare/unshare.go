@@ -56,12 +56,14 @@ outside) and, for more ids than your own, --map-auto (the ranges of
 with -r your own id is 0 and the range fills 1 up). tw-unshare does not
 add -U by itself, as unshare(1) does not: it says so when the kernel
 refuses. The usual rootless chain, -U/-r/--map-auto with --mount and
---pid, then tw-mountproc --target DIR (any number), tw-pivot NEWROOT and
-a PROG that is no tw applet, starts tw once, as bubblewrap starts once:
-its child makes the namespaces, writes its own maps (as unshare -r does;
-with --map-auto it waits for newuidmap and newgidmap), mounts the procs,
-pivots and executes PROG, with no start of tw in between; errors are
-reported as the applets report them.
+--pid, then tw-net --lo, tw-mountproc --target DIR and (with --net or
+tw-net --lo) tw-mountsys --target DIR (any number, in any order),
+tw-pivot NEWROOT and a PROG that is no tw applet, starts tw once, as
+bubblewrap starts once: its child makes the namespaces, writes its own
+maps (as unshare -r does; with --map-auto it waits for newuidmap and
+newgidmap), brings lo up, mounts the procs and sysfses, pivots and
+executes PROG, with no start of tw in between; errors are reported as
+the applets report them.
 
 tw-unshare tells tw-pivot and tw-mountproc which namespaces it left (in the
 environment variable TW_UNSHARE_LEFT, removed before PROG runs): they refuse

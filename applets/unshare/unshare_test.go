@@ -263,32 +263,43 @@ func TestUserOptions(t *testing.T) {
 func TestFast(t *testing.T) {
 	root := t.TempDir()
 	os.Mkdir(root+"/proc", 0o755)
+	os.Mkdir(root+"/sys", 0o755)
 	file := root + "/file"
 	os.WriteFile(file, nil, 0o644)
 	for _, tc := range []struct {
-		args  []string
-		procs []string
-		argv  []string
+		args   []string
+		mounts []fastMount
+		argv   []string
 	}{
-		{[]string{"-r", "-muinpf", "--hostname", "c", "tw-mountproc", "--target", root + "/proc", "tw-pivot", root, "true", "-x"}, []string{root + "/proc"}, []string{"true", "-x"}},
-		{[]string{"-r", "-mpf", "tw-mountproc", "--target=" + root + "/proc", "tw-mountproc", "--target", root, "tw-pivot", root}, []string{root + "/proc", root}, []string{"/bin/sh"}},
+		{[]string{"-r", "-muinpf", "--hostname", "c", "tw-mountproc", "--target", root + "/proc", "tw-pivot", root, "true", "-x"}, []fastMount{{false, root + "/proc"}}, []string{"true", "-x"}},
+		{[]string{"-r", "-mpf", "tw-mountproc", "--target=" + root + "/proc", "tw-mountproc", "--target", root, "tw-pivot", root}, []fastMount{{false, root + "/proc"}, {false, root}}, []string{"/bin/sh"}},
+		{[]string{"-r", "-mnpf", "tw-mountsys", "--target", root + "/sys", "tw-mountproc", "--target", root + "/proc", "tw-mountsys", "--target=" + root, "tw-pivot", root, "ls"},
+			[]fastMount{{true, root + "/sys"}, {false, root + "/proc"}, {true, root}}, []string{"ls"}},
+		// tw-net --lo first makes the network namespace tw-mountsys needs
+		{[]string{"-r", "-mpf", "tw-net", "--lo", "tw-mountsys", "--target", root + "/sys", "tw-pivot", root, "ls"}, []fastMount{{true, root + "/sys"}}, []string{"ls"}},
+		{[]string{"-r", "-mnpf", "tw-net", "--lo", "tw-pivot", root, "ls"}, nil, []string{"ls"}},
 		{[]string{"-U", "-mp", "tw-pivot", root, "sh"}, nil, []string{"sh"}},
 		{[]string{"--map-user=7", "--map-group=7", "-mp", "tw-pivot", root, "sh"}, nil, []string{"sh"}},
 		// not the shape: the usual way
-		{[]string{"-r", "-mf", "tw-pivot", root, "true"}, nil, nil},                                      // no --pid
-		{[]string{"-r", "-pf", "tw-pivot", root, "true"}, nil, nil},                                      // no --mount
-		{[]string{"-muinpf", "tw-pivot", root, "true"}, nil, nil},                                        // no user namespace
-		{[]string{"-r", "-mpf", "--propagation", "slave", "tw-pivot", root, "true"}, nil, nil},           // not private
-		{[]string{"-r", "-mpf", "--mount-proc", "tw-pivot", root, "true"}, nil, nil},                     // tw-unshare's proc
-		{[]string{"-U", "-mpf", "--setgroups", "allow", "tw-pivot", root, "true"}, nil, nil},             // the child writes setgroups itself
-		{[]string{"-r", "-mpf", "tw-pivot", root, "tw-mountproc", "true"}, nil, nil},                     // an applet after tw-pivot
-		{[]string{"-r", "-mpf", "tw-pivot", "--force", root, "true"}, nil, nil},                          // an option
-		{[]string{"-r", "-mpf", "tw-mountproc", "tw-pivot", root, "true"}, nil, nil},                     // mountproc without --target
-		{[]string{"-r", "-mpf", "tw-mountproc", "--target", root + "/none", "tw-pivot", root}, nil, nil}, // a missing target
-		{[]string{"-r", "-mpf", "tw-mountsys", "--target", root, "tw-pivot", root, "true"}, nil, nil},    // another applet
-		{[]string{"-r", "-mpf", "tw-pivot", file, "true"}, nil, nil},                                     // not a directory
-		{[]string{"-r", "-mpf", "tw-pivot", "/", "true"}, nil, nil},                                      // the current root
-		{[]string{"-r", "-mpf", "true"}, nil, nil},                                                       // no tw-pivot
+		{[]string{"-r", "-mf", "tw-pivot", root, "true"}, nil, nil},                                              // no --pid
+		{[]string{"-r", "-pf", "tw-pivot", root, "true"}, nil, nil},                                              // no --mount
+		{[]string{"-muinpf", "tw-pivot", root, "true"}, nil, nil},                                                // no user namespace
+		{[]string{"-r", "-mpf", "--propagation", "slave", "tw-pivot", root, "true"}, nil, nil},                   // not private
+		{[]string{"-r", "-mpf", "--mount-proc", "tw-pivot", root, "true"}, nil, nil},                             // tw-unshare's proc
+		{[]string{"-U", "-mpf", "--setgroups", "allow", "tw-pivot", root, "true"}, nil, nil},                     // the child writes setgroups itself
+		{[]string{"-r", "-mpf", "tw-pivot", root, "tw-mountproc", "true"}, nil, nil},                             // an applet after tw-pivot
+		{[]string{"-r", "-mpf", "tw-pivot", "--force", root, "true"}, nil, nil},                                  // an option
+		{[]string{"-r", "-mpf", "tw-mountproc", "tw-pivot", root, "true"}, nil, nil},                             // mountproc without --target
+		{[]string{"-r", "-mpf", "tw-mountproc", "--target", root + "/none", "tw-pivot", root}, nil, nil},         // a missing target
+		{[]string{"-r", "-mpf", "tw-mountsys", "--target", root, "tw-pivot", root, "true"}, nil, nil},            // sysfs without --net
+		{[]string{"-r", "-mnpf", "tw-mountsys", "tw-pivot", root, "true"}, nil, nil},                             // mountsys without --target
+		{[]string{"-r", "-mnpf", "tw-mountdev", "--target", root, "tw-pivot", root, "true"}, nil, nil},           // another applet
+		{[]string{"-r", "-mpf", "tw-net", "tw-pivot", root, "true"}, nil, nil},                                   // tw-net without --lo
+		{[]string{"-r", "-mpf", "tw-net", "--lo", "--pid", "1", "tw-pivot", root, "true"}, nil, nil},             // an option of tw-net
+		{[]string{"-r", "-mpf", "tw-mountproc", "--target", root, "tw-net", "--lo", "tw-pivot", root}, nil, nil}, // tw-net --lo not first
+		{[]string{"-r", "-mpf", "tw-pivot", file, "true"}, nil, nil},                                             // not a directory
+		{[]string{"-r", "-mpf", "tw-pivot", "/", "true"}, nil, nil},                                              // the current root
+		{[]string{"-r", "-mpf", "true"}, nil, nil},                                                               // no tw-pivot
 	} {
 		fs := cli.NewFlagSet("unshare", false)
 		o := newOptions(fs)
@@ -303,7 +314,7 @@ func TestFast(t *testing.T) {
 			t.Errorf("%q: fast %v", tc.args, ok)
 			continue
 		}
-		if ok && (!slices.Equal(p.procs, tc.procs) || p.root != root || !slices.Equal(p.argv, tc.argv)) {
+		if ok && (!slices.Equal(p.mounts, tc.mounts) || p.root != root || !slices.Equal(p.argv, tc.argv) || p.lo != slices.Contains(tc.args, "--lo")) {
 			t.Errorf("%q: plan %+v", tc.args, p)
 		}
 	}

@@ -8,21 +8,28 @@ package unshare
 // start, and the fork of a Go process without vfork, which Go's ForkExec
 // does for CLONE_NEWUSER). For the chain's usual shape
 //
-//	tw-unshare -r -m -p … [--hostname NAME] [tw-mountproc --target DIR]… tw-pivot ROOT PROG…
+//	tw-unshare -r -m -p … [--hostname NAME] [tw-net --lo] [tw-mountproc|tw-mountsys --target DIR]… tw-pivot ROOT PROG…
 //
 // tw-unshare instead forks a child that makes the namespaces in its clone
 // and runs raw system calls only until it executes PROG, as chain.ForkExec's
 // child does: it writes its own uid and gid maps (its own ids, as unshare -r
-// and bwrap do), makes every mount private, sets the hostname, mounts the
-// procs, does tw-pivot's bind mount, pivot_root and detach, and executes
-// PROG, looked up on PATH inside the new root. The guards of tw-pivot and
-// tw-mountproc hold by construction (the clone makes the mount and pid
-// namespaces); tw-unshare holds tw-pivot's pin itself. A failure comes back
-// through a pipe as the step that failed and its errno, and is reported as
-// the applet of that step reports it, with its exit code. With --map-auto
-// the child waits on a pipe until tw-unshare has run newuidmap and
-// newgidmap for it. Any other shape (other applets, options, root) takes
-// the usual way.
+// and bwrap do), makes every mount private, sets the hostname, brings lo
+// up in its network namespace (tw-net --lo: the clone makes it, as
+// tw-net --lo would make one), mounts the procs and sysfses in order, does tw-pivot's bind mount, pivot_root and detach, and executes
+// PROG, looked up on PATH inside the new root. As it maps itself, the
+// child is a vfork (chain.Clone, CLONE_VM|CLONE_VFORK): no copy of this
+// process's page tables and no copy-on-write faults after, which cost more
+// than all its system calls; the parent waits until it has executed PROG
+// or failed. The guards of tw-pivot and tw-mountproc hold by construction
+// (the clone makes the mount, pid and network namespaces: tw-mountsys
+// needs --net or tw-net --lo here, else it takes the usual way), and
+// tw-pivot's pin is
+// not needed (see runFast). A failure comes back through a pipe as the
+// step that failed and its errno, and is reported as the applet of that
+// step reports it, with its exit code. With --map-auto the child waits on
+// a pipe until tw-unshare has run newuidmap and newgidmap for it, so it is
+// a real fork (a vfork's parent could not run them). Any other shape
+// (other applets, options, root) takes the usual way.
 
 import (
 	"fmt"
@@ -40,19 +47,37 @@ import (
 	"github.com/tupperware/tw/applets/internal/ns"
 )
 
-// fastProcs and fastPaths bound what the child does (its arguments are
+// fastMounts and fastPaths bound what the child does (its arguments are
 // fixed arrays: it may not allocate).
 const (
-	fastProcs = 4
-	fastPaths = 32
+	fastMounts = 8
+	fastPaths  = 32
 )
 
-// fastPlan is the chain's shape, checked: the proc targets, the new root,
-// PROG and its arguments.
+// fastPlan is the chain's shape, checked: the mounts of tw-mountproc and
+// tw-mountsys in their order, the new root, PROG and its arguments.
 type fastPlan struct {
-	procs []string
-	root  string
-	argv  []string
+	lo     bool // tw-net --lo first
+	mounts []fastMount
+	root   string
+	argv   []string
+}
+
+// fastMount is a proc (tw-mountproc) or, with sys, a sysfs (tw-mountsys)
+// at dir.
+type fastMount struct {
+	sys bool
+	dir string
+}
+
+// The mounts' applets, with what they mount and how: tw-mountproc's
+// mount.Proc and tw-mountsys's mount.Sysfs.
+var fastKinds = map[bool]struct {
+	applet, fstype, op, dir, need string
+	flags                         uintptr
+}{
+	false: {"tw-mountproc", "proc", "mount proc", "/proc", "a pid namespace of its own (--pid) and ", unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC},
+	true:  {"tw-mountsys", "sysfs", "mount sysfs", "/sys", "a network namespace of its own (--net) and ", unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC},
 }
 
 // fast reports whether the chain has the shape of the fast path, and its
@@ -66,19 +91,30 @@ func (o *options) fast(argv []string) (*fastPlan, bool) {
 	}
 	p := &fastPlan{}
 	i := 0
-	for i < len(argv) && argv[i] == "tw-mountproc" {
+	if len(argv) > 1 && argv[0] == "tw-net" && argv[1] == "--lo" {
+		p.lo = true
+		i = 2
+	}
+	for i < len(argv) && (argv[i] == "tw-mountproc" || argv[i] == "tw-mountsys") {
+		// sysfs needs a network namespace of the user namespace's own:
+		// without, the usual way says so
+		m := fastMount{sys: argv[i] == "tw-mountsys"}
+		if m.sys && !o.net && !p.lo {
+			return nil, false
+		}
 		switch {
 		case i+2 < len(argv) && argv[i+1] == "--target":
-			p.procs = append(p.procs, argv[i+2])
+			m.dir = argv[i+2]
 			i += 3
 		case i+1 < len(argv) && strings.HasPrefix(argv[i+1], "--target="):
-			p.procs = append(p.procs, strings.TrimPrefix(argv[i+1], "--target="))
+			m.dir = strings.TrimPrefix(argv[i+1], "--target=")
 			i += 2
 		default:
 			return nil, false
 		}
+		p.mounts = append(p.mounts, m)
 	}
-	if len(p.procs) > fastProcs || i+1 >= len(argv) || argv[i] != "tw-pivot" || strings.HasPrefix(argv[i+1], "-") {
+	if len(p.mounts) > fastMounts || i+1 >= len(argv) || argv[i] != "tw-pivot" || strings.HasPrefix(argv[i+1], "-") {
 		return nil, false
 	}
 	p.root = argv[i+1]
@@ -91,8 +127,8 @@ func (o *options) fast(argv []string) (*fastPlan, bool) {
 		(st.Dev == cur.Dev && st.Ino == cur.Ino) {
 		return nil, false
 	}
-	for _, d := range p.procs {
-		if unix.Stat(d, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
+	for _, m := range p.mounts {
+		if unix.Stat(m.dir, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
 			return nil, false
 		}
 	}
@@ -137,6 +173,9 @@ const (
 	stepUIDMap
 	stepPrivate
 	stepHostname
+	stepLoSocket
+	stepLoFlags
+	stepLoUp
 	stepBind
 	stepOpenRoot
 	stepOpenOld
@@ -147,7 +186,7 @@ const (
 	stepChdirSlash
 	stepCloseRange
 	stepExec
-	stepProc = 100 // + the index of the proc
+	stepMount = 100 // + the index of the mount
 )
 
 // fastArgs is everything the child needs, prepared before the fork.
@@ -156,15 +195,29 @@ type fastArgs struct {
 	deny, gidLine, uidLine    []byte
 	denyGroups                bool // before a gid map, or for --setgroups=deny
 	hostname                  []byte
-	procs                     [fastProcs]*byte
-	nprocs                    int
+	lo                        bool
+	ifr                       ifreqFlags // lo's flags, read and written by the child
+	mounts                    [fastMounts]rawMountArgs
+	nmounts                   int
 	root, slash, dot, none    *byte
-	procName                  *byte
 	paths                     [fastPaths]*byte
 	npaths                    int
 	argv, env                 **byte
 	errfd                     int
 	syncfd                    int // --map-auto: wait for the maps newuidmap writes; else -1
+}
+
+// ifreqFlags is struct ifreq with its flags (SIOCGIFFLAGS, SIOCSIFFLAGS).
+type ifreqFlags struct {
+	name  [unix.IFNAMSIZ]byte
+	flags uint16
+	_     [22]byte
+}
+
+// rawMountArgs is a mount of fstype (also its source) at dir.
+type rawMountArgs struct {
+	fstype, dir *byte
+	flags       uintptr
 }
 
 func cstr(s string) (*byte, error) { return unix.BytePtrFromString(s) }
@@ -191,11 +244,14 @@ func (o *options) fastArgs(p *fastPlan, errfd, syncfd int) (*fastArgs, error) {
 		c.gidLine, c.uidLine = line(u.gids), line(u.uids)
 		c.denyGroups = len(c.gidLine) > 0 || u.setgroups == "deny"
 	}
-	c.root, c.slash, c.dot, c.none, c.procName = ptr(p.root), ptr("/"), ptr("."), ptr("none"), ptr("proc")
-	for i, d := range p.procs {
-		c.procs[i] = ptr(d)
+	c.root, c.slash, c.dot, c.none = ptr(p.root), ptr("/"), ptr("."), ptr("none")
+	c.lo = p.lo
+	copy(c.ifr.name[:], "lo")
+	for i, m := range p.mounts {
+		k := fastKinds[m.sys]
+		c.mounts[i] = rawMountArgs{ptr(k.fstype), ptr(m.dir), k.flags}
 	}
-	c.nprocs = len(p.procs)
+	c.nmounts = len(p.mounts)
 	paths := candidates(p.argv[0], os.Getenv("PATH"))
 	if len(paths) > fastPaths {
 		paths = paths[:fastPaths]
@@ -219,16 +275,12 @@ func (o *options) fastArgs(p *fastPlan, errfd, syncfd int) (*fastArgs, error) {
 	return c, nil
 }
 
-// runFast is tw-unshare's parent with the fast path's child: it holds the
-// pin, forks the child, waits for it and passes its status on.
+// runFast is tw-unshare's parent with the fast path's child: it forks the
+// child, waits for it and passes its status on. It holds no pin (see
+// ns.Pin): the container's root has its capabilities in the new user
+// namespace only, and the kernel remounts a filesystem read-only only for
+// a caller with CAP_SYS_ADMIN in the user namespace that mounted it.
 func (o *options) runFast(p *fastPlan, stdio cli.IO) error {
-	pin, err := ns.PinFile(p.root)
-	if err != nil {
-		return cli.Status(cli.Report(applet("tw-pivot"), err, stdio.Stderr))
-	}
-	if pin >= 0 {
-		defer unix.Close(pin)
-	}
 	var pipe [2]int
 	if err := unix.Pipe2(pipe[:], unix.O_CLOEXEC); err != nil {
 		return os.NewSyscallError("pipe2", err)
@@ -252,8 +304,17 @@ func (o *options) runFast(p *fastPlan, stdio cli.IO) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	sigs := chain.Catch()
-	defer sigs.Stop()
-	pid, errno := fastFork(c, o.cloneflags())
+	defer func() {
+		// (When the process ends next, the signals go with it.)
+		if chain.Nested() {
+			sigs.Stop()
+		}
+	}()
+	flags := o.cloneflags()
+	if p.lo {
+		flags |= unix.CLONE_NEWNET
+	}
+	pid, errno := fastFork(c, flags)
 	runtime.KeepAlive(c)
 	unix.Close(pipe[1])
 	if sync[0] >= 0 {
@@ -322,13 +383,17 @@ func (o *options) fastError(p *fastPlan, step int, errno syscall.Errno, stdio cl
 		return cli.Status(cli.Report(applet(name), err, stdio.Stderr))
 	}
 	switch {
-	case step >= stepProc && step-stepProc < len(p.procs):
-		return by("tw-mountproc", ns.UserHint(pe("mount proc", p.procs[step-stepProc]), "/proc", "a pid namespace of its own (--pid) and "))
+	case step >= stepMount && step-stepMount < len(p.mounts):
+		m := p.mounts[step-stepMount]
+		k := fastKinds[m.sys]
+		return by(k.applet, ns.UserHint(pe(k.op, m.dir), k.dir, k.need))
 	case step <= stepUIDMap:
 		file := map[int]string{stepSetgroups: "setgroups", stepGidMap: "gid_map", stepUIDMap: "uid_map"}[step]
 		return fmt.Errorf("new namespaces: write /proc/self/%s: %w", file, errno)
 	case step == stepPrivate:
 		return pe("make mounts private", "/")
+	case step >= stepLoSocket && step <= stepLoUp:
+		return by("tw-net", fmt.Errorf("lo: up: %w", errno))
 	case step == stepHostname:
 		return fmt.Errorf("sethostname %s: %w", o.hostname, errno)
 	case step == stepExec:
@@ -360,18 +425,27 @@ func afterFork()
 //go:linkname afterForkInChild syscall.runtime_AfterForkInChild
 func afterForkInChild()
 
-// fastFork is the parent's and the child's side of the fork. The child may
-// not grow its stack nor call into the runtime: it is nosplit, makes raw
+// fastFork is the parent's and the child's side of the fork: a vfork when
+// the child maps itself (it runs on this stack, in this memory, while the
+// parent waits), else a copy. The child may not grow its stack nor call
+// into the runtime but for the fork hooks: it is nosplit, makes raw
 // system calls only, and never returns.
 //
 //go:nosplit
 //go:norace
 func fastFork(c *fastArgs, flags uintptr) (int, syscall.Errno) {
 	beforeFork()
-	pid, _, errno := syscall.RawSyscall6(syscall.SYS_CLONE, flags|uintptr(syscall.SIGCHLD), 0, 0, 0, 0, 0)
+	var pid, errno uintptr
+	if c.syncfd < 0 && chain.CanFork {
+		pid, errno = chain.Clone(flags | syscall.CLONE_VM | syscall.CLONE_VFORK | uintptr(syscall.SIGCHLD))
+	} else {
+		var e syscall.Errno
+		pid, _, e = syscall.RawSyscall6(syscall.SYS_CLONE, flags|uintptr(syscall.SIGCHLD), 0, 0, 0, 0, 0)
+		errno = uintptr(e)
+	}
 	if errno != 0 || pid != 0 {
 		afterFork()
-		return int(pid), errno
+		return int(pid), syscall.Errno(errno)
 	}
 	afterForkInChild()
 	fastChild(c)
@@ -406,9 +480,22 @@ func fastChild(c *fastArgs) {
 		_, _, errno := syscall.RawSyscall(syscall.SYS_SETHOSTNAME, uintptr(unsafe.Pointer(&c.hostname[0])), uintptr(len(c.hostname)), 0)
 		check(c, stepHostname, errno)
 	}
-	proc := uintptr(unsafe.Pointer(c.procName))
-	for i := 0; i < c.nprocs && i < fastProcs; i++ {
-		check(c, stepProc+i, rawMount(proc, uintptr(unsafe.Pointer(c.procs[i])), proc, unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC))
+	if c.lo {
+		// lo up, as netlink's LinkSetUp makes it: its flags and IFF_UP
+		fd, _, errno := syscall.RawSyscall(syscall.SYS_SOCKET, unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		check(c, stepLoSocket, errno)
+		ifr := uintptr(unsafe.Pointer(&c.ifr))
+		_, _, errno = syscall.RawSyscall(syscall.SYS_IOCTL, fd, unix.SIOCGIFFLAGS, ifr)
+		check(c, stepLoFlags, errno)
+		c.ifr.flags |= unix.IFF_UP
+		_, _, errno = syscall.RawSyscall(syscall.SYS_IOCTL, fd, unix.SIOCSIFFLAGS, ifr)
+		check(c, stepLoUp, errno)
+		syscall.RawSyscall(syscall.SYS_CLOSE, fd, 0, 0)
+	}
+	for i := 0; i < c.nmounts && i < fastMounts; i++ {
+		m := &c.mounts[i]
+		fstype := uintptr(unsafe.Pointer(m.fstype))
+		check(c, stepMount+i, rawMount(fstype, uintptr(unsafe.Pointer(m.dir)), fstype, m.flags))
 	}
 	root := uintptr(unsafe.Pointer(c.root))
 	check(c, stepBind, rawMount(root, root, 0, unix.MS_BIND|unix.MS_REC))

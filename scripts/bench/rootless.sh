@@ -7,6 +7,7 @@
 # `bwrap --unshare-all --bind ROOT / --proc /proc --hostname tupperware /bin/true`
 # run by the same user (goal <= 1.0x), and against the root chain
 # (tw-unshare -muinpf … tw-pivot ROOT tw-mountproc /bin/true, run by root).
+# With tw-mountsys --target ROOT/sys too, one start of tw against two.
 # The user is a throwaway one (useradd, subordinate ranges), removed after.
 # Medians of $BENCH_RUNS (30) runs by hyperfine.
 set -eu
@@ -52,8 +53,10 @@ bwrap="bwrap --unshare-all --bind $root / --proc /proc --hostname tupperware /bi
 # tw-pivot --force: the same chain the way other applets take it, through a
 # second start of tw in the user namespace
 child="tw-unshare -r -muinpf --hostname tupperware tw-mountproc --target $root/proc tw-pivot --force $root /bin/true"
+sys="tw-unshare -r -muinpf tw-mountproc --target $root/proc tw-mountsys --target $root/sys tw-pivot $root /bin/true"
+sysforce="tw-unshare -r -muinpf tw-mountproc --target $root/proc tw-mountsys --target $root/sys tw-pivot --force $root /bin/true"
 as_user hyperfine -N --style none --warmup 3 --runs "$runs" --export-json "$work/user.json" \
-	"$chain" "$auto" "$bwrap" "$child" >"$work/log" 2>&1 || {
+	"$chain" "$auto" "$bwrap" "$child" "$sys" "$sysforce" >"$work/log" 2>&1 || {
 	cat "$work/log" >&2
 	exit 1
 }
@@ -64,6 +67,9 @@ row "rootless chain (-r) vs bwrap --unshare-all" "${t}ms" "${b}ms" "$(ratio "$t"
 row "rootless chain (-r --map-auto) vs bwrap" "${a}ms" "${b}ms" "$(ratio "$a" "$b")"
 c=$(median_ms "$work/user.json" 3)
 row "rootless chain via tw's child vs bwrap" "${c}ms" "${b}ms" "$(ratio "$c" "$b")"
+s=$(median_ms "$work/user.json" 4)
+f=$(median_ms "$work/user.json" 5)
+row "rootless + tw-mountsys vs via tw's child" "${s}ms" "${f}ms" "$(ratio "$s" "$f")"
 
 # The root chain, on the same tree (root may pivot into the user's).
 hf "$work/root.json" "tw-unshare -muinpf --hostname tupperware tw-pivot $root tw-mountproc /bin/true"
