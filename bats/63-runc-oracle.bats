@@ -403,3 +403,46 @@ CAPS='grep -E "^Cap(Inh|Prm|Eff|Bnd|Amb)" /proc/self/status; grep NoNewPrivs /pr
 	grep -qx from-container runc.err
 	grep -qx from-container tw-runc.err
 }
+
+@test "spec and spec --rootless write runc's config (but the spec version); never over one; the config runs as runc's" {
+	local v
+	v=$(tw-runc features | jq -r .ociVersionMax)
+	for flag in "" --rootless; do
+		rm -rf r t
+		mkdir r t
+		(cd r && runc spec $flag)
+		run -0 tw-runc spec $flag --bundle t
+		assert_output ''
+		# ociVersion differs on purpose: the spec version each implements
+		# (runc 1.1.5's is 1.0.2-dev)
+		assert_equal "$(jq -r .ociVersion t/config.json)" "$v"
+		assert_equal "$(jq -S 'del(.ociVersion)' t/config.json)" "$(jq -S 'del(.ociVersion)' r/config.json)"
+		assert_equal "$(stat -c %a t/config.json)" "$(stat -c %a r/config.json)"
+		# in the current directory (-b's default) too, runc's tabs and all
+		(cd t && rm config.json && tw-runc spec $flag)
+		assert_equal "$(sed '/"ociVersion"/d' t/config.json)" "$(sed '/"ociVersion"/d' r/config.json)"
+		# never over an existing config, in runc's words; the file untouched
+		echo '{"mine": true}' >t/config.json
+		run -1 --separate-stderr tw-runc spec $flag -b t
+		assert_equal "$stderr" 'tw-runc: File config.json exists. Remove it first'
+		run -1 --separate-stderr runc spec $flag -b t
+		[[ "$stderr" == *'File config.json exists. Remove it first'* ]]
+		assert_equal "$(cat t/config.json)" '{"mine": true}'
+	done
+	# a bundle directory that is missing: refused by both, nothing made
+	run -1 --separate-stderr tw-runc spec -b nodir
+	assert_equal "$stderr" 'tw-runc: open nodir/config.json: no such file or directory'
+	run -1 runc spec -b nodir
+	[ ! -e nodir ]
+	run -2 tw-runc spec extra
+	# tw-runc's config in the bundle of this test, and runs as runc's does
+	rm "$BUNDLE/config.json"
+	tw-runc spec -b "$BUNDLE"
+	config "$BUNDLE" '.process.terminal = false'
+	both "$CAPS; hostname; touch /x 2>&1; :"
+	agree
+	ran
+	[[ "$out_tw" == *"CapAmb:	0000000000000000"* ]]
+	# its hostname, and root.readonly
+	[[ "$out_tw" == *$'\nrunc\n'*"touch: /x: Read-only file system" ]]
+}

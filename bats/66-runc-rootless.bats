@@ -191,6 +191,29 @@ probe='id; hostname; stat -c "%n %u:%g %a" /home/alice /etc/shadow /bin/busybox;
 	assert_line memory
 }
 
+@test "tw-runc spec --rootless as a user: runc's config (its ids mapped; but the spec version), and it runs as runc's" {
+	local r=$RDIR/home/rspec$BATS_TEST_NUMBER t=$RDIR/home/tspec$BATS_TEST_NUMBER
+	as_user mkdir "$r" "$t"
+	(cd "$r" && as_user runc spec --rootless)
+	run -0 ur tw-runc spec --rootless -b "$t"
+	assert_output ''
+	# ociVersion differs on purpose: the spec version each implements
+	assert_equal "$(jq -S 'del(.ociVersion)' "$t/config.json")" "$(jq -S 'del(.ociVersion)' "$r/config.json")"
+	assert_equal "$(jq -c '[.linux.uidMappings, .linux.gidMappings]' "$t/config.json")" \
+		"[[{\"containerID\":0,\"hostID\":$RUID,\"size\":1}],[{\"containerID\":0,\"hostID\":$RGID,\"size\":1}]]"
+	assert_equal "$(stat -c %U "$t/config.json")" "$RUSER"
+	run -1 --separate-stderr ur tw-runc spec --rootless -b "$t"
+	assert_equal "$stderr" 'tw-runc: File config.json exists. Remove it first'
+	# the busybox root of the image, and the probe: both runtimes agree
+	BUNDLE=$t
+	edit "$t" '.root.path = $r' --arg r "$B1/rootfs"
+	args "$t" sh -c "$probe"
+	both "$CID"
+	assert_line --index 0 'uid=0(root) gid=0(root) groups=0(root)'
+	assert_line --index 1 runc
+	assert_line --regexp "^ +0 +$RUID +1\$"
+}
+
 @test "create, start, state, exec, kill, delete, list under the user's root, as runc" {
 	local rt id tr
 	for b in "$B1" "$B2"; do
