@@ -446,3 +446,16 @@ CAPS='grep -E "^Cap(Inh|Prm|Eff|Bnd|Amb)" /proc/self/status; grep NoNewPrivs /pr
 	# its hostname, and root.readonly
 	[[ "$out_tw" == *$'\nrunc\n'*"touch: /x: Read-only file system" ]]
 }
+
+@test "a user namespace whose maps lack the container's root: refused in runc's words, as root" {
+	# before: the kernel's EINVAL at the init's fork ("fork/exec …: invalid argument")
+	for m in '[{"containerID": 1000, "hostID": 100000, "size": 1}]|[{"containerID": 1000, "hostID": 100000, "size": 1}]|user' \
+		'[{"containerID": 0, "hostID": 100000, "size": 65536}]|[{"containerID": 1, "hostID": 100000, "size": 65535}]|group'; do
+		IFS='|' read -r um gm what <<<"$m"
+		same '.linux.namespaces += [{"type": "user"}] | .linux.uidMappings = ($u | fromjson) | .linux.gidMappings = ($g | fromjson)
+			| .process.user = {"uid": 1000, "gid": 1000}' --arg u "$um" --arg g "$gm"
+		both 'id'
+		refused "User namespaces enabled, but no $what mapping found" || { echo "maps $um $gm" >&2; return 1; }
+		assert_equal "$err_tw" "tw-runc: User namespaces enabled, but no $what mapping found"
+	done
+}
