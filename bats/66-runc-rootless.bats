@@ -256,6 +256,71 @@ probe='id; hostname; stat -c "%n %u:%g %a" /home/alice /etc/shadow /bin/busybox;
 		'state after delete: rc 1')"
 }
 
+@test "exec -d -t --console-socket as a user: the terminal's master through the socket, as runc" {
+	requires python3
+	# the console socket's end, the user's: take the master, print what comes
+	as_user tee "$RDIR/home/recv.py" >/dev/null <<-'PY'
+		import array, os, socket, sys
+		s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+		s.bind(sys.argv[1])
+		s.listen(1)
+		c, _ = s.accept()
+		fds = array.array("i")
+		_, anc, _, _ = c.recvmsg(1024, socket.CMSG_LEN(4))
+		fds.frombytes(anc[0][2][:4])
+		out = b""
+		while True:
+		    try:
+		        b = os.read(fds[0], 4096)
+		    except OSError:
+		        break
+		    if not b:
+		        break
+		    out += b
+		sys.stdout.write(out.decode().replace("\r", ""))
+	PY
+	local b rt sock pid
+	for b in "$B1" "$B2"; do
+		args "$b" sleep 1000
+		for rt in runc tw-runc; do
+			sock=$RDIR/home/$rt$BATS_TEST_NUMBER.sock
+			run -0 urd "$rt" run -d -b "$b" "$rt$CID"
+			as_user python3 "$RDIR/home/recv.py" "$sock" >"$BATS_TEST_TMPDIR/$rt.tty" 2>&1 </dev/null 3>&- &
+			pid=$!
+			for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+			# runc takes a console socket only with --detach
+			run -0 urd "$rt" exec -d -t --console-socket "$sock" "$rt$CID" \
+				sh -c 'tty; id; stat -c "%U:%G %a %t" $(tty); cat /proc/self/uid_map'
+			wait "$pid"
+			rm -f "$sock"
+			run -0 ur "$rt" delete --force "$rt$CID"
+			nothing_left "$rt$CID"
+		done
+		cat "$BATS_TEST_TMPDIR/tw-runc.tty"
+		assert_equal "$(cat "$BATS_TEST_TMPDIR/tw-runc.tty")" "$(cat "$BATS_TEST_TMPDIR/runc.tty")"
+		run cat "$BATS_TEST_TMPDIR/tw-runc.tty"
+		assert_line --index 0 /dev/pts/0
+		assert_line --index 1 'uid=0(root) gid=0(root) groups=0(root)'
+		assert_line --index 2 'root:root 620 88'
+		assert_line --regexp "^ +0 +$RUID +1\$"
+	done
+	# and without a socket to take it: refused, as runc, the container untouched
+	args "$B1" sleep 1000
+	run -0 urd tw-runc run -d -b "$B1" "t$CID"
+	run -1 --separate-stderr ur tw-runc exec -d -t --console-socket "$RDIR/home/nosock" "t$CID" true
+	[[ "$stderr" == "tw-runc: "*"nosock"*": no such file or directory" ]] || fail "$stderr"
+	run -0 urd runc run -d -b "$B1" "r$CID"
+	run ur runc exec -d -t --console-socket "$RDIR/home/nosock" "r$CID" true
+	[ "$status" != 0 ]
+	assert_output --partial 'no such file or directory'
+	for rt in runc tw-runc; do
+		id=${rt:0:1}$CID
+		[ "$(ur "$rt" state "$id" | jq -r .status)" = running ]
+		run -0 ur "$rt" delete --force "$id"
+		nothing_left "$id"
+	done
+}
+
 @test "without a cgroup: ps, pause and kill --all fail as with runc; kill --all KILL kills the pid namespace (runc fails it)" {
 	local rt
 	args "$B2" sh -c 'sleep 1000 & exec sleep 1000'
