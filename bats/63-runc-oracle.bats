@@ -229,6 +229,8 @@ CAPS='grep -E "^Cap(Inh|Prm|Eff|Bnd|Amb)" /proc/self/status; grep NoNewPrivs /pr
 
 @test "sysctls: allowed only in a namespace of the container's own, in runc's words" {
 	nsless() { jq -c --arg t "$1" '[.linux.namespaces[] | select(.type != $t)]' good.json; }
+	# the runtime's own ip_forward, which a refused bundle must not change
+	fwd=$(cat /proc/sys/net/ipv4/ip_forward)
 	while IFS='|' read -r ns sysctl want; do
 		same 'del(.hostname) | .linux.namespaces = ($n | fromjson) | .linux.sysctl = ($s | fromjson)' --arg n "$ns" --arg s "$sysctl"
 		both 'cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/msgmax /proc/sys/kernel/domainname'
@@ -248,6 +250,7 @@ CAPS='grep -E "^Cap(Inh|Prm|Eff|Bnd|Amb)" /proc/self/status; grep NoNewPrivs /pr
 		$(nsless none)|{"net/ipv4/ip_forward": "1"}|
 	EOF
 	[ "$(cat /proc/sys/kernel/domainname)" != dom ]
+	assert_equal "$(cat /proc/sys/net/ipv4/ip_forward)" "$fwd"
 }
 
 @test "sysctl net.* in the runtime's network namespace joined by path is refused" {
@@ -374,7 +377,7 @@ CAPS='grep -E "^Cap(Inh|Prm|Eff|Bnd|Amb)" /proc/self/status; grep NoNewPrivs /pr
 	[ ! -e /sys/fs/cgroup/pids/tmp/X.scope ] && [ ! -e /sys/fs/cgroup/tmp ]
 }
 
-@test "mount propagation: rslave and rshared binds see what the host mounts after start; rshared passes back" {
+@test "mount propagation: rslave and rshared binds see what the host mounts after start; rshared passes back, rslave not" {
 	# All in a private mount namespace of this test, with a shared tmpfs
 	# of its own as the host's volume.
 	same '.process.capabilities.bounding += ["CAP_SYS_ADMIN"] | .process.capabilities.effective += ["CAP_SYS_ADMIN"]
@@ -384,8 +387,9 @@ CAPS='grep -E "^Cap(Inh|Prm|Eff|Bnd|Amb)" /proc/self/status; grep NoNewPrivs /pr
 		| .linux.rootfsPropagation = "rshared"' --arg v "$BATS_TEST_TMPDIR/vol"
 	# the container waits for the host's mounts, then mounts one back
 	script='for _ in $(seq 100); do [ -e /slave/in/f ] && [ -e /shared/in/f ] && break; sleep 0.05; done
-		cat /slave/in/f /shared/in/f; mkdir -p /shared/back; mount -t tmpfs back /shared/back
-		echo from-container >/shared/back/f; sleep 0.3'
+		cat /slave/in/f /shared/in/f; mkdir -p /shared/back /slave/back
+		mount -t tmpfs back /slave/back; echo from-container >/slave/back/f
+		mount -t tmpfs back /shared/back; echo from-container >/shared/back/f; sleep 0.3'
 	# shellcheck disable=SC2016
 	wrap() {
 		unshare -m sh -euc 'v=$1; shift; mkdir -p "$v"; mount -t tmpfs vol "$v"; mount --make-shared "$v"
@@ -395,6 +399,8 @@ CAPS='grep -E "^Cap(Inh|Prm|Eff|Bnd|Amb)" /proc/self/status; grep NoNewPrivs /pr
 			for d in slave shared; do mount -t tmpfs in "$v/$d/in"; echo "host-$d" >"$v/$d/in/f"; done
 			for _ in $(seq 60); do [ -e "$v/shared/back/f" ] && break; sleep 0.05; done
 			cat "$v/shared/back/f" >&2 2>/dev/null || echo no-back >&2
+			# rslave: nothing passes back
+			cat "$v/slave/back/f" >&2 2>/dev/null || echo slave-kept >&2
 			wait $pid' sh "$BATS_TEST_TMPDIR/vol" "$@"
 	}
 	both "$script" wrap
@@ -402,6 +408,8 @@ CAPS='grep -E "^Cap(Inh|Prm|Eff|Bnd|Amb)" /proc/self/status; grep NoNewPrivs /pr
 	assert_equal "$out_tw" $'host-slave\nhost-shared'
 	grep -qx from-container runc.err
 	grep -qx from-container tw-runc.err
+	grep -qx slave-kept runc.err
+	grep -qx slave-kept tw-runc.err
 }
 
 @test "spec and spec --rootless write runc's config (but the spec version); never over one; the config runs as runc's" {
