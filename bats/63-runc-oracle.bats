@@ -29,6 +29,8 @@ setup() {
 
 teardown() {
 	local rt id d
+	# shellcheck disable=SC2086 # pids; unshare --fork ignores TERM, KILL takes its child too (--kill-child)
+	[ -z "${HOLDERS:-}" ] || kill -KILL $HOLDERS 2>/dev/null || true
 	for rt in runc tw-runc; do
 		for id in $(ls "$BATS_TEST_TMPDIR/$rt" 2>/dev/null); do
 			"$rt" --root "$BATS_TEST_TMPDIR/$rt" delete --force "$id" >/dev/null 2>&1 || true
@@ -63,6 +65,7 @@ both() {
 	done
 }
 N=0
+HOLDERS=
 
 # left RUNTIME ID: no state under its --root, no cgroup, no mount below
 # the test's directory.
@@ -466,4 +469,49 @@ CAPS='grep -E "^Cap(Inh|Prm|Eff|Bnd|Amb)" /proc/self/status; grep NoNewPrivs /pr
 		refused "User namespaces enabled, but no $what mapping found" || { echo "maps $um $gm" >&2; return 1; }
 		assert_equal "$err_tw" "tw-runc: User namespaces enabled, but no $what mapping found"
 	done
+}
+
+@test "namespaces present, absent, joined by path: a generated family" {
+	# a holder of a namespace of each type, to join by path
+	local t n holder kinds='pid ipc uts network cgroup'
+	declare -A file=([pid]=pid [ipc]=ipc [uts]=uts [network]=net [cgroup]=cgroup)
+	declare -A opt=([pid]=--pid [ipc]=--ipc [uts]=--uts [network]=--net [cgroup]=--cgroup)
+	declare -A held
+	for t in $kinds; do
+		unshare "${opt[$t]}" --fork --kill-child sleep 1000 </dev/null >/dev/null 2>&1 3>&- &
+		HOLDERS+=" $!" # killed by teardown
+		for _ in $(seq 50); do holder=$(pgrep -P "$!" sleep) && break; sleep 0.05; done
+		held[$t]=$holder
+	done
+	# what the program sees of each namespace: the runtime's, one held by
+	# the test, or one of its own
+	local probe='for n in pid ipc uts net cgroup; do i=$(readlink /proc/self/ns/$n); eval "h=\$H_$n j=\${J_$n:-}"
+		if [ "$i" = "$h" ]; then echo "$n host"; elif [ "$i" = "$j" ]; then echo "$n joined"; else echo "$n own"; fi; done'
+	local env='[]'
+	for n in pid ipc uts net cgroup; do
+		env=$(jq -c --arg h "H_$n=$(readlink /proc/self/ns/$n)" '. + [$h]' <<<"$env")
+	done
+	for t in $kinds; do
+		for form in absent path; do
+			n=${file[$t]}
+			same '.process.env += ($e | fromjson) + [$j]
+				| .linux.namespaces = [.linux.namespaces[] | select(.type != $t)]
+					+ (if $f == "path" then [{"type": $t, "path": $p}] else [] end)
+				| if $t == "uts" and $f == "absent" then del(.hostname) else . end' \
+				--arg e "$env" --arg j "J_$n=$(readlink "/proc/${held[$t]}/ns/$n")" --arg t "$t" --arg f "$form" \
+				--arg p "/proc/${held[$t]}/ns/$n"
+			both "$probe"
+			agree || { echo "namespace $t $form" >&2; return 1; }
+			ran
+			[[ "$out_tw" == *"$n $([ "$form" = absent ] && echo host || echo joined)"* ]] ||
+				{ echo "namespace $t $form: $out_tw" >&2; return 1; }
+		done
+	done
+	# all of them new: each the container's own
+	same '.process.env += ($e | fromjson)
+		| .linux.namespaces = [.linux.namespaces[] | select(.type != "cgroup")] + [{"type": "cgroup"}]' --arg e "$env"
+	both "$probe"
+	agree
+	ran
+	assert_equal "$out_tw" $'pid own\nipc own\nuts own\nnet own\ncgroup own'
 }
