@@ -515,3 +515,46 @@ CAPS='grep -E "^Cap(Inh|Prm|Eff|Bnd|Amb)" /proc/self/status; grep NoNewPrivs /pr
 	ran
 	assert_equal "$out_tw" $'pid own\nipc own\nuts own\nnet own\ncgroup own'
 }
+
+@test "mounts onto sensitive and hostile destinations: /sys, /dev, .., symlinks out of the root, a generated family" {
+	echo 42 >src
+	mkdir dir out
+	ln -s /../../../../../../"$PWD"/out "$BUNDLE/rootfs/escape"
+	ln -s ../../../../../../../.. "$BUNDLE/rootfs/up"
+	while IFS='|' read -r mount want; do
+		same '.mounts += [$m | fromjson]' --arg m "$mount"
+		both 'ls /escape /up /sys/kernel /dev >/dev/null 2>&1; echo ran'
+		if [ -z "$want" ]; then
+			agree || { echo "mount $mount" >&2; return 1; }
+		else
+			refused "$want" || { echo "mount $mount" >&2; return 1; }
+		fi
+		# whatever the runtime did, nothing landed outside the root
+		[ -z "$(ls -A out)" ] || { echo "mount $mount: wrote to $(ls -A out) outside the root" >&2; return 1; }
+	done <<-EOF
+		{"destination": "/sys/kernel/x", "type": "tmpfs", "source": "tmpfs"}|
+		{"destination": "/sys", "type": "bind", "source": "$PWD/dir", "options": ["rbind"]}|
+		{"destination": "/dev/urandom", "type": "bind", "source": "$PWD/src", "options": ["bind"]}|
+		{"destination": "/dev/pts/ptmx", "type": "bind", "source": "$PWD/src", "options": ["bind"]}|
+		{"destination": "/escape/x", "type": "tmpfs", "source": "tmpfs"}|
+		{"destination": "/up/tmp/x", "type": "tmpfs", "source": "tmpfs"}|
+		{"destination": "/../../../x", "type": "tmpfs", "source": "tmpfs"}|
+		{"destination": "/a/../../b", "type": "bind", "source": "$PWD/dir", "options": ["bind"]}|
+		{"destination": "/escape", "type": "bind", "source": "$PWD/dir", "options": ["rbind"]}|
+	EOF
+	# A file bound over /dev/null: runc 1.1 binds that file over every
+	# masked path; tw-runc refuses, as runc 1.2.8+ does (CVE-2025-31133),
+	# and runs it without masked paths.
+	same '.mounts += [{"destination": "/dev/null", "type": "bind", "source": $s, "options": ["bind"]}]' --arg s "$PWD/src"
+	both 'cat /proc/kcore 2>&1 | head -c 2; echo'
+	assert_equal "$rc_runc" 0
+	[ "$rc_tw" = 1 ] && [[ "$err_tw" == *'/dev/null is not the null device'* ]]
+	same '.linux.maskedPaths = [] | .mounts += [{"destination": "/dev/null", "type": "bind", "source": $s, "options": ["bind"]}]' --arg s "$PWD/src"
+	echo 42 >src
+	both 'read -r x </dev/null; echo "$x"'
+	# runc 1.1 runs it too, but its init takes the program's stdout (a
+	# file, as the one over /dev/null) for /dev/null and reopens it as the
+	# container's: the output goes into that file (as it did above)
+	assert_equal "$rc_runc/$out_runc/$(cat src)" 0//42
+	assert_equal "$rc_tw/$out_tw" 0/42
+}
