@@ -558,3 +558,26 @@ CAPS='grep -E "^Cap(Inh|Prm|Eff|Bnd|Amb)" /proc/self/status; grep NoNewPrivs /pr
 	assert_equal "$rc_runc/$out_runc/$(cat src)" 0//42
 	assert_equal "$rc_tw/$out_tw" 0/42
 }
+
+@test "a user namespace joined by path: runc runs it, tw-runc refuses it by name (not done yet)" {
+	# A gap, not a choice: the init would have to join the user namespace
+	# before the others (as exec does, bats/64); create makes its own.
+	unshare --user --fork --kill-child sleep 1000 </dev/null >/dev/null 2>&1 3>&- &
+	HOLDERS+=" $!"
+	local u
+	for _ in $(seq 50); do u=$(pgrep -P "$!" sleep) && break; sleep 0.05; done
+	echo '0 100000 65536' >"/proc/$u/uid_map"
+	echo '0 100000 65536' >"/proc/$u/gid_map"
+	# the root the namespace's root can reach (userns_bundle's way)
+	chown -R 100000:100000 "$BUNDLE/rootfs"
+	local d=$BUNDLE
+	while [ "$d" != / ]; do chmod o+x "$d"; d=$(dirname "$d"); done
+	same '.mounts = [.mounts[] | select(.type != "cgroup")] | .linux.namespaces = [.linux.namespaces[] | select(.type != "user")] + [{"type": "user", "path": $p}]
+		| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]' --arg p "/proc/$u/ns/user"
+	both 'id; cat /proc/self/uid_map'
+	assert_equal "$rc_runc/$err_runc" 0/
+	[[ "$out_runc" == 'uid=0(root) gid=0(root)'*'0     100000      65536' ]]
+	assert_equal "$rc_tw" 1
+	assert_equal "$err_tw" "tw-runc: $BUNDLE/config.json: linux.namespaces: joining a user namespace by path is not supported"
+}
