@@ -435,6 +435,7 @@ CAPS='grep -E "^Cap(Inh|Prm|Eff|Bnd|Amb)" /proc/self/status; grep NoNewPrivs /pr
 		# never over an existing config, in runc's words; the file untouched
 		echo '{"mine": true}' >t/config.json
 		run -1 --separate-stderr tw-runc spec $flag -b t
+		# shellcheck disable=SC2154 # $stderr comes from bats run --separate-stderr
 		assert_equal "$stderr" 'tw-runc: File config.json exists. Remove it first'
 		run -1 --separate-stderr runc spec $flag -b t
 		[[ "$stderr" == *'File config.json exists. Remove it first'* ]]
