@@ -582,3 +582,25 @@ CAPS='grep -E "^Cap(Inh|Prm|Eff|Bnd|Amb)" /proc/self/status; grep NoNewPrivs /pr
 	assert_equal "$rc_tw" 1
 	assert_equal "$err_tw" "tw-runc: $BUNDLE/config.json: linux.namespaces: joining a user namespace by path is not supported"
 }
+
+@test "resources tw-runc refuses by name: realtime CPU and per-device blockIO, which runc 1.1 applies (a gap); hugetlb, rdma, net_cls" {
+	# Refused by name rather than ignored: a limit asked for is never
+	# silently dropped. runc applies each where the controller exists.
+	while IFS='|' read -r res name ctl; do
+		same '.linux.resources += ($r | fromjson)' --arg r "$res"
+		both 'echo ran'
+		[ "$rc_tw" = 1 ] && [[ "$err_tw" == *"$name is not supported" ]] || { echo "$name: $err_tw" >&2; return 1; }
+		if [ -d "/sys/fs/cgroup/$ctl" ]; then
+			assert_equal "$rc_runc/$out_runc" 0/ran
+		else
+			# this machine has no such controller: runc fails too
+			[ "$rc_runc" = 1 ] && [[ "$err_runc" == *"cannot set "*" limit: container could not join or create cgroup"* ]]
+		fi
+	done <<-EOF
+		{"cpu": {"realtimeRuntime": 0, "realtimePeriod": 1000000}}|linux.resources.cpu.realtimeRuntime|cpu
+		{"blockIO": {"throttleReadBpsDevice": [{"major": 7, "minor": 0, "rate": 1048576}]}}|linux.resources.blockIO per device|blkio
+		{"hugepageLimits": [{"pageSize": "2MB", "limit": 1073741824}]}|linux.resources.hugepageLimits|hugetlb
+		{"rdma": {"mlx5_0": {"hcaHandles": 3}}}|linux.resources.rdma|rdma
+		{"network": {"classID": 1048577}}|linux.resources.network|net_cls
+	EOF
+}
