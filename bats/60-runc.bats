@@ -34,14 +34,21 @@ teardown() {
 	assert_equal "$(jq -r .rootfs <<<"$output")" "$BUNDLE/rootfs"
 	assert_equal "$(jq -r .ociVersion <<<"$output")" "$(jq -r .ociVersion "$BUNDLE/config.json")"
 	jq -e '.created | fromdateiso8601? // (sub("\\.[0-9]+Z$"; "Z") | fromdateiso8601)' <<<"$output" >/dev/null
-	# nothing of the program ran: the init waits at the gate, is tw, in the cgroup
+	# nothing of the program ran: the init waits at the gate, is tw (forked
+	# from create, not executed again), in the cgroup
 	sleep 0.2
 	[ ! -e out/marker ]
-	[ "$(readlink /proc/"$pid"/exe)" = /tw ]
 	cmp /proc/"$pid"/exe "$TW_BIN/tw"
-	# CVE-2019-5736: the tw of the init cannot be opened for writing
-	run -1 python3 -c 'import os, sys; os.open(sys.argv[1], os.O_WRONLY)' /proc/"$pid"/exe
-	assert_output --partial 'Read-only file system'
+	# CVE-2019-5736: the init is not dumpable until it executes the
+	# program, so no process without CAP_SYS_PTRACE (root without it here,
+	# as a container's root is) can open its /proc/PID/exe, the host's tw,
+	# for writing or at all
+	for mode in O_WRONLY O_RDONLY; do
+		run -1 setpriv --inh-caps=-all --bounding-set=-sys_ptrace -- \
+			python3 -c 'import os, sys; os.open(sys.argv[1], getattr(os, sys.argv[2]))' /proc/"$pid"/exe "$mode"
+		assert_output --partial 'Permission denied'
+	done
+	run -1 setpriv --inh-caps=-all --bounding-set=-sys_ptrace -- readlink /proc/"$pid"/exe
 	grep -qx "$pid" /sys/fs/cgroup/pids/c1/cgroup.procs
 	run -0 twr start c1
 	assert_output ''
@@ -60,6 +67,26 @@ teardown() {
 	assert_output 'tw-runc: container not running'
 	run -0 twr delete c1
 	nothing_left c1
+}
+
+@test "the Go init (for what the forked one cannot do) runs from a sealed tw" {
+	# _TW_RUNC_GO_INIT takes the Go init, as a user namespace, a terminal or
+	# a hook in the container do
+	runc_args sh -c 'echo ran >/out/marker; exec sleep 1000'
+	_TW_RUNC_GO_INIT=1 run -0 twrd create --bundle "$BUNDLE" --pid-file pid cg
+	pid=$(cat pid)
+	sleep 0.2
+	[ ! -e out/marker ]
+	[ "$(readlink /proc/"$pid"/exe)" = /tw ]
+	cmp /proc/"$pid"/exe "$TW_BIN/tw"
+	# CVE-2019-5736: the tw of the init cannot be opened for writing
+	run -1 python3 -c 'import os, sys; os.open(sys.argv[1], os.O_WRONLY)' /proc/"$pid"/exe
+	assert_output --partial 'Read-only file system'
+	run -0 twr start cg
+	for _ in $(seq 50); do [ -e out/marker ] && break; sleep 0.05; done
+	assert_equal "$(cat out/marker)" ran
+	run -0 twr delete --force cg
+	nothing_left cg
 }
 
 @test "start lets exactly one program through; a second start is refused" {
