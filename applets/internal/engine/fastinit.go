@@ -215,7 +215,9 @@ func (b *build) run() (int, error) {
 			}
 		}
 	}
-	call := func(fail func(e syscall.Errno) error, nr uintptr, a ...uintptr) { chain.CallLater("", 0, fail, nr, a...) }
+	call := func(fail func(e syscall.Errno) error, nr uintptr, a ...uintptr) {
+		chain.CallLater("", 0, fail, nr, a...)
+	}
 	errorf := func(format string, a ...any) func(e syscall.Errno) error {
 		return func(e syscall.Errno) error { return fmt.Errorf(format, append(a, e)...) }
 	}
