@@ -353,3 +353,42 @@ $(cat pid)"
 	assert_output 'tw-runc: cannot allocate tty if runc will detach without setting console socket'
 	nothing_left t2
 }
+
+@test "the forked init and the Go init make the same container, for a generated family of configs" {
+	# what the program sees: identity, limits, capabilities, mounts (sorted:
+	# the forked init mounts proc and the cgroups after the others), cgroup,
+	# descriptors, environment; a seccomp filter that denies mkdir
+	runc_args sh -c 'id; pwd; hostname; ulimit -n; ulimit -Hn; ulimit -u; umask; cat /proc/self/oom_score_adj
+		grep -E "^(Cap|NoNewPrivs|Seccomp:)" /proc/self/status; cat /proc/sys/kernel/msgmax
+		mount | sort; cat /proc/self/cgroup; ls /proc/self/fd; env | sort; mkdir /tmp/m$$ 2>&1 && rmdir /tmp/m$$; touch /x 2>&1 && rm /x; exit 3'
+	local -a family=(
+		'.'
+		'.linux.namespaces |= map(select(.type != "cgroup"))'
+		'.process.user = {"uid": 1000, "gid": 1000, "additionalGids": [5, 7], "umask": 63} | .process.cwd = "/tmp"'
+		'.process.noNewPrivileges = false | .linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW",
+			"syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}'
+		'.process.user.uid = 1000 | .process.noNewPrivileges = false | .linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW",
+			"syscalls": [{"names": ["mkdirat"], "action": "SCMP_ACT_ERRNO"}]}'
+		'.root.readonly = true | .process.oomScoreAdj = 100 | .linux.sysctl = {"kernel.msgmax": "4096"} |
+			.process.rlimits = [{"type": "RLIMIT_NPROC", "soft": 50, "hard": 60}] | .hostname = "fam"'
+		'.process.capabilities = {"bounding": ["CAP_CHOWN", "CAP_SETUID"], "effective": ["CAP_CHOWN"],
+			"permitted": ["CAP_CHOWN", "CAP_SETUID"], "inheritable": ["CAP_SETUID"], "ambient": ["CAP_SETUID"]}'
+		'.linux.maskedPaths = ["/proc/kcore", "/proc/acpi", "/nonexistent"] | .linux.readonlyPaths = ["/proc/sys", "/etc"]'
+	)
+	cp "$BUNDLE/config.json" base.json
+	local f fork goinit id n=0 all=
+	for f in "${family[@]}"; do
+		n=$((n + 1))
+		id=fam$n
+		jq "$f" base.json >"$BUNDLE/config.json"
+		run -3 twr run --bundle "$BUNDLE" "$id"
+		fork=$output
+		_TW_RUNC_GO_INIT=1 run -3 twr run --bundle "$BUNDLE" "$id"
+		goinit=$output
+		[ "$fork" = "$goinit" ] || { echo "config $f:"; diff <(echo "$goinit") <(echo "$fork"); return 1; }
+		nothing_left "$id"
+		all+=$fork
+	done
+	# the family is not empty: the filter and the read-only root showed
+	[[ "$all" == *"Read-only file system"* && "$all" == *"Operation not permitted"* && "$all" == *"uid=1000"* ]]
+}
