@@ -154,15 +154,6 @@ func (r *Runtime) Create(id string, o *CreateOpts, stdio cli.IO) (st *State, err
 		return nil, err
 	}
 	defer gate.Close()
-	if fork {
-		if cg, err = r.newCgroup(cgPath, id, spec); err != nil {
-			return nil, err
-		}
-		if pid, err = forkInit(spec, rootfs, cg, cgPath, gate, o.PreserveFds); err != nil {
-			return nil, err
-		}
-		return r.created(spec, id, bundle, rootfs, pid, cg, o.PidFile)
-	}
 	// The init starts before its cgroup is made: its start (execve, the Go
 	// runtime) runs while this one makes the cgroup, and it does nothing
 	// until it has its config, which it gets once it is in the cgroup.
@@ -173,6 +164,15 @@ func (r *Runtime) Create(id string, o *CreateOpts, stdio cli.IO) (st *State, err
 			return nil, err
 		}
 		defer console.Close()
+	}
+	if fork {
+		if cg, err = r.newCgroup(cgPath, id, spec); err != nil {
+			return nil, err
+		}
+		if pid, err = forkInit(spec, rootfs, cg, cgPath, gate, console, o.PreserveFds); err != nil {
+			return nil, err
+		}
+		return r.created(spec, id, bundle, rootfs, pid, cg, o.PidFile)
 	}
 	cmd, parent, err := startInit(seal, spec, cloneFlags(spec), joined(spec)["pid"], extra, gate, console, stdio)
 	seal = nil

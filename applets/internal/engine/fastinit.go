@@ -47,8 +47,8 @@ const envGoInit = "_TW_RUNC_GO_INIT"
 // forkable reports whether the container's init can be forked from
 // create (see above).
 func forkable(spec *specs.Spec, o *CreateOpts, stdio cli.IO, r *Runtime) bool {
-	if !chain.CanFork || os.Geteuid() != 0 || r.RootlessCgroups || o.ConsoleSocket != "" || o.Console != nil ||
-		os.Getenv(envGoInit) != "" || spec.Process == nil || spec.Process.Terminal || spec.Linux == nil ||
+	if !chain.CanFork || os.Geteuid() != 0 || r.RootlessCgroups ||
+		os.Getenv(envGoInit) != "" || spec.Process == nil || spec.Linux == nil ||
 		spec.Linux.MountLabel != "" || o.PreserveFds < 0 {
 		return false
 	}
@@ -110,7 +110,7 @@ func under(p, dir string) bool {
 // forkInit builds the container on a locked thread and forks its init
 // there; the init is in cg once it is ready and waits at gate. Errors read
 // as the Go init's do.
-func forkInit(spec *specs.Spec, rootfs string, cg *Cgroup, cgPath string, gate *os.File, preserve int) (int, error) {
+func forkInit(spec *specs.Spec, rootfs string, cg *Cgroup, cgPath string, gate, console *os.File, preserve int) (int, error) {
 	sec, err := newSeccomp(spec.Linux.Seccomp)
 	if err != nil {
 		return 0, err
@@ -130,7 +130,8 @@ func forkInit(spec *specs.Spec, rootfs string, cg *Cgroup, cgPath string, gate *
 			procs = append(procs, f)
 		}
 	}
-	b := &build{spec: spec, rootfs: rootfs, cg: cg, cgPath: cgPath, gate: int(gate.Fd()), preserve: preserve, sec: sec, procs: procs}
+	b := &build{spec: spec, rootfs: rootfs, cg: cg, cgPath: cgPath, gate: int(gate.Fd()), preserve: preserve, sec: sec,
+		procs: procs, console: console}
 	if b.eff, b.perm, b.inh, err = caps.Current(); err != nil {
 		return 0, err
 	}
@@ -165,6 +166,8 @@ type build struct {
 	gate, preserve int
 	sec            *filter
 	procs          []*os.File
+	console        *os.File // the console socket with process.terminal
+	closeAfter     []int    // descriptors of this process to close after the fork
 	eff, perm, inh caps.Set
 }
 
@@ -196,6 +199,11 @@ func (b *build) run() (int, error) {
 	spec, proc := b.spec, b.spec.Process
 	chain.TakeSteps() // a record of nothing
 	defer chain.TakeSteps()
+	defer func() {
+		for _, fd := range b.closeAfter {
+			unix.Close(fd)
+		}
+	}()
 	flags := cloneFlags(spec) &^ (unix.CLONE_NEWCGROUP | unix.CLONE_NEWUSER)
 	before, err := mountNS()
 	if err != nil {
@@ -277,6 +285,11 @@ func (b *build) run() (int, error) {
 	chain.MaskLater("", spec.Linux.MaskedPaths, spec.Linux.ReadonlyPaths)
 	if spec.Root.Readonly {
 		chain.RemountLater("", "/", unix.MS_RDONLY)
+	}
+	if proc.Terminal {
+		if err := b.terminal(); err != nil {
+			return 0, err
+		}
 	}
 	if proc.OOMScoreAdj != nil {
 		p := "/proc/self/oom_score_adj"
@@ -421,6 +434,30 @@ func (b *build) mount(in *initProc, m specs.Mount, newCg bool) error {
 			return fmt.Errorf("mount %s: %w", m.Destination, &os.PathError{Op: "set propagation", Path: dest, Err: e})
 		}, unix.SYS_MOUNT, chain.CString(""), chain.CString(inner), chain.CString(""), p, 0)
 	}
+	return nil
+}
+
+// terminal gives the container a terminal as the Go init's console does:
+// the pty is opened here, in the container's devpts, and its master sent;
+// the init (in its own session) makes the slave its controlling terminal
+// and fds 0, 1 and 2.
+func (b *build) terminal() error {
+	if b.console == nil {
+		return fmt.Errorf("process.terminal needs --console-socket")
+	}
+	slave, name, err := openConsole(b.console, b.spec.Process)
+	if err != nil {
+		return err
+	}
+	chain.CallLater("", 0, func(e syscall.Errno) error { return fmt.Errorf("make %s the controlling terminal: %w", name, e) },
+		unix.SYS_IOCTL, uintptr(slave), unix.TIOCSCTTY, 0)
+	for fd := 0; fd < 3; fd++ {
+		chain.CallLater("", 0, func(e syscall.Errno) error { return fmt.Errorf("dup %s to %d: %w", name, fd, e) },
+			unix.SYS_DUP3, uintptr(slave), uintptr(fd), 0)
+	}
+	chain.TryLater(unix.SYS_CLOSE, uintptr(slave))
+	// This process's copy, once the init is forked.
+	b.closeAfter = append(b.closeAfter, slave)
 	return nil
 }
 
