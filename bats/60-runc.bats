@@ -70,8 +70,8 @@ teardown() {
 }
 
 @test "the Go init (for what the forked one cannot do) runs from a sealed tw" {
-	# _TW_RUNC_GO_INIT takes the Go init, as a user namespace, a terminal or
-	# a hook in the container do
+	# _TW_RUNC_GO_INIT takes the Go init, as a user namespace or a hook in
+	# the container do
 	runc_args sh -c 'echo ran >/out/marker; exec sleep 1000'
 	_TW_RUNC_GO_INIT=1 run -0 twrd create --bundle "$BUNDLE" --pid-file pid cg
 	pid=$(cat pid)

@@ -35,7 +35,7 @@ import (
 // sysctls, masks, takes its rlimits, identity and capabilities, reports
 // to create, waits at the start gate, installs the seccomp filter last
 // and executes the program. What needs Go in the init (a user namespace:
-// a multithreaded process can neither unshare nor join one; a terminal;
+// a multithreaded process can neither unshare nor join one;
 // hooks that run in the container; SELinux mount labels) takes the Go
 // init (init.go), as does a config whose mounts the init could not make
 // in the same order.
