@@ -36,7 +36,7 @@ import (
 // to create, waits at the start gate, installs the seccomp filter last
 // and executes the program. What needs Go in the init (a user namespace:
 // a multithreaded process can neither unshare nor join one;
-// hooks that run in the container; SELinux mount labels) takes the Go
+// hooks that run while the container is made; SELinux mount labels) takes the Go
 // init (init.go), as does a config whose mounts the init could not make
 // in the same order.
 
