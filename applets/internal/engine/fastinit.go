@@ -71,25 +71,8 @@ func forkable(spec *specs.Spec, o *CreateOpts, stdio cli.IO, r *Runtime) bool {
 	if under(filepath.Clean(spec.Process.Cwd), "/proc") {
 		return false
 	}
-	// The procs and (with a cgroup namespace) the cgroups are mounted by
-	// the init, after the other mounts: none may be below them.
-	var late []string
-	for _, m := range spec.Mounts {
-		d := filepath.Clean("/" + m.Destination)
-		if m.Type == "proc" && !isBind(m) || (m.Type == "cgroup" || m.Type == "cgroup2") && !isBind(m) {
-			late = append(late, d)
-		}
-	}
-	for _, m := range spec.Mounts {
-		d := filepath.Clean("/" + m.Destination)
-		if d == "/" || under(d, "/proc") && !(d == "/proc" && m.Type == "proc" && !isBind(m)) {
-			return false
-		}
-		for _, l := range late {
-			if d != l && under(d, l) {
-				return false
-			}
-		}
+	if !lateMountsKeepOrder(spec.Mounts) {
+		return false
 	}
 	for i, def := range []*os.File{os.Stdin, os.Stdout, os.Stderr} {
 		var v any = []any{stdio.Stdin, stdio.Stdout, stdio.Stderr}[i]
@@ -100,6 +83,38 @@ func forkable(spec *specs.Spec, o *CreateOpts, stdio cli.IO, r *Runtime) bool {
 	// The init marks the descriptors close-on-exec with close_range(2)
 	// (Linux 5.11): tried on a range with nothing open.
 	return unix.CloseRange(1<<30, 1<<30, unix.CLOSE_RANGE_CLOEXEC) == nil
+}
+
+// lateMountsKeepOrder reports whether the forked init may mount the procs
+// and (with a cgroup namespace) the cgroups after the other mounts: none
+// may be below them, and none that config.json puts after one of them may
+// cover it (a bind of /sys after the cgroups at /sys/fs/cgroup), as the
+// order would change.
+func lateMountsKeepOrder(mounts []specs.Mount) bool {
+	var late []string
+	for _, m := range mounts {
+		d := filepath.Clean("/" + m.Destination)
+		if d == "/" || under(d, "/proc") && !(d == "/proc" && m.Type == "proc" && !isBind(m)) {
+			return false
+		}
+		for _, l := range late {
+			if under(l, d) {
+				return false
+			}
+		}
+		if m.Type == "proc" && !isBind(m) || (m.Type == "cgroup" || m.Type == "cgroup2") && !isBind(m) {
+			late = append(late, d)
+		}
+	}
+	for _, m := range mounts {
+		d := filepath.Clean("/" + m.Destination)
+		for _, l := range late {
+			if d != l && under(d, l) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // under reports whether the clean path p is dir or below it.
