@@ -296,3 +296,41 @@ ref_left() {
 	nothing_left twt
 	ref_left reft
 }
+
+# steps FILE: what the init did up to its write of the attr file, from an
+# strace log, one word per step: pivot_root, setuid (to uid 1000), capset,
+# nnp (no_new_privs), then attr; sorted when SORT is set (the order among
+# the credentials' steps is each runtime's own).
+steps() {
+	grep -oE 'pivot_root\(|set(res)?uid\(1000|capset\(|PR_SET_NO_NEW_PRIVS|/attr/(apparmor/)?exec"' "$1" |
+		sed -E 's/^pivot_root\(/pivot_root/; s/^set.*/setuid/; s/^capset\(/capset/; s/^PR_SET.*/nnp/; s/^\/attr.*/attr/' |
+		sed '/^attr$/q' | { if [ -n "${SORT:-}" ]; then sort; else cat; fi; } | tr '\n' ' '
+}
+
+@test "when the profile is written (strace): create after pivot_root and before the credentials, exec after them, as runc" {
+	requires strace
+	local rt
+	config "$BUNDLE" '.process.apparmorProfile = "p" | .process.user = {"uid": 1000, "gid": 1000}'
+	for rt in tw-runc runc; do
+		strace -f -qq -o "$rt.create" -e trace=pivot_root,openat,capset,setresuid,setuid,prctl \
+			"$rt" --root "$BATS_TEST_TMPDIR/$rt" run --bundle "$BUNDLE" "c$rt" </dev/null >/dev/null 2>&1 || true
+	done
+	echo "create: tw-runc: $(steps tw-runc.create) / runc: $(steps runc.create)" >&2
+	[ "$(steps tw-runc.create)" = "pivot_root attr " ]
+	assert_equal "$(steps tw-runc.create)" "$(steps runc.create)"
+	config "$BUNDLE" 'del(.process.apparmorProfile) | .process.user = {"uid": 0, "gid": 0}'
+	for rt in tw-runc runc; do
+		"$rt" --root "$BATS_TEST_TMPDIR/$rt" run -d --bundle "$BUNDLE" "e$rt" </dev/null >/dev/null 2>&1 3>&-
+		strace -f -qq -o "$rt.exec" -e trace=pivot_root,openat,capset,setresuid,setuid,prctl \
+			"$rt" --root "$BATS_TEST_TMPDIR/$rt" exec --apparmor p --user 1000:1000 "e$rt" true </dev/null >/dev/null 2>&1 || true
+		"$rt" --root "$BATS_TEST_TMPDIR/$rt" delete --force "e$rt"
+	done
+	echo "exec: tw-runc: $(steps tw-runc.exec) / runc: $(steps runc.exec)" >&2
+	[ "$(SORT=1 steps tw-runc.exec)" = "attr capset nnp setuid " ]
+	assert_equal "$(SORT=1 steps tw-runc.exec)" "$(SORT=1 steps runc.exec)"
+	# and the write is the last of them for tw-runc (runc sets no_new_privs first)
+	[[ "$(steps tw-runc.exec)" == *" attr " ]]
+	for rt in tw-runc runc; do
+		[ -z "$(ls -A "$BATS_TEST_TMPDIR/$rt")" ] || { echo "$rt left state" >&2; return 1; }
+	done
+}

@@ -45,6 +45,9 @@ Commands:
   update [--resources FILE|-] [--memory BYTES] [--pids-limit N] ID
                 change the resources of the container's cgroup
   list          the containers under --root
+  spec [--bundle DIR] [--rootless]
+                write runc's starter config.json into DIR (default: here);
+                --rootless: runc's variant for a user without root
   features      what this runtime supports, as JSON
 
 Errors are printed on stderr and, with --log, appended to FILE as a JSON
@@ -88,6 +91,7 @@ var commands = []command{
 	{"ps", cmdPs},
 	{"resume", cmdResume},
 	{"run", cmdRun},
+	{"spec", cmdSpec},
 	{"start", cmdStart},
 	{"state", cmdState},
 	{"update", cmdUpdate},

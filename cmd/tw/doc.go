@@ -356,7 +356,7 @@ func completion(w io.Writer, shell string) error {
 				if c == "exec" {
 					sp = append(sp, "prog")
 				}
-				if c == "create" || c == "run" || c == "list" || c == "features" {
+				if c == "create" || c == "run" || c == "list" || c == "features" || c == "spec" {
 					sp = []string{"none"}
 				}
 			}

@@ -87,6 +87,8 @@ func (r *Runtime) Create(id string, o *CreateOpts, stdio cli.IO) (st *State, err
 		if err := checkRootless(spec); err != nil { // rootless.go
 			return nil, err
 		}
+	} else if err := checkRootMapped(spec); err != nil { // rootless.go
+		return nil, err
 	}
 	if spec.Process.Terminal && o.ConsoleSocket == "" && o.Console == nil {
 		return nil, errors.New("cannot allocate tty if runc will detach without setting console socket")

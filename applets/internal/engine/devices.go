@@ -94,6 +94,11 @@ func makeDevice(rootfs string, d specs.LinuxDevice, userns bool) error {
 	}
 	err = unix.Mknod(dest, typ|mode, int(unix.Mkdev(uint32(d.Major), uint32(d.Minor))))
 	if err == unix.EEXIST {
+		// What a mount of the config put there (a bind over /dev/null,
+		// /dev/kvm): the user's, kept as runc keeps it.
+		if mountRoot(dest) {
+			return nil
+		}
 		// The image's own node (a /dev not of tmpfs): it must be the one.
 		var st unix.Stat_t
 		if err := unix.Lstat(dest, &st); err != nil {
@@ -118,6 +123,13 @@ func makeDevice(rootfs string, d specs.LinuxDevice, userns bool) error {
 		return &os.PathError{Op: "chown", Path: dest, Err: err}
 	}
 	return nil
+}
+
+// mountRoot reports whether path (not followed) is the root of a mount.
+func mountRoot(path string) bool {
+	var st unix.Statx_t
+	err := unix.Statx(unix.AT_FDCWD, path, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_BASIC_STATS, &st)
+	return err == nil && st.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT != 0 && st.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0
 }
 
 // symlinkIn makes the link name (inside rootfs) to target, unless the

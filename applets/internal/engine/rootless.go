@@ -84,8 +84,8 @@ func RootlessCgroups(flag string, euid int, inUserNS bool) (bool, error) {
 }
 
 // checkRootless is runc's rootless validator, for a caller without root:
-// a new user namespace with uid and gid mappings, mount options uid= and
-// gid= of mapped ids only, the process's user mapped, no additional
+// a new user namespace with uid and gid mappings, root mapped, mount
+// options uid= and gid= of mapped ids only, the process's user mapped, no additional
 // groups (a user namespace of a user allows no setgroups).
 func checkRootless(s *specs.Spec) error {
 	if !newNS(s, specs.UserNamespace) {
@@ -96,6 +96,10 @@ func checkRootless(s *specs.Spec) error {
 	}
 	if len(s.Linux.GIDMappings) == 0 {
 		return errors.New("rootless containers requires at least one GID mapping")
+	}
+	// root mapped before the mount options, as runc 1.1.5 says it
+	if err := checkRootMapped(s); err != nil {
+		return err
 	}
 	for _, m := range s.Mounts {
 		for _, o := range m.Options {
@@ -125,6 +129,24 @@ func checkRootless(s *specs.Spec) error {
 	}
 	if len(s.Process.User.AdditionalGids) > 0 {
 		return errors.New("cannot set any additional groups in a rootless container")
+	}
+	return nil
+}
+
+// checkRootMapped refuses a new user namespace whose maps lack the
+// container's uid or gid 0, in runc's words (its HostRootUID and
+// HostRootGID, as root and as a user, after the rootless validator): the
+// init becomes root of the namespace, which the kernel refuses (EINVAL)
+// for an unmapped id.
+func checkRootMapped(s *specs.Spec) error {
+	if !newNS(s, specs.UserNamespace) {
+		return nil
+	}
+	if !mapped(0, s.Linux.UIDMappings) {
+		return errors.New("User namespaces enabled, but no user mapping found")
+	}
+	if !mapped(0, s.Linux.GIDMappings) {
+		return errors.New("User namespaces enabled, but no group mapping found")
 	}
 	return nil
 }

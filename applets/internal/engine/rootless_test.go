@@ -84,12 +84,17 @@ func TestCheckRootless(t *testing.T) {
 		{"user unmapped", func(s *specs.Spec) { s.Process.User.UID = 1000 }, "cannot set uid to unmapped user in user namespace"},
 		{"group unmapped", func(s *specs.Spec) { s.Process.User.GID = 1 }, "cannot set gid to unmapped user in user namespace"},
 		{"additional gids", func(s *specs.Spec) { s.Process.User.AdditionalGids = []uint32{0} }, "cannot set any additional groups in a rootless container"},
+		{"root unmapped (runc: before the user's checks)", func(s *specs.Spec) { s.Linux.UIDMappings[0].ContainerID = 1000 }, "User namespaces enabled, but no user mapping found"},
+		{"root unmapped, uid= unmapped (runc: before the mount options)", func(s *specs.Spec) {
+			s.Linux.UIDMappings[0].ContainerID = 1000
+			s.Mounts[0].Options = append(s.Mounts[0].Options, "uid=7")
+		}, "User namespaces enabled, but no user mapping found"},
 		{"subordinate range", func(s *specs.Spec) {
 			s.Linux.UIDMappings = append(s.Linux.UIDMappings, specs.LinuxIDMapping{ContainerID: 1, HostID: 100000, Size: 65536})
 			s.Process.User.UID = 1000
 		}, ""},
 		{"top of the range", func(s *specs.Spec) {
-			s.Linux.UIDMappings[0] = specs.LinuxIDMapping{ContainerID: 4294967294, HostID: 1000, Size: 1}
+			s.Linux.UIDMappings = append(s.Linux.UIDMappings, specs.LinuxIDMapping{ContainerID: 4294967294, HostID: 100000, Size: 1})
 			s.Process.User.UID = 4294967294
 		}, ""},
 	} {
@@ -141,5 +146,41 @@ func TestOwnCgroupPath(t *testing.T) {
 	}
 	if got := ownCgroupPath(v2, map[string]string{}, "c1", "/c1"); got != "/c1" {
 		t.Errorf("no v2 line: %q", got)
+	}
+}
+
+func TestCheckRootMapped(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		change func(s *specs.Spec)
+		want   string
+	}{
+		{"root mapped", func(s *specs.Spec) {}, ""},
+		{"one id, not root", func(s *specs.Spec) {
+			s.Linux.UIDMappings[0].ContainerID = 1000
+			s.Linux.GIDMappings[0].ContainerID = 1000
+		}, "User namespaces enabled, but no user mapping found"},
+		{"gid 0 missing", func(s *specs.Spec) { s.Linux.GIDMappings[0].ContainerID = 1 }, "User namespaces enabled, but no group mapping found"},
+		{"root in a later range", func(s *specs.Spec) {
+			s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 1000, HostID: 1000, Size: 1}, {ContainerID: 0, HostID: 100000, Size: 1000}}
+		}, ""},
+		{"no user namespace", func(s *specs.Spec) {
+			s.Linux.Namespaces = s.Linux.Namespaces[:2]
+			s.Linux.UIDMappings[0].ContainerID = 1000
+		}, ""},
+		{"joined by path", func(s *specs.Spec) {
+			s.Linux.Namespaces[2].Path = "/proc/1/ns/user"
+			s.Linux.UIDMappings = nil
+		}, ""},
+	} {
+		s := rootlessSpec()
+		c.change(s)
+		got := ""
+		if err := checkRootMapped(s); err != nil {
+			got = err.Error()
+		}
+		if got != c.want {
+			t.Errorf("%s: checkRootMapped = %q, want %q", c.name, got, c.want)
+		}
 	}
 }
