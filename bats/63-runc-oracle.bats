@@ -611,6 +611,22 @@ JOINUSER='.mounts = [.mounts[] | select(.type != "cgroup")]
 	agree
 	ran
 	assert_equal "$out_tw" 'uid=999 gid=999 groups=5'
+	# exec into it, as runc execs
+	same "$JOINUSER" --arg u "$U" --argjson h 100000 --argjson s 65536
+	runc_args sleep 1000
+	local rt id out=()
+	for rt in runc tw-runc; do
+		id=e$$_$rt
+		"$rt" --root "$BATS_TEST_TMPDIR/$rt" create --bundle "$BUNDLE" "$id" </dev/null >/dev/null
+		"$rt" --root "$BATS_TEST_TMPDIR/$rt" start "$id"
+		out+=("$("$rt" --root "$BATS_TEST_TMPDIR/$rt" exec "$id" sh -c 'id; readlink /proc/self/ns/user; tr "\0" " " </proc/1/cmdline' </dev/null)")
+		"$rt" --root "$BATS_TEST_TMPDIR/$rt" delete --force "$id"
+		left "$rt" "$id"
+	done
+	assert_equal "${out[1]}" "${out[0]}"
+	assert_equal "${out[1]}" "uid=0(root) gid=0(root)
+$(readlink "/proc/$U/ns/user")
+sleep 1000 "
 }
 
 @test "a user namespace joined by path: maps runc 1.1.5 refuses, the same way" {
