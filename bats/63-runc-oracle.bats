@@ -629,7 +629,7 @@ $(readlink "/proc/$U/ns/user")
 sleep 1000 "
 }
 
-@test "a user namespace joined by path: maps runc 1.1.5 refuses, the same way" {
+@test "a user namespace joined by path: maps runc 1.1.5 refuses, the same way; no user namespace at the path" {
 	userns_holder
 	while IFS='|' read -r edit want; do
 		same "$JOINUSER | $edit" --arg u "$U" --argjson h 100000 --argjson s 1000
@@ -642,6 +642,18 @@ sleep 1000 "
 		.linux.gidMappings[0].containerID = 1|User namespaces enabled, but no group mapping found
 		.process.user.uid = 1000|cannot set uid to unmapped user in user namespace
 		.process.user.gid = 1000|cannot set gid to unmapped user in user namespace
+	EOF
+	# no user namespace at the path: both fail (runc in its own words),
+	# tw-runc in one line, nothing left behind (both checks it)
+	while IFS='|' read -r path want; do
+		same "$JOINUSER | (.linux.namespaces[] | select(.type == \"user\")).path = \$p" --arg u "$U" --arg p "$path" --argjson h 100000 --argjson s 65536
+		both 'echo ran'
+		assert_equal "$rc_runc/$rc_tw/$out_tw" 1/1/
+		assert_equal "$err_tw" "tw-runc: $want"
+	done <<-EOF
+		/proc/999999/ns/user|open namespace /proc/999999/ns/user: no such file or directory
+		/proc/$U/ns/net|join the user namespace /proc/$U/ns/net: setns: invalid argument
+		$BUNDLE/config.json|join the user namespace $BUNDLE/config.json: setns: invalid argument
 	EOF
 }
 
