@@ -560,27 +560,120 @@ CAPS='grep -E "^Cap(Inh|Prm|Eff|Bnd|Amb)" /proc/self/status; grep NoNewPrivs /pr
 	assert_equal "$rc_tw/$out_tw" 0/42
 }
 
-@test "a user namespace joined by path: runc runs it, tw-runc refuses it by name (not done yet)" {
-	# A gap, not a choice: the init would have to join the user namespace
-	# before the others (as exec does, bats/64); create makes its own.
-	unshare --user --fork --kill-child sleep 1000 </dev/null >/dev/null 2>&1 3>&- &
+# userns_holder [UNSHARE-FLAGS…]: a process in a new user namespace (and
+# the namespaces of the flags) mapping 0 to 100000 for 65536 ids, as
+# root maps it (setgroups allowed), or denying setgroups first with
+# DENY=1; sets U to its pid, and chowns the bundle's root to that root.
+userns_holder() {
+	unshare --user "$@" --fork --kill-child sleep 1000 </dev/null >/dev/null 2>&1 3>&- &
 	HOLDERS+=" $!"
-	local u
-	for _ in $(seq 50); do u=$(pgrep -P "$!" sleep) && break; sleep 0.05; done
-	echo '0 100000 65536' >"/proc/$u/uid_map"
-	echo '0 100000 65536' >"/proc/$u/gid_map"
+	local d
+	U=
+	for _ in $(seq 50); do U=$(pgrep -P "$!" sleep) && break; sleep 0.05; done
+	[ -n "$U" ]
+	echo '0 100000 65536' >"/proc/$U/uid_map"
+	[ -z "${DENY:-}" ] || echo deny >"/proc/$U/setgroups"
+	echo '0 100000 65536' >"/proc/$U/gid_map"
 	# the root the namespace's root can reach (userns_bundle's way)
 	chown -R 100000:100000 "$BUNDLE/rootfs"
-	local d=$BUNDLE
+	d=$BUNDLE
 	while [ "$d" != / ]; do chmod o+x "$d"; d=$(dirname "$d"); done
-	same '.mounts = [.mounts[] | select(.type != "cgroup")] | .linux.namespaces = [.linux.namespaces[] | select(.type != "user")] + [{"type": "user", "path": $p}]
-		| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
-		| .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]' --arg p "/proc/$u/ns/user"
-	both 'id; cat /proc/self/uid_map'
-	assert_equal "$rc_runc/$err_runc" 0/
-	[[ "$out_runc" == 'uid=0(root) gid=0(root)'*'0     100000      65536' ]]
-	assert_equal "$rc_tw" 1
-	assert_equal "$err_tw" "tw-runc: $BUNDLE/config.json: linux.namespaces: joining a user namespace by path is not supported"
+}
+
+# JOINUSER is the jq edit that joins the user namespace of $U (--arg u)
+# with maps (HOST, SIZE: --argjson h, s), no cgroup mounts.
+JOINUSER='.mounts = [.mounts[] | select(.type != "cgroup")]
+	| .linux.namespaces = [.linux.namespaces[] | select(.type != "user")] + [{"type": "user", "path": "/proc/\($u)/ns/user"}]
+	| .linux.uidMappings = [{"containerID": 0, "hostID": $h, "size": $s}]
+	| .linux.gidMappings = [{"containerID": 0, "hostID": $h, "size": $s}]'
+
+@test "a user namespace joined by path: runs as with runc, the namespace's maps whatever config.json's say" {
+	userns_holder
+	local show='id; cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups; readlink /proc/self/ns/user
+		grep -E "^(Cap|Groups)" /proc/self/status; ls -ln /dev | grep -v " -> " | cut -c1-40; touch /t && ls -ln /t'
+	same "$JOINUSER" --arg u "$U" --argjson h 100000 --argjson s 65536
+	both "$show"
+	agree
+	ran
+	[[ "$out_tw" == 'uid=0(root) gid=0(root)'*'0     100000      65536'*"$(readlink "/proc/$U/ns/user")"* ]]
+	# the file the container's root made belongs to the namespace's root
+	assert_equal "$(stat -c %u:%g "$BUNDLE/rootfs/t")" 100000:100000
+	# Maps that are not the namespace's: runc 1.1.5 neither compares nor
+	# uses them (runc 1.2 refuses them), nor does tw-runc.
+	same "$JOINUSER" --arg u "$U" --argjson h 200000 --argjson s 1000
+	both "$show"
+	agree
+	ran
+	[[ "$out_tw" == 'uid=0(root) gid=0(root)'*'0     100000      65536'* ]]
+	# a user the config maps, the namespace too
+	same "$JOINUSER | .process.user = {uid: 999, gid: 999, additionalGids: [5]}" --arg u "$U" --argjson h 200000 --argjson s 1000
+	both 'id'
+	agree
+	ran
+	assert_equal "$out_tw" 'uid=999 gid=999 groups=5'
+	# exec into it, as runc execs
+	same "$JOINUSER" --arg u "$U" --argjson h 100000 --argjson s 65536
+	runc_args sleep 1000
+	local rt id out=()
+	for rt in runc tw-runc; do
+		id=e$$_$rt
+		"$rt" --root "$BATS_TEST_TMPDIR/$rt" create --bundle "$BUNDLE" "$id" </dev/null >/dev/null
+		"$rt" --root "$BATS_TEST_TMPDIR/$rt" start "$id"
+		out+=("$("$rt" --root "$BATS_TEST_TMPDIR/$rt" exec "$id" sh -c 'id; readlink /proc/self/ns/user; tr "\0" " " </proc/1/cmdline' </dev/null)")
+		"$rt" --root "$BATS_TEST_TMPDIR/$rt" delete --force "$id"
+		left "$rt" "$id"
+	done
+	assert_equal "${out[1]}" "${out[0]}"
+	assert_equal "${out[1]}" "uid=0(root) gid=0(root)
+$(readlink "/proc/$U/ns/user")
+sleep 1000 "
+}
+
+@test "a user namespace joined by path: maps runc 1.1.5 refuses, the same way; no user namespace at the path" {
+	userns_holder
+	while IFS='|' read -r edit want; do
+		same "$JOINUSER | $edit" --arg u "$U" --argjson h 100000 --argjson s 1000
+		both 'echo ran'
+		refused "$want" || { echo "$edit" >&2; return 1; }
+	done <<-EOF
+		del(.linux.uidMappings)|User namespaces enabled, but no uid mappings found
+		del(.linux.gidMappings)|User namespaces enabled, but no gid mappings found
+		.linux.uidMappings[0].containerID = 1|User namespaces enabled, but no user mapping found
+		.linux.gidMappings[0].containerID = 1|User namespaces enabled, but no group mapping found
+		.process.user.uid = 1000|cannot set uid to unmapped user in user namespace
+		.process.user.gid = 1000|cannot set gid to unmapped user in user namespace
+	EOF
+	# no user namespace at the path: both fail (runc in its own words),
+	# tw-runc in one line, nothing left behind (both checks it)
+	while IFS='|' read -r path want; do
+		same "$JOINUSER | (.linux.namespaces[] | select(.type == \"user\")).path = \$p" --arg u "$U" --arg p "$path" --argjson h 100000 --argjson s 65536
+		both 'echo ran'
+		assert_equal "$rc_runc/$rc_tw/$out_tw" 1/1/
+		assert_equal "$err_tw" "tw-runc: $want"
+	done <<-EOF
+		/proc/999999/ns/user|open namespace /proc/999999/ns/user: no such file or directory
+		/proc/$U/ns/net|join the user namespace /proc/$U/ns/net: setns: invalid argument
+		$BUNDLE/config.json|join the user namespace $BUNDLE/config.json: setns: invalid argument
+	EOF
+}
+
+@test "a user namespace joined by path with its pid, network and IPC namespaces, or its setgroups denied: as with runc" {
+	userns_holder --pid --net --ipc
+	local more='.linux.namespaces = [.linux.namespaces[] | select(.type != "pid" and .type != "network" and .type != "ipc")]
+		+ [{type: "pid", path: "/proc/\($u)/ns/pid"}, {type: "network", path: "/proc/\($u)/ns/net"}, {type: "ipc", path: "/proc/\($u)/ns/ipc"}]'
+	same "$JOINUSER | $more" --arg u "$U" --argjson h 100000 --argjson s 65536
+	both 'id; tr "\0" " " </proc/1/cmdline; echo; readlink /proc/self/ns/net; readlink /proc/self/ns/ipc; ip -o link | cut -d: -f2; ls -ln /dev | grep mqueue | cut -c1-40'
+	agree
+	ran
+	[[ "$out_tw" == *"sleep 1000 "*"$(readlink "/proc/$U/ns/net")"*"$(readlink "/proc/$U/ns/ipc")"* ]]
+	# Setgroups denied (a namespace a user made): no groups are set, even
+	# those asked for, as runc.
+	DENY=1 userns_holder
+	same "$JOINUSER | .process.user.additionalGids = [5]" --arg u "$U" --argjson h 100000 --argjson s 65536
+	both 'id; cat /proc/self/setgroups; grep Groups /proc/self/status'
+	agree
+	ran
+	[[ "$out_tw" == *deny* ]]
 }
 
 @test "resources tw-runc refuses by name: realtime CPU and per-device blockIO, which runc 1.1 applies (a gap); hugetlb, rdma, net_cls" {

@@ -57,6 +57,7 @@ setup() {
 
 teardown() {
 	local rt id
+	[ -z "${HOLDER:-}" ] || kill -KILL "$HOLDER" 2>/dev/null || true
 	for rt in runc tw-runc; do
 		for id in "$XDG/$rt"/*; do
 			[ ! -e "$id" ] || ur "$rt" delete --force "$(basename "$id")" >/dev/null 2>&1 || true
@@ -189,6 +190,25 @@ probe='id; hostname; stat -c "%n %u:%g %a" /home/alice /etc/shadow /bin/busybox;
 	BUNDLE=$B1
 	both "n$CID"
 	assert_line memory
+}
+
+@test "a user namespace the user owns, joined by path: the container's namespaces made in it, as rootless runc 1.1.5 runs it" {
+	as_user unshare --user --map-root-user sleep 1000 </dev/null >/dev/null 2>&1 3>&- &
+	local u
+	for _ in $(seq 50); do
+		u=$(pgrep -n -u "$RUSER" -x sleep) && [ "$(readlink "/proc/$u/ns/user")" != "$(readlink /proc/self/ns/user)" ] && break
+		sleep 0.1
+	done
+	HOLDER=$u
+	BUNDLE=$B1
+	args "$B1" sh -c "$probe; readlink /proc/self/ns/user; cat /proc/self/setgroups"
+	edit "$B1" '.linux.namespaces = [.linux.namespaces[] | select(.type != "user")] + [{type: "user", path: "/proc/\($u)/ns/user"}]' --arg u "$u"
+	both "$CID"
+	assert_line --index 0 --partial 'uid=0(root) gid=0(root)'
+	assert_line --regexp "^ +0 +$RUID +1\$"
+	assert_line "$(readlink "/proc/$u/ns/user")"
+	# the user's namespace denies setgroups
+	assert_line deny
 }
 
 @test "tw-runc spec --rootless as a user: runc's config (its ids mapped; but the spec version), and it runs as runc's" {

@@ -50,6 +50,9 @@ type initConfig struct {
 	ID      string `json:"id,omitempty"`
 	Bundle  string `json:"bundle,omitempty"`
 	InitPid int    `json:"initPid,omitempty"`
+	// InUser: the init forked into the user namespace the config joins
+	// by path (joinuser.go).
+	InUser bool `json:"inUser,omitempty"`
 }
 
 // initFds are the numbers of the init's descriptors, from envInit.
@@ -176,7 +179,13 @@ func (r *Runtime) Create(id string, o *CreateOpts, stdio cli.IO) (st *State, err
 		}
 		return r.created(spec, id, bundle, rootfs, pid, cg, o.PidFile)
 	}
-	cmd, parent, err := startInit(seal, spec, cloneFlags(spec), joined(spec)["pid"], extra, gate, console, stdio)
+	// In a user namespace joined by path the init forks into it and
+	// makes or joins the others from there (joinuser.go).
+	flags, joinPid, joinUser := cloneFlags(spec), joined(spec)["pid"], joined(spec)["user"] != ""
+	if joinUser {
+		flags, joinPid = 0, ""
+	}
+	cmd, parent, err := startInit(seal, spec, flags, joinPid, extra, gate, console, stdio)
 	seal = nil
 	if err != nil {
 		return nil, err
@@ -190,9 +199,18 @@ func (r *Runtime) Create(id string, o *CreateOpts, stdio cli.IO) (st *State, err
 			return nil, fmt.Errorf("cgroup %s: %w", cgPath, err)
 		}
 	}
-	cfg := initConfig{Spec: spec, Rootfs: rootfs, Cgroup: cg, ID: id, Bundle: bundle, InitPid: cmd.Process.Pid, Rootless: rootless}
+	initPid := cmd.Process.Pid
+	cfg := initConfig{Spec: spec, Rootfs: rootfs, Cgroup: cg, ID: id, Bundle: bundle, InitPid: initPid, Rootless: rootless}
+	if joinUser {
+		p, err := forkedInit(cmd, parent, &cfg) // userns.go
+		if err != nil {
+			return nil, err
+		}
+		cmd, pid, initPid = nil, p.Pid, p.Pid
+		cfg.InitPid, cfg.InUser = p.Pid, true
+	}
 	hooks := func(string) error {
-		st := hookState(spec, id, bundle, Creating, cmd.Process.Pid)
+		st := hookState(spec, id, bundle, Creating, initPid)
 		if err := runHooks("prestart", spec.Hooks.Prestart, st); err != nil {
 			return err
 		}
@@ -201,10 +219,12 @@ func (r *Runtime) Create(id string, o *CreateOpts, stdio cli.IO) (st *State, err
 	if err := handshake(parent, &cfg, hooks); err != nil {
 		return nil, err
 	}
-	if st, err = r.created(spec, id, bundle, rootfs, cmd.Process.Pid, cg, o.PidFile); err != nil {
+	if st, err = r.created(spec, id, bundle, rootfs, initPid, cg, o.PidFile); err != nil {
 		return nil, err
 	}
-	cmd.Process.Release()
+	if cmd != nil {
+		cmd.Process.Release()
+	}
 	return st, nil
 }
 

@@ -96,6 +96,10 @@ func TestValidate(t *testing.T) {
 			s.Hostname = "h"
 			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "uts", Path: "/proc/1/ns/uts"})
 		},
+		// a user namespace joined by path, with maps (not compared with
+		// the namespace's, as runc 1.1.5: joinuser.go)
+		joinUser(func(s *specs.Spec) {}),
+		joinUser(func(s *specs.Spec) { s.Process.User = specs.User{UID: 999, GID: 999} }),
 		func(s *specs.Spec) {
 			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "network"},
 				specs.LinuxNamespace{Type: "ipc"}, specs.LinuxNamespace{Type: "uts"})
@@ -133,9 +137,13 @@ func TestValidate(t *testing.T) {
 		{func(s *specs.Spec) { s.Linux.Sysctl = map[string]string{"kernel.msgmax": "1"} }, `sysctl "kernel.msgmax" is not allowed in the hosts ipc namespace`},
 		{func(s *specs.Spec) { s.Linux.Sysctl = map[string]string{"kernel.domainname": "x"} }, `sysctl "kernel.domainname" is not in a separate kernel namespace`},
 		{func(s *specs.Spec) { s.Linux.Sysctl = map[string]string{"vm.swappiness": "1"} }, `sysctl "vm.swappiness" is not in a separate kernel namespace`},
-		{func(s *specs.Spec) {
-			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "user", Path: "/proc/1/ns/user"})
-		}, "joining a user namespace by path is not supported"},
+		// a user namespace joined by path: runc 1.1.5's checks of the maps
+		{joinUser(func(s *specs.Spec) { s.Linux.UIDMappings = nil }), "User namespaces enabled, but no uid mappings found"},
+		{joinUser(func(s *specs.Spec) { s.Linux.GIDMappings = nil }), "User namespaces enabled, but no gid mappings found"},
+		{joinUser(func(s *specs.Spec) { s.Linux.UIDMappings[0].ContainerID = 1 }), "User namespaces enabled, but no user mapping found"},
+		{joinUser(func(s *specs.Spec) { s.Linux.GIDMappings[0].ContainerID = 1 }), "User namespaces enabled, but no group mapping found"},
+		{joinUser(func(s *specs.Spec) { s.Process.User.UID = 1000 }), "cannot set uid to unmapped user in user namespace"},
+		{joinUser(func(s *specs.Spec) { s.Process.User.GID = 1000 }), "cannot set gid to unmapped user in user namespace"},
 		{func(s *specs.Spec) {
 			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "pid"})
 		}, "pid given twice"},
@@ -220,5 +228,16 @@ func TestRuntimeState(t *testing.T) {
 	}
 	if _, err := os.Stat(r.dir("c1")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("Delete left %s: %v", r.dir("c1"), err)
+	}
+}
+
+// joinUser edits a spec to join a user namespace by path, with maps of
+// 1000 ids, then edit.
+func joinUser(edit func(*specs.Spec)) func(*specs.Spec) {
+	return func(s *specs.Spec) {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "user", Path: "/proc/1/ns/user"})
+		s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 1000}}
+		s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 1000}}
+		edit(s)
 	}
 }

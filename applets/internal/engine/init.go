@@ -130,7 +130,9 @@ func (in *initProc) run() error {
 		}
 	}
 	capSets := newCapSets(proc.Capabilities)
-	if err := setUser(proc.User, capSets, !in.cfg.Rootless); err != nil {
+	// No groups where a joined user namespace refuses them, as runc.
+	groups := !in.cfg.Rootless && !(in.cfg.InUser && setgroupsDenied())
+	if err := setUser(proc.User, capSets, groups); err != nil {
 		return err
 	}
 	// Without no_new_privs a filter needs CAP_SYS_ADMIN: the thread keeps
@@ -236,7 +238,8 @@ func (in *initProc) gate() error {
 func (in *initProc) buildContainer() error {
 	spec, rootfs := in.cfg.Spec, in.cfg.Rootfs
 	for _, n := range spec.Linux.Namespaces {
-		if n.Path != "" && n.Type != specs.PIDNamespace {
+		// The user namespace it was born in (joinuser.go).
+		if n.Path != "" && n.Type != specs.PIDNamespace && n.Type != specs.UserNamespace {
 			if n.Type == specs.MountNamespace {
 				// A thread shares its root and cwd with the others: it
 				// may change its mount namespace only after unsharing them.
@@ -267,7 +270,7 @@ func (in *initProc) buildContainer() error {
 			return err
 		}
 	}
-	if err := makeDevices(rootfs, spec.Linux.Devices, newNS(spec, specs.UserNamespace)); err != nil {
+	if err := makeDevices(rootfs, spec.Linux.Devices, hasNS(spec, specs.UserNamespace)); err != nil {
 		return err
 	}
 	if h := spec.Hooks; h != nil {

@@ -84,11 +84,11 @@ func RootlessCgroups(flag string, euid int, inUserNS bool) (bool, error) {
 }
 
 // checkRootless is runc's rootless validator, for a caller without root:
-// a new user namespace with uid and gid mappings, root mapped, mount
+// a user namespace (new, or joined by path: joinuser.go) with uid and gid mappings, root mapped, mount
 // options uid= and gid= of mapped ids only, the process's user mapped, no additional
 // groups (a user namespace of a user allows no setgroups).
 func checkRootless(s *specs.Spec) error {
-	if !newNS(s, specs.UserNamespace) {
+	if !hasNS(s, specs.UserNamespace) {
 		return errors.New("rootless container requires user namespaces")
 	}
 	if len(s.Linux.UIDMappings) == 0 {

@@ -75,7 +75,12 @@ func TestCheckRootless(t *testing.T) {
 	}{
 		{"unpacked", func(s *specs.Spec) {}, ""},
 		{"no userns", func(s *specs.Spec) { s.Linux.Namespaces = s.Linux.Namespaces[:2] }, "rootless container requires user namespaces"},
-		{"joined userns", func(s *specs.Spec) { s.Linux.Namespaces[2].Path = "/proc/1/ns/user" }, "rootless container requires user namespaces"},
+		// one the user owns, as runc 1.1.5 (its maps: Validate, joinuser.go)
+		{"joined userns", func(s *specs.Spec) { s.Linux.Namespaces[2].Path = "/proc/1/ns/user" }, ""},
+		{"joined userns, additional gids", func(s *specs.Spec) {
+			s.Linux.Namespaces[2].Path = "/proc/1/ns/user"
+			s.Process.User.AdditionalGids = []uint32{0}
+		}, "cannot set any additional groups in a rootless container"},
 		{"no uid map", func(s *specs.Spec) { s.Linux.UIDMappings = nil }, "rootless containers requires at least one UID mapping"},
 		{"no gid map", func(s *specs.Spec) { s.Linux.GIDMappings = nil }, "rootless containers requires at least one GID mapping"},
 		{"gid= unmapped", func(s *specs.Spec) { s.Mounts[0].Options[2] = "gid=5" }, "cannot specify gid= mount options for unmapped gid in rootless containers"},

@@ -130,9 +130,6 @@ func Validate(s *specs.Spec) error {
 			return fmt.Errorf("linux.namespaces: %s given twice", n.Type)
 		}
 		seen[n.Type] = true
-		if n.Path != "" && n.Type == specs.UserNamespace {
-			return fmt.Errorf("linux.namespaces: joining a %s namespace by path is not supported", n.Type)
-		}
 	}
 	// As runc's configs/validate: a namespace joined by path counts.
 	if s.Hostname != "" && !hasNS(s, specs.UTSNamespace) {
@@ -157,7 +154,12 @@ func Validate(s *specs.Spec) error {
 	if err := checkSysctls(s); err != nil {
 		return err
 	}
-	if (len(s.Linux.UIDMappings) > 0 || len(s.Linux.GIDMappings) > 0) != newNS(s, specs.UserNamespace) {
+	if joined(s)["user"] != "" {
+		// runc 1.1.5 wants them for a joined one too (joinuser.go)
+		if err := checkJoinedUser(s); err != nil {
+			return err
+		}
+	} else if (len(s.Linux.UIDMappings) > 0 || len(s.Linux.GIDMappings) > 0) != newNS(s, specs.UserNamespace) {
 		return errors.New("linux.uidMappings and gidMappings need a new user namespace and it needs them")
 	}
 	for _, m := range s.Mounts {

@@ -41,9 +41,13 @@ type forkReply struct {
 }
 
 // inUserNS reports whether this exec's init must fork into the container's
-// user namespace first.
+// user namespace first, or this create's init into the one the config
+// joins (joinuser.go).
 func (in *initProc) inUserNS() bool {
-	return in.cfg.Exec && ns.Differs(in.cfg.Pid, "user")
+	if !in.cfg.Exec {
+		return in.joinsUser()
+	}
+	return ns.Differs(in.cfg.Pid, "user")
 }
 
 // forkInUserNS is the first init of an exec into a container with a user
@@ -65,6 +69,9 @@ func (in *initProc) forkInUserNS() error {
 }
 
 func (in *initProc) forkSecond() (child, reap int, err error) {
+	if !in.cfg.Exec {
+		return in.forkJoinedUser() // joinuser.go
+	}
 	pid := in.cfg.Pid
 	pidFd := -1
 	if ns.Differs(pid, "pid") {
@@ -95,7 +102,7 @@ func (in *initProc) forkSecond() (child, reap int, err error) {
 	}
 	defer unix.Close(exeFd)
 	env := fmt.Sprintf("%s=%d,%d,%d,%d", envInit, in.fds.Sync, in.fds.Fifo, in.fds.Console, in.fds.Preserve)
-	child, reap, err = forkIntoUserNS(userFd, pidFd, exeFd, []string{"tw-runc", "init"}, []string{env})
+	child, reap, err = forkIntoUserNS(userFd, pidFd, exeFd, 0, []string{"tw-runc", "init"}, []string{env})
 	if err != nil {
 		return child, reap, fmt.Errorf("join the user namespace of %d: %w", pid, err)
 	}
@@ -103,7 +110,7 @@ func (in *initProc) forkSecond() (child, reap int, err error) {
 }
 
 // forkSteps name the child's steps, for its error.
-var forkSteps = []string{"clone", "setns", "setresgid 0", "setresuid 0", "setsid", "execveat", "setns pid", "clone"}
+var forkSteps = []string{"clone", "setns", "setresgid 0", "setresuid 0", "setsid", "execveat", "setns pid", "clone", "unshare"}
 
 // stepPid marks the message of a child that forked the init: the
 // init's pid.
@@ -115,6 +122,8 @@ const stepPid = 0xffff
 type forkArgs struct {
 	userFd, exeFd, pipe uintptr
 	pidFd               uintptr // ^0: none
+	unshare             uintptr // the namespaces to make once in the user namespace
+	fork                bool    // fork again before execve: pidFd or a new pid namespace
 	path                *byte
 	argv, envv          **byte
 	mask                unix.Sigset_t
@@ -125,10 +134,13 @@ type forkArgs struct {
 // that joins the user namespace userFd, becomes its root and executes
 // exeFd with argv and envv. It returns the child's pid once execve
 // succeeded, or the step that failed (the pid too: the parent reaps it).
-// With a pidFd (not -1) the child joins that pid namespace too and forks
-// (again a child of this process's parent) the one that executes: its
-// pid is returned, and the first child's, which exited, as reap.
-func forkIntoUserNS(userFd, pidFd, exeFd int, argv, envv []string) (int, int, error) {
+// Right after the user namespace it makes the namespaces of unshare
+// (create's init in a user namespace joined by path: they belong to that
+// one). With a pidFd (not -1) the child joins that pid namespace too.
+// With a pid namespace joined or made, it forks (again a child of this process's parent) the one
+// that executes: its pid is returned, and the first child's, which
+// exited, as reap.
+func forkIntoUserNS(userFd, pidFd, exeFd int, unshare uintptr, argv, envv []string) (int, int, error) {
 	argvp, err := syscall.SlicePtrFromStrings(argv)
 	if err != nil {
 		return 0, 0, err
@@ -143,7 +155,7 @@ func forkIntoUserNS(userFd, pidFd, exeFd int, argv, envv []string) (int, int, er
 		return 0, 0, fmt.Errorf("pipe: %w", err)
 	}
 	a := &forkArgs{userFd: uintptr(userFd), exeFd: uintptr(exeFd), pipe: uintptr(p[1]), path: path, argv: &argvp[0], envv: &envvp[0],
-		pidFd: ^uintptr(0)}
+		pidFd: ^uintptr(0), unshare: unshare, fork: pidFd >= 0 || unshare&unix.CLONE_NEWPID != 0}
 	if pidFd >= 0 {
 		a.pidFd = uintptr(pidFd)
 	}
@@ -176,7 +188,7 @@ func forkIntoUserNS(userFd, pidFd, exeFd int, argv, envv []string) (int, int, er
 		var b [8]byte
 		n, err := io.ReadFull(r, b[:])
 		if n == 0 && errors.Is(err, io.EOF) {
-			if pidFd >= 0 && reap == 0 {
+			if a.fork && reap == 0 {
 				return child, 0, errors.New("the child did not fork")
 			}
 			return child, reap, nil
@@ -214,6 +226,12 @@ func rawForkIntoUserNS(a *forkArgs) (uintptr, syscall.Errno) {
 	}
 	step := uint32(1)
 	_, _, e = syscall.RawSyscall(unix.SYS_SETNS, a.userFd, unix.CLONE_NEWUSER, 0)
+	// Made before the child becomes root, as runc's nsexec makes them: the
+	// new IPC namespace's mqueue belongs to the runtime's (unmapped) uid.
+	if e == 0 && a.unshare != 0 {
+		step = 8
+		_, _, e = syscall.RawSyscall(unix.SYS_UNSHARE, a.unshare, 0, 0)
+	}
 	if e == 0 {
 		step = 2
 		_, _, e = syscall.RawSyscall(unix.SYS_SETRESGID, 0, 0, 0)
@@ -225,16 +243,16 @@ func rawForkIntoUserNS(a *forkArgs) (uintptr, syscall.Errno) {
 	if e == 0 && a.pidFd != ^uintptr(0) {
 		step = 6
 		_, _, e = syscall.RawSyscall(unix.SYS_SETNS, a.pidFd, unix.CLONE_NEWPID, 0)
-		if e == 0 {
-			step = 7
-			var child uintptr
-			child, _, e = syscall.RawSyscall6(unix.SYS_CLONE, a1, a2, 0, 0, 0, 0)
-			if e == 0 && child != 0 {
-				a.msg[0], a.msg[1] = stepPid, uint32(child)
-				syscall.RawSyscall(unix.SYS_WRITE, a.pipe, uintptr(unsafe.Pointer(&a.msg)), unsafe.Sizeof(a.msg))
-				for {
-					syscall.RawSyscall(unix.SYS_EXIT_GROUP, 0, 0, 0)
-				}
+	}
+	if e == 0 && a.fork {
+		step = 7
+		var child uintptr
+		child, _, e = syscall.RawSyscall6(unix.SYS_CLONE, a1, a2, 0, 0, 0, 0)
+		if e == 0 && child != 0 {
+			a.msg[0], a.msg[1] = stepPid, uint32(child)
+			syscall.RawSyscall(unix.SYS_WRITE, a.pipe, uintptr(unsafe.Pointer(&a.msg)), unsafe.Sizeof(a.msg))
+			for {
+				syscall.RawSyscall(unix.SYS_EXIT_GROUP, 0, 0, 0)
 			}
 		}
 	}
@@ -266,6 +284,21 @@ func execHandshake(cmd *exec.Cmd, sock *os.File, cfg *initConfig, userns bool) (
 		}
 		return cmd.Process, nil
 	}
+	p, err := forkedInit(cmd, sock, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := handshake(sock, cfg, nil); err != nil {
+		p.Wait()
+		return nil, err
+	}
+	return p, nil
+}
+
+// forkedInit sends the first init its config and returns the init it
+// forked into the user namespace, once the first one has exited; the
+// caller goes on with handshake. On error nothing of them is left.
+func forkedInit(cmd *exec.Cmd, sock *os.File, cfg *initConfig) (*os.Process, error) {
 	defer cmd.Wait() // the first init exits once it has forked
 	if err := json.NewEncoder(sock).Encode(cfg); err != nil {
 		return nil, fmt.Errorf("send config to the container init: %w", err)
@@ -292,15 +325,11 @@ func execHandshake(cmd *exec.Cmd, sock *os.File, cfg *initConfig, userns bool) (
 	if r.Error == "" && p == nil {
 		return nil, fmt.Errorf("container init: unexpected reply %+v", r)
 	}
-	err := errors.New(r.Error)
-	if r.Error == "" {
-		err = handshake(sock, cfg, nil)
-	}
-	if err != nil {
+	if r.Error != "" {
 		if p != nil {
 			p.Wait()
 		}
-		return nil, err
+		return nil, errors.New(r.Error)
 	}
 	return p, nil
 }

@@ -18,6 +18,10 @@ import (
 
 const envForkHelper = "TW_RUNC_FORK_HELPER"
 
+// envForkUnshare has the helper make new pid and UTS namespaces in the
+// user namespace (create's init in a joined one: joinuser.go).
+const envForkUnshare = "TW_RUNC_FORK_UNSHARE"
+
 func TestForkHelper(t *testing.T) {
 	ns := os.Getenv(envForkHelper)
 	if ns == "" {
@@ -33,15 +37,20 @@ func TestForkHelper(t *testing.T) {
 		fmt.Printf("open: %v\n", err)
 		return
 	}
-	script := `echo "uid $(id -u) gid $(id -g) ppid $PPID sid $(cut -d' ' -f6 /proc/self/stat) self $$"; readlink /proc/self/ns/user`
-	pid, _, err := forkIntoUserNS(fd, -1, exe, []string{"sh", "-c", script}, []string{"PATH=/usr/bin:/bin"})
+	script := `echo "uid $(id -u) gid $(id -g) ppid $PPID sid $(cut -d' ' -f6 /proc/self/stat) self $$"; readlink /proc/self/ns/user /proc/self/ns/uts`
+	var flags uintptr
+	if os.Getenv(envForkUnshare) != "" {
+		flags = unix.CLONE_NEWPID | unix.CLONE_NEWUTS
+	}
+	pid, reap, err := forkIntoUserNS(fd, -1, exe, flags, []string{"sh", "-c", script}, []string{"PATH=/usr/bin:/bin"})
 	fmt.Printf("forked %d %v\n", pid, err)
+	fmt.Printf("reap %d\n", reap)
 }
 
-func forkHelper(t *testing.T, ns string) (pid int, out []string) {
+func forkHelper(t *testing.T, ns string, env ...string) (pid int, out []string) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestForkHelper$", "-test.v")
-	cmd.Env = append(os.Environ(), envForkHelper+"="+ns)
+	cmd.Env = append(append(os.Environ(), envForkHelper+"="+ns), env...)
 	b, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("helper: %v: %s", err, b)
@@ -49,6 +58,13 @@ func forkHelper(t *testing.T, ns string) (pid int, out []string) {
 	for _, l := range strings.Split(string(b), "\n") {
 		if f := strings.Fields(l); len(f) >= 2 && f[0] == "forked" {
 			pid, _ = strconv.Atoi(f[1])
+		} else if len(f) == 2 && f[0] == "reap" && f[1] != "0" {
+			// the first child, which forked the one that executed
+			r, _ := strconv.Atoi(f[1])
+			var ws unix.WaitStatus
+			if _, err := unix.Wait4(r, &ws, 0, nil); err != nil || !ws.Exited() || ws.ExitStatus() != 0 {
+				t.Errorf("the first child %d: %v %v", r, err, ws)
+			}
 		}
 		out = append(out, l)
 	}
@@ -94,6 +110,24 @@ func TestForkIntoUserNS(t *testing.T) {
 		if !strings.Contains(all, w) {
 			t.Errorf("want %q in:\n%s", w, all)
 		}
+	}
+
+	// New pid and UTS namespaces made in it: the child forks again, the
+	// last one is PID 1 there (its parent, the test, outside), in a UTS
+	// namespace of its own.
+	uts, err := os.Readlink("/proc/self/ns/uts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, out = forkHelper(t, ns, envForkUnshare+"=1")
+	all = strings.Join(out, "\n")
+	for _, w := range []string{fmt.Sprintf("uid 0 gid 0 ppid 0 sid %d self 1", pid), want, fmt.Sprintf("forked %d <nil>", pid), "status 0"} {
+		if !strings.Contains(all, w) {
+			t.Errorf("want %q in:\n%s", w, all)
+		}
+	}
+	if strings.Contains(all, uts) || !strings.Contains(all, "uts:[") {
+		t.Errorf("want a new UTS namespace, not %s, in:\n%s", uts, all)
 	}
 
 	// Not a namespace: the child fails at setns and says so.
