@@ -34,14 +34,21 @@ teardown() {
 	assert_equal "$(jq -r .rootfs <<<"$output")" "$BUNDLE/rootfs"
 	assert_equal "$(jq -r .ociVersion <<<"$output")" "$(jq -r .ociVersion "$BUNDLE/config.json")"
 	jq -e '.created | fromdateiso8601? // (sub("\\.[0-9]+Z$"; "Z") | fromdateiso8601)' <<<"$output" >/dev/null
-	# nothing of the program ran: the init waits at the gate, is tw, in the cgroup
+	# nothing of the program ran: the init waits at the gate, is tw (forked
+	# from create, not executed again), in the cgroup
 	sleep 0.2
 	[ ! -e out/marker ]
-	[ "$(readlink /proc/"$pid"/exe)" = /tw ]
 	cmp /proc/"$pid"/exe "$TW_BIN/tw"
-	# CVE-2019-5736: the tw of the init cannot be opened for writing
-	run -1 python3 -c 'import os, sys; os.open(sys.argv[1], os.O_WRONLY)' /proc/"$pid"/exe
-	assert_output --partial 'Read-only file system'
+	# CVE-2019-5736: the init is not dumpable until it executes the
+	# program, so no process without CAP_SYS_PTRACE (root without it here,
+	# as a container's root is) can open its /proc/PID/exe, the host's tw,
+	# for writing or at all
+	for mode in O_WRONLY O_RDONLY; do
+		run -1 setpriv --inh-caps=-all --bounding-set=-sys_ptrace -- \
+			python3 -c 'import os, sys; os.open(sys.argv[1], getattr(os, sys.argv[2]))' /proc/"$pid"/exe "$mode"
+		assert_output --partial 'Permission denied'
+	done
+	run -1 setpriv --inh-caps=-all --bounding-set=-sys_ptrace -- readlink /proc/"$pid"/exe
 	grep -qx "$pid" /sys/fs/cgroup/pids/c1/cgroup.procs
 	run -0 twr start c1
 	assert_output ''
@@ -60,6 +67,26 @@ teardown() {
 	assert_output 'tw-runc: container not running'
 	run -0 twr delete c1
 	nothing_left c1
+}
+
+@test "the Go init (for what the forked one cannot do) runs from a sealed tw" {
+	# _TW_RUNC_GO_INIT takes the Go init, as a user namespace or a hook in
+	# the container do
+	runc_args sh -c 'echo ran >/out/marker; exec sleep 1000'
+	_TW_RUNC_GO_INIT=1 run -0 twrd create --bundle "$BUNDLE" --pid-file pid cg
+	pid=$(cat pid)
+	sleep 0.2
+	[ ! -e out/marker ]
+	[ "$(readlink /proc/"$pid"/exe)" = /tw ]
+	cmp /proc/"$pid"/exe "$TW_BIN/tw"
+	# CVE-2019-5736: the tw of the init cannot be opened for writing
+	run -1 python3 -c 'import os, sys; os.open(sys.argv[1], os.O_WRONLY)' /proc/"$pid"/exe
+	assert_output --partial 'Read-only file system'
+	run -0 twr start cg
+	for _ in $(seq 50); do [ -e out/marker ] && break; sleep 0.05; done
+	assert_equal "$(cat out/marker)" ran
+	run -0 twr delete --force cg
+	nothing_left cg
 }
 
 @test "start lets exactly one program through; a second start is refused" {
@@ -325,4 +352,43 @@ $(cat pid)"
 	run -1 twrd run -d --bundle "$BUNDLE" t2
 	assert_output 'tw-runc: cannot allocate tty if runc will detach without setting console socket'
 	nothing_left t2
+}
+
+@test "the forked init and the Go init make the same container, for a generated family of configs" {
+	# what the program sees: identity, limits, capabilities, mounts (sorted:
+	# the forked init mounts proc and the cgroups after the others), cgroup,
+	# descriptors, environment; a seccomp filter that denies mkdir
+	runc_args sh -c 'id; pwd; hostname; ulimit -n; ulimit -Hn; ulimit -u; umask; cat /proc/self/oom_score_adj
+		grep -E "^(Cap|NoNewPrivs|Seccomp:)" /proc/self/status; cat /proc/sys/kernel/msgmax
+		mount | sort; cat /proc/self/cgroup; ls /proc/self/fd; env | sort; mkdir /tmp/m$$ 2>&1 && rmdir /tmp/m$$; touch /x 2>&1 && rm /x; exit 3'
+	local -a family=(
+		'.'
+		'.linux.namespaces |= map(select(.type != "cgroup"))'
+		'.process.user = {"uid": 1000, "gid": 1000, "additionalGids": [5, 7], "umask": 63} | .process.cwd = "/tmp"'
+		'.process.noNewPrivileges = false | .linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW",
+			"syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}'
+		'.process.user.uid = 1000 | .process.noNewPrivileges = false | .linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW",
+			"syscalls": [{"names": ["mkdirat"], "action": "SCMP_ACT_ERRNO"}]}'
+		'.root.readonly = true | .process.oomScoreAdj = 100 | .linux.sysctl = {"kernel.msgmax": "4096"} |
+			.process.rlimits = [{"type": "RLIMIT_NPROC", "soft": 50, "hard": 60}] | .hostname = "fam"'
+		'.process.capabilities = {"bounding": ["CAP_CHOWN", "CAP_SETUID"], "effective": ["CAP_CHOWN"],
+			"permitted": ["CAP_CHOWN", "CAP_SETUID"], "inheritable": ["CAP_SETUID"], "ambient": ["CAP_SETUID"]}'
+		'.linux.maskedPaths = ["/proc/kcore", "/proc/acpi", "/nonexistent"] | .linux.readonlyPaths = ["/proc/sys", "/etc"]'
+	)
+	cp "$BUNDLE/config.json" base.json
+	local f fork goinit id n=0 all=
+	for f in "${family[@]}"; do
+		n=$((n + 1))
+		id=fam$n
+		jq "$f" base.json >"$BUNDLE/config.json"
+		run -3 twr run --bundle "$BUNDLE" "$id"
+		fork=$output
+		_TW_RUNC_GO_INIT=1 run -3 twr run --bundle "$BUNDLE" "$id"
+		goinit=$output
+		[ "$fork" = "$goinit" ] || { echo "config $f:"; diff <(echo "$goinit") <(echo "$fork"); return 1; }
+		nothing_left "$id"
+		all+=$fork
+	done
+	# the family is not empty: the filter and the read-only root showed
+	[[ "$all" == *"Read-only file system"* && "$all" == *"Operation not permitted"* && "$all" == *"uid=1000"* ]]
 }

@@ -24,6 +24,8 @@ const (
 	stepCall    stepKind = iota // one system call; ok is an errno that is no failure
 	stepMask                    // /dev/null bound over a file, an empty read-only tmpfs over a directory
 	stepRemount                 // (bound onto itself first if a[2]) remounted with flags a[1] added to its own
+	stepTry                     // one system call whose error is no failure
+	stepWrite                   // a[1:3] written to the file at a[0] (on a procfs if a[3]: else EXDEV at stage 1)
 )
 
 type step struct {
@@ -232,51 +234,8 @@ const keptFlags = unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEX
 func child(c *forkArgs) {
 	syscall.RawSyscall(syscall.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0)
 	for i := 0; i < len(c.steps); i++ {
-		s := &c.steps[i]
-		switch s.kind {
-		case stepCall:
-			_, _, e := syscall.RawSyscall6(s.nr, s.a[0], s.a[1], s.a[2], s.a[3], s.a[4], s.a[5])
-			if e != 0 && e != s.ok {
-				childFail(c, i, 0, e)
-			}
-		case stepMask:
-			_, _, e := syscall.RawSyscall6(unix.SYS_STATX, atFDCWD, s.a[0], 0, unix.STATX_TYPE,
-				uintptr(unsafe.Pointer(&c.stx)), 0)
-			if e == syscall.ENOENT {
-				continue
-			}
-			if e != 0 {
-				childFail(c, i, 0, e)
-			}
-			if c.stx.Mode&unix.S_IFMT == unix.S_IFDIR {
-				fs := uintptr(unsafe.Pointer(&tmpfsName[0]))
-				_, _, e = syscall.RawSyscall6(unix.SYS_MOUNT, fs, s.a[0], fs,
-					unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, uintptr(unsafe.Pointer(&maskData[0])), 0)
-			} else {
-				_, _, e = syscall.RawSyscall6(unix.SYS_MOUNT, uintptr(unsafe.Pointer(&devNull[0])), s.a[0], 0, unix.MS_BIND, 0, 0)
-			}
-			if e != 0 {
-				childFail(c, i, 1, e)
-			}
-		case stepRemount:
-			if s.a[2] != 0 {
-				_, _, e := syscall.RawSyscall6(unix.SYS_MOUNT, s.a[0], s.a[0], 0, unix.MS_BIND|unix.MS_REC, 0, 0)
-				if e == syscall.ENOENT {
-					continue
-				}
-				if e != 0 {
-					childFail(c, i, 0, e)
-				}
-			}
-			_, _, e := syscall.RawSyscall(unix.SYS_STATFS, s.a[0], uintptr(unsafe.Pointer(&c.sfs)), 0)
-			if e != 0 {
-				childFail(c, i, 1, e)
-			}
-			flags := uintptr(c.sfs.Flags)&keptFlags | unix.MS_BIND | unix.MS_REMOUNT | s.a[1]
-			_, _, e = syscall.RawSyscall6(unix.SYS_MOUNT, 0, s.a[0], 0, flags, 0, 0)
-			if e != 0 {
-				childFail(c, i, 2, e)
-			}
+		if stage, e := doStep(&c.steps[i], &c.stx, &c.sfs); e != 0 {
+			childFail(c, i, stage, e)
 		}
 	}
 	if c.t != nil {
@@ -285,6 +244,83 @@ func child(c *forkArgs) {
 	_, _, e := syscall.RawSyscall(syscall.SYS_EXECVE, uintptr(unsafe.Pointer(c.path)),
 		uintptr(unsafe.Pointer(c.argv)), uintptr(unsafe.Pointer(c.env)))
 	childFail(c, len(c.steps), 0, e)
+}
+
+// doStep makes step s in a child (ForkExec's or Fork's), with stx and sfs
+// as its buffers, and returns the stage of it and the errno that failed,
+// errno 0 when it did not. Raw system calls only: see child.
+//
+//go:nosplit
+//go:norace
+func doStep(s *step, stx *unix.Statx_t, sfs *unix.Statfs_t) (int, syscall.Errno) {
+	switch s.kind {
+	case stepCall:
+		_, _, e := syscall.RawSyscall6(s.nr, s.a[0], s.a[1], s.a[2], s.a[3], s.a[4], s.a[5])
+		if e != 0 && e != s.ok {
+			return 0, e
+		}
+	case stepTry:
+		syscall.RawSyscall6(s.nr, s.a[0], s.a[1], s.a[2], s.a[3], s.a[4], s.a[5])
+	case stepMask:
+		_, _, e := syscall.RawSyscall6(unix.SYS_STATX, atFDCWD, s.a[0], 0, unix.STATX_TYPE,
+			uintptr(unsafe.Pointer(stx)), 0)
+		if e == syscall.ENOENT {
+			return 0, 0
+		}
+		if e != 0 {
+			return 0, e
+		}
+		if stx.Mode&unix.S_IFMT == unix.S_IFDIR {
+			fs := uintptr(unsafe.Pointer(&tmpfsName[0]))
+			_, _, e = syscall.RawSyscall6(unix.SYS_MOUNT, fs, s.a[0], fs,
+				unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, uintptr(unsafe.Pointer(&maskData[0])), 0)
+		} else {
+			_, _, e = syscall.RawSyscall6(unix.SYS_MOUNT, uintptr(unsafe.Pointer(&devNull[0])), s.a[0], 0, unix.MS_BIND, 0, 0)
+		}
+		if e != 0 {
+			return 1, e
+		}
+	case stepRemount:
+		if s.a[2] != 0 {
+			_, _, e := syscall.RawSyscall6(unix.SYS_MOUNT, s.a[0], s.a[0], 0, unix.MS_BIND|unix.MS_REC, 0, 0)
+			if e == syscall.ENOENT {
+				return 0, 0
+			}
+			if e != 0 {
+				return 0, e
+			}
+		}
+		_, _, e := syscall.RawSyscall(unix.SYS_STATFS, s.a[0], uintptr(unsafe.Pointer(sfs)), 0)
+		if e != 0 {
+			return 1, e
+		}
+		flags := uintptr(sfs.Flags)&keptFlags | unix.MS_BIND | unix.MS_REMOUNT | s.a[1]
+		_, _, e = syscall.RawSyscall6(unix.SYS_MOUNT, 0, s.a[0], 0, flags, 0, 0)
+		if e != 0 {
+			return 2, e
+		}
+	case stepWrite:
+		fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, s.a[0], unix.O_WRONLY|unix.O_CLOEXEC, 0, 0, 0)
+		if e != 0 {
+			return 0, e
+		}
+		if s.a[3] != 0 {
+			_, _, e = syscall.RawSyscall(unix.SYS_FSTATFS, fd, uintptr(unsafe.Pointer(sfs)), 0)
+			if e == 0 && uint32(sfs.Type) != unix.PROC_SUPER_MAGIC {
+				e = syscall.EXDEV
+			}
+			if e != 0 {
+				syscall.RawSyscall(unix.SYS_CLOSE, fd, 0, 0)
+				return 1, e
+			}
+		}
+		_, _, e = syscall.RawSyscall(unix.SYS_WRITE, fd, s.a[1], s.a[2])
+		syscall.RawSyscall(unix.SYS_CLOSE, fd, 0, 0)
+		if e != 0 {
+			return 2, e
+		}
+	}
+	return 0, 0
 }
 
 // childFail records the failed step in c (the parent reads it once the

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -31,38 +32,11 @@ func (in *initProc) console() error {
 	}
 	sock := os.NewFile(uintptr(in.fds.Console), "console-socket")
 	defer sock.Close()
-	master, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	slave, name, err := openConsole(sock, in.cfg.Spec.Process)
 	if err != nil {
-		return &os.PathError{Op: "open", Path: "/dev/ptmx", Err: err}
-	}
-	defer unix.Close(master)
-	if err := unix.IoctlSetPointerInt(master, unix.TIOCSPTLCK, 0); err != nil {
-		return fmt.Errorf("unlockpt: %w", err)
-	}
-	n, err := unix.IoctlGetUint32(master, unix.TIOCGPTN)
-	if err != nil {
-		return fmt.Errorf("ptsname: %w", err)
-	}
-	name := "/dev/pts/" + strconv.Itoa(int(n))
-	slave, err := unix.Open(name, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return &os.PathError{Op: "open", Path: name, Err: err}
+		return err
 	}
 	defer unix.Close(slave)
-	if sz := in.cfg.Spec.Process.ConsoleSize; sz != nil {
-		ws := unix.Winsize{Row: uint16(sz.Height), Col: uint16(sz.Width)}
-		if err := unix.IoctlSetWinsize(slave, unix.TIOCSWINSZ, &ws); err != nil {
-			return fmt.Errorf("set terminal size: %w", err)
-		}
-	}
-	u := in.cfg.Spec.Process.User
-	if err := unix.Fchown(slave, int(u.UID), -1); err != nil {
-		return &os.PathError{Op: "chown", Path: name, Err: err}
-	}
-	rights := unix.UnixRights(master)
-	if err := unix.Sendmsg(int(sock.Fd()), []byte(name), rights, nil, 0); err != nil {
-		return fmt.Errorf("send the terminal over the console socket: %w", err)
-	}
 	if err := unix.IoctlSetInt(slave, unix.TIOCSCTTY, 0); err != nil {
 		return fmt.Errorf("make %s the controlling terminal: %w", name, err)
 	}
@@ -72,4 +46,46 @@ func (in *initProc) console() error {
 		}
 	}
 	return nil
+}
+
+// openConsole opens a pty of the devpts at /dev/pts (of this thread's
+// root), sends its master over sock and returns its slave (close-on-exec)
+// and the slave's name: what is left is to make it the controlling
+// terminal and fds 0, 1 and 2.
+func openConsole(sock *os.File, p *specs.Process) (int, string, error) {
+	master, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, "", &os.PathError{Op: "open", Path: "/dev/ptmx", Err: err}
+	}
+	defer unix.Close(master)
+	if err := unix.IoctlSetPointerInt(master, unix.TIOCSPTLCK, 0); err != nil {
+		return -1, "", fmt.Errorf("unlockpt: %w", err)
+	}
+	n, err := unix.IoctlGetUint32(master, unix.TIOCGPTN)
+	if err != nil {
+		return -1, "", fmt.Errorf("ptsname: %w", err)
+	}
+	name := "/dev/pts/" + strconv.Itoa(int(n))
+	slave, err := unix.Open(name, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, "", &os.PathError{Op: "open", Path: name, Err: err}
+	}
+	fail := func(err error) (int, string, error) {
+		unix.Close(slave)
+		return -1, "", err
+	}
+	if sz := p.ConsoleSize; sz != nil {
+		ws := unix.Winsize{Row: uint16(sz.Height), Col: uint16(sz.Width)}
+		if err := unix.IoctlSetWinsize(slave, unix.TIOCSWINSZ, &ws); err != nil {
+			return fail(fmt.Errorf("set terminal size: %w", err))
+		}
+	}
+	if err := unix.Fchown(slave, int(p.User.UID), -1); err != nil {
+		return fail(&os.PathError{Op: "chown", Path: name, Err: err})
+	}
+	rights := unix.UnixRights(master)
+	if err := unix.Sendmsg(int(sock.Fd()), []byte(name), rights, nil, 0); err != nil {
+		return fail(fmt.Errorf("send the terminal over the console socket: %w", err))
+	}
+	return slave, name, nil
 }

@@ -64,13 +64,6 @@ func (r *Runtime) Create(id string, o *CreateOpts, stdio cli.IO) (st *State, err
 	if err := checkID(id); err != nil {
 		return nil, err
 	}
-	// The sealed binary is made while config.json is read (exe.go).
-	seal := sealAsync(r.Root)
-	defer func() {
-		if seal != nil {
-			seal.discard()
-		}
-	}()
 	bundle, err := filepath.Abs(o.Bundle)
 	if err != nil {
 		return nil, err
@@ -82,6 +75,18 @@ func (r *Runtime) Create(id string, o *CreateOpts, stdio cli.IO) (st *State, err
 	if err != nil {
 		return nil, err
 	}
+	// The init is forked from this process (fastinit.go), or is this
+	// binary again, sealed (exe.go): made while the rest is checked.
+	var seal *sealing
+	fork := forkable(spec, o, stdio, r)
+	if !fork {
+		seal = sealAsync(r.Root)
+	}
+	defer func() {
+		if seal != nil {
+			seal.discard()
+		}
+	}()
 	rootless := os.Geteuid() != 0
 	if rootless {
 		if err := checkRootless(spec); err != nil { // rootless.go
@@ -119,6 +124,7 @@ func (r *Runtime) Create(id string, o *CreateOpts, stdio cli.IO) (st *State, err
 	}
 	var cg *Cgroup
 	var cmd *exec.Cmd
+	pid := 0 // the init's
 	defer func() {
 		if err == nil {
 			return
@@ -126,6 +132,10 @@ func (r *Runtime) Create(id string, o *CreateOpts, stdio cli.IO) (st *State, err
 		if cmd != nil && cmd.Process != nil {
 			cmd.Process.Kill()
 			cmd.Wait()
+		} else if pid > 0 {
+			unix.Kill(pid, unix.SIGKILL)
+			var ws unix.WaitStatus
+			unix.Wait4(pid, &ws, 0, nil)
 		}
 		if cg != nil {
 			cg.Undo()
@@ -155,28 +165,25 @@ func (r *Runtime) Create(id string, o *CreateOpts, stdio cli.IO) (st *State, err
 		}
 		defer console.Close()
 	}
+	if fork {
+		if cg, err = r.newCgroup(cgPath, id, spec); err != nil {
+			return nil, err
+		}
+		if pid, err = forkInit(spec, rootfs, cg, cgPath, gate, console, o.PreserveFds); err != nil {
+			return nil, err
+		}
+		return r.created(spec, id, bundle, rootfs, pid, cg, o.PidFile)
+	}
 	cmd, parent, err := startInit(seal, spec, cloneFlags(spec), joined(spec)["pid"], extra, gate, console, stdio)
 	seal = nil
 	if err != nil {
 		return nil, err
 	}
 	defer parent.Close()
-	if r.RootlessCgroups {
-		// None where the user may not make one and needs none (rootless.go).
-		if cg, err = rootlessCgroup(cgPath, id, spec); err != nil {
-			return nil, err
-		}
-	} else if cg, err = cgroup.NewContainer(cgPath); err != nil {
-		return nil, fmt.Errorf("cgroup %s: %w", cgPath, err)
+	if cg, err = r.newCgroup(cgPath, id, spec); err != nil {
+		return nil, err
 	}
 	if cg != nil {
-		if err := cg.Apply(spec.Linux.Resources); err != nil {
-			return nil, fmt.Errorf("cgroup %s: %w", cgPath, err)
-		}
-		// Rootless, device rules are not expected to work (runc ignores them).
-		if err := cg.Devices(cgroup.DeviceRules(spec.Linux.Resources, spec.Linux.Devices)); err != nil && !r.RootlessCgroups {
-			return nil, fmt.Errorf("cgroup %s: %w", cgPath, err)
-		}
 		if err := cg.Join(cmd.Process.Pid); err != nil {
 			return nil, fmt.Errorf("cgroup %s: %w", cgPath, err)
 		}
@@ -192,12 +199,45 @@ func (r *Runtime) Create(id string, o *CreateOpts, stdio cli.IO) (st *State, err
 	if err := handshake(parent, &cfg, hooks); err != nil {
 		return nil, err
 	}
-	start, _, err := procStat(cmd.Process.Pid)
+	if st, err = r.created(spec, id, bundle, rootfs, cmd.Process.Pid, cg, o.PidFile); err != nil {
+		return nil, err
+	}
+	cmd.Process.Release()
+	return st, nil
+}
+
+// newCgroup makes the container's cgroup with its limits and device
+// rules; on failure the caller undoes the cgroup it returns.
+func (r *Runtime) newCgroup(cgPath, id string, spec *specs.Spec) (cg *Cgroup, err error) {
+	if r.RootlessCgroups {
+		// None where the user may not make one and needs none (rootless.go).
+		if cg, err = rootlessCgroup(cgPath, id, spec); err != nil {
+			return nil, err
+		}
+	} else if cg, err = cgroup.NewContainer(cgPath); err != nil {
+		return nil, fmt.Errorf("cgroup %s: %w", cgPath, err)
+	}
+	if cg != nil {
+		if err := cg.Apply(spec.Linux.Resources); err != nil {
+			return cg, fmt.Errorf("cgroup %s: %w", cgPath, err)
+		}
+		// Rootless, device rules are not expected to work (runc ignores them).
+		if err := cg.Devices(cgroup.DeviceRules(spec.Linux.Resources, spec.Linux.Devices)); err != nil && !r.RootlessCgroups {
+			return cg, fmt.Errorf("cgroup %s: %w", cgPath, err)
+		}
+	}
+	return cg, nil
+}
+
+// created saves the state of a container whose init (pid) waits at the
+// gate, and writes the pid file.
+func (r *Runtime) created(spec *specs.Spec, id, bundle, rootfs string, pid int, cg *Cgroup, pidFile string) (*State, error) {
+	start, _, err := procStat(pid)
 	if err != nil {
 		return nil, fmt.Errorf("container init: %w", err)
 	}
-	st = &State{
-		Public: Public{OCIVersion: spec.Version, ID: id, Pid: cmd.Process.Pid, Status: Created, Bundle: bundle,
+	st := &State{
+		Public: Public{OCIVersion: spec.Version, ID: id, Pid: pid, Status: Created, Bundle: bundle,
 			Rootfs: rootfs, Created: time.Now().UTC(), Annotations: spec.Annotations},
 		InitStart: start, Cgroup: cg, Namespace: joined(spec), Process: spec.Process, Seccomp: spec.Linux.Seccomp,
 		Hooks: spec.Hooks,
@@ -205,12 +245,11 @@ func (r *Runtime) Create(id string, o *CreateOpts, stdio cli.IO) (st *State, err
 	if err := r.save(st); err != nil {
 		return nil, err
 	}
-	if o.PidFile != "" {
-		if err := writeFileAtomic(o.PidFile, []byte(strconv.Itoa(st.Pid)), 0o644); err != nil {
+	if pidFile != "" {
+		if err := writeFileAtomic(pidFile, []byte(strconv.Itoa(st.Pid)), 0o644); err != nil {
 			return nil, err
 		}
 	}
-	cmd.Process.Release()
 	return st, nil
 }
 

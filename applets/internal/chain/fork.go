@@ -1,0 +1,336 @@
+package chain
+
+import (
+	"errors"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Fork mode: a child that outlives the process that forks it, such as a
+// container's init that waits at a start gate after its runtime is gone
+// (tw-runc create). Unlike ForkExec's vfork it is a real fork (a copy of
+// this process's memory: the child runs on its own copy of this stack),
+// in new namespaces if asked (clone flags). The child makes the steps
+// recorded for it (MountProcLater, MaskLater, RemountLater,
+// RestrictLater, CallLater, TryLater, WriteLater; TakeSteps takes them),
+// reports over a pipe that they are done, or which failed and why, then
+// waits at an optional gate, makes the late steps (a seccomp filter last)
+// and executes the program. Between fork and execve it runs raw system
+// calls only.
+
+// Steps are steps recorded for a child, taken from the record.
+type Steps struct {
+	steps []step
+	infos []stepInfo
+	keep  []any
+	err   error
+}
+
+// TakeSteps takes the steps recorded so far, for Fork; the record is
+// empty again.
+func TakeSteps() *Steps {
+	s := &Steps{steps, infos, keep, stepsErr}
+	reset()
+	return s
+}
+
+// Ptr is the address of x as a system call's argument, kept alive until
+// the child has taken the steps that point to it.
+func Ptr[T any](x *T) uintptr { return ptr(x) }
+
+// CString is s NUL-terminated as a system call's argument, kept alive
+// like Ptr's.
+func CString(s string) uintptr { return cstring(s) }
+
+// CallLater records system call nr with arguments a (prepared: see Ptr,
+// CString); an errno other than ok fails the step, as fail says.
+func CallLater(applet string, ok syscall.Errno, fail func(errno syscall.Errno) error, nr uintptr, a ...uintptr) {
+	s := step{kind: stepCall, nr: nr, ok: ok}
+	copy(s.a[:], a)
+	later(applet, s, func(_ int, e syscall.Errno) error { return fail(e) })
+}
+
+// TryLater records system call nr with arguments a, whose error is no
+// failure.
+func TryLater(nr uintptr, a ...uintptr) {
+	s := step{kind: stepTry, nr: nr}
+	copy(s.a[:], a)
+	later("", s, func(_ int, e syscall.Errno) error { return e })
+}
+
+// WriteLater records a write of data to the file at path, which must be
+// on a procfs if procfs is set. fail makes the error of a stage: 0 open,
+// 1 fstatfs (EXDEV: not a procfs), 2 write.
+func WriteLater(applet, path string, data []byte, procfs bool, fail func(stage int, errno syscall.Errno) error) {
+	if len(data) == 0 {
+		data = []byte{0}[:0:1]
+	}
+	keep = append(keep, data)
+	p := uintptr(0)
+	if procfs {
+		p = 1
+	}
+	later(applet, step{kind: stepWrite, a: [6]uintptr{cstring(path), uintptr(unsafe.Pointer(unsafe.SliceData(data))), uintptr(len(data)), p}}, fail)
+}
+
+// Spawn is the child Fork makes.
+type Spawn struct {
+	Flags uintptr // clone(2) flags: the new namespaces (SIGCHLD is added)
+	Steps *Steps  // the steps before the report
+	// Gate, if >= 0, is a descriptor the child reads one byte from once
+	// it has reported that its steps are done: it goes on only then, and
+	// ends (status 1) when it reads none.
+	Gate int
+	Late *Steps // the steps after the gate
+	// Path is executed with Argv and Env: the one place the child
+	// executes its program.
+	Path      string
+	Argv, Env []string
+	// Prefix begins the line the child writes on its descriptor 2 when
+	// it fails after its report ("tw-runc: "), when no one hears it.
+	Prefix string
+}
+
+// ErrNoReport is Fork's error when the child ended without a report.
+var ErrNoReport = errors.New("child exited before it was ready")
+
+// readyMark is the child's report that its steps are done.
+const readyMark = ^uint32(0)
+
+// Fork starts the child s describes and returns its pid once it has made
+// its steps (it then waits at its gate; without a gate, once it has
+// executed the program). A step that failed comes back as its error, a
+// *StepError (the child is reaped). Fork must run on a locked thread
+// when the child needs that thread's namespaces, root or cwd; the child
+// gets no parent-death signal.
+func Fork(s *Spawn) (int, error) {
+	if s.Steps == nil {
+		s.Steps = &Steps{}
+	}
+	if s.Late == nil {
+		s.Late = &Steps{}
+	}
+	for _, st := range []*Steps{s.Steps, s.Late} {
+		if st.err != nil {
+			return 0, st.err
+		}
+	}
+	pathp, err := unix.BytePtrFromString(s.Path)
+	if err != nil {
+		return 0, &os.PathError{Op: "exec", Path: s.Path, Err: err}
+	}
+	argvp, err := syscall.SlicePtrFromStrings(s.Argv)
+	if err != nil {
+		return 0, &os.PathError{Op: "exec", Path: s.Path, Err: err}
+	}
+	envp, err := syscall.SlicePtrFromStrings(s.Env)
+	if err != nil {
+		return 0, &os.PathError{Op: "exec", Path: s.Path, Err: err}
+	}
+	var pipe [2]int
+	if err := unix.Pipe2(pipe[:], unix.O_CLOEXEC); err != nil {
+		return 0, os.NewSyscallError("pipe2", err)
+	}
+	c := &spawnArgs{
+		path: pathp, argv: &argvp[0], env: &envp[0], steps: s.Steps.steps, late: s.Late.steps,
+		pipe: pipe[1], gate: s.Gate, errs: errnoTexts(), prefix: s.Prefix,
+	}
+	if s.Gate >= 0 {
+		// The messages of what fails after the report: what the step's
+		// error says before its errno.
+		const probe = syscall.EDOM
+		for _, info := range s.Late.infos {
+			c.lateMsgs = append(c.lateMsgs, strings.TrimSuffix(info.fail(0, probe).Error(), ": "+probe.Error()))
+		}
+		c.execMsg = "exec " + s.Argv[0]
+		c.gateMsg = "start gate"
+	}
+	pid, errno := spawn(c, s.Flags|uintptr(syscall.SIGCHLD))
+	runtime.KeepAlive(s)
+	runtime.KeepAlive(c)
+	unix.Close(pipe[1])
+	defer unix.Close(pipe[0])
+	if errno != 0 {
+		return 0, os.NewSyscallError("clone", errno)
+	}
+	var r [3]uint32
+	n, _ := readFull(pipe[0], (*[12]byte)(unsafe.Pointer(&r))[:])
+	if n == 12 && r[0] == readyMark || n == 0 && s.Gate < 0 {
+		return pid, nil // at the gate, or executed: the caller waits for it
+	}
+	var ws unix.WaitStatus
+	for {
+		if _, err := unix.Wait4(pid, &ws, 0, nil); err != unix.EINTR {
+			break
+		}
+	}
+	if n != 12 {
+		return 0, ErrNoReport
+	}
+	step, stage, e := int(r[0]), int(r[1]), syscall.Errno(r[2])
+	ns := len(s.Steps.steps)
+	switch {
+	case step < ns:
+		info := s.Steps.infos[step]
+		return 0, &StepError{Applet: info.applet, Err: info.fail(stage, e)}
+	case step-ns < len(s.Late.steps):
+		info := s.Late.infos[step-ns]
+		return 0, &StepError{Applet: info.applet, Err: info.fail(stage, e)}
+	}
+	return 0, &os.PathError{Op: "exec", Path: s.Argv[0], Err: e}
+}
+
+func readFull(fd int, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := unix.Read(fd, b[n:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || m == 0 {
+			return n, err
+		}
+		n += m
+	}
+	return n, nil
+}
+
+// errnoTexts are the errors' texts by number, for the child's messages.
+var errnoTexts = sync.OnceValue(func() []string {
+	t := make([]string, 134)
+	for i := range t {
+		t[i] = syscall.Errno(i).Error()
+	}
+	return t
+})
+
+// spawnArgs is everything Fork's child needs, prepared before the fork.
+type spawnArgs struct {
+	path        *byte
+	argv, env   **byte
+	steps, late []step
+	stx         unix.Statx_t
+	sfs         unix.Statfs_t
+	pipe, gate  int
+	report      [3]uint32
+	b           [1]byte
+
+	errs                     []string
+	prefix, execMsg, gateMsg string
+	lateMsgs                 []string
+}
+
+// spawn is the parent's and the child's side of the fork.
+//
+//go:nosplit
+//go:norace
+func spawn(c *spawnArgs, flags uintptr) (int, syscall.Errno) {
+	beforeFork()
+	pid, _, errno := syscall.RawSyscall6(syscall.SYS_CLONE, flags, 0, 0, 0, 0, 0)
+	if errno != 0 || pid != 0 {
+		afterFork()
+		return int(pid), errno
+	}
+	afterForkInChild()
+	spawnChild(c)
+	return 0, 0
+}
+
+// spawnChild makes the steps, reports, waits at the gate, makes the late
+// steps and executes the program. It runs on this process's stack, copied:
+// nosplit, raw system calls only, and it never returns.
+//
+//go:nosplit
+//go:norace
+func spawnChild(c *spawnArgs) {
+	for i := 0; i < len(c.steps); i++ {
+		if stage, e := doStep(&c.steps[i], &c.stx, &c.sfs); e != 0 {
+			spawnFail(c, i, stage, e)
+		}
+	}
+	if c.gate >= 0 {
+		c.report[0] = readyMark
+		syscall.RawSyscall(syscall.SYS_WRITE, uintptr(c.pipe), uintptr(unsafe.Pointer(&c.report)), 12)
+		syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(c.pipe), 0, 0)
+		c.pipe = -1
+		var n uintptr
+		var e syscall.Errno
+		for {
+			n, _, e = syscall.RawSyscall(syscall.SYS_READ, uintptr(c.gate), uintptr(unsafe.Pointer(&c.b[0])), 1)
+			if e != syscall.EINTR {
+				break
+			}
+		}
+		if n != 1 {
+			say(c, c.gateMsg, e)
+			exit(1)
+		}
+		syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(c.gate), 0, 0)
+	}
+	for i := 0; i < len(c.late); i++ {
+		if stage, e := doStep(&c.late[i], &c.stx, &c.sfs); e != 0 {
+			spawnFail(c, len(c.steps)+i, stage, e)
+		}
+	}
+	// The program: the one execve of the child.
+	_, _, e := syscall.RawSyscall(syscall.SYS_EXECVE, uintptr(unsafe.Pointer(c.path)),
+		uintptr(unsafe.Pointer(c.argv)), uintptr(unsafe.Pointer(c.env)))
+	spawnFail(c, len(c.steps)+len(c.late), 0, e)
+}
+
+// spawnFail reports the failed step to the parent, or once it has reported
+// says it on descriptor 2, and exits: 127 for a program not found, else
+// 126 for the program, 1 for a step.
+//
+//go:nosplit
+//go:norace
+func spawnFail(c *spawnArgs, step, stage int, errno syscall.Errno) {
+	if c.pipe >= 0 {
+		c.report = [3]uint32{uint32(step), uint32(stage), uint32(errno)}
+		syscall.RawSyscall(syscall.SYS_WRITE, uintptr(c.pipe), uintptr(unsafe.Pointer(&c.report)), 12)
+		exit(1)
+	}
+	late := step - len(c.steps)
+	if late < len(c.lateMsgs) {
+		say(c, c.lateMsgs[late], errno)
+		exit(1)
+	}
+	say(c, c.execMsg, errno)
+	if errno == syscall.ENOENT {
+		exit(127)
+	}
+	exit(126)
+}
+
+// say writes "PREFIX WHAT: ERRNO" on descriptor 2.
+//
+//go:nosplit
+//go:norace
+func say(c *spawnArgs, what string, errno syscall.Errno) {
+	text := "EOF"
+	if errno != 0 {
+		text = "errno"
+		if int(errno) < len(c.errs) {
+			text = c.errs[errno]
+		}
+	}
+	for _, s := range [...]string{c.prefix, what, ": ", text, "\n"} {
+		if len(s) > 0 {
+			syscall.RawSyscall(syscall.SYS_WRITE, 2, uintptr(unsafe.Pointer(unsafe.StringData(s))), uintptr(len(s)))
+		}
+	}
+}
+
+//go:nosplit
+//go:norace
+func exit(code int) {
+	for {
+		syscall.RawSyscall(syscall.SYS_EXIT_GROUP, uintptr(code), 0, 0)
+	}
+}
