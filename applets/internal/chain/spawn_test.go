@@ -185,3 +185,28 @@ func TestSpawnPivot(t *testing.T) {
 		t.Errorf("missing root: %v", err)
 	}
 }
+
+// Past a gate (tw-runc's init) the trampoline reports nothing: the child
+// checks the program first and says what is wrong on its descriptor 2.
+func TestSpawnGateTrampoline(t *testing.T) {
+	for _, tc := range []struct {
+		path string
+		want int
+	}{{"/bin/sh", 3}, {"/nonexistent", 127}, {"/etc/passwd", 126}} {
+		gate := make([]int, 2)
+		if err := unix.Pipe2(gate, unix.O_CLOEXEC); err != nil {
+			t.Fatal(err)
+		}
+		pid, err := Fork(&Spawn{Gate: gate[0], Path: tc.path, Argv: []string{"sh", "-c", "exit 3"}, Trampoline: true,
+			Prefix: "test: "})
+		unix.Close(gate[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		unix.Write(gate[1], []byte{0})
+		unix.Close(gate[1])
+		if st := waitStatus(t, pid); st != tc.want {
+			t.Errorf("%s: status %d, want %d", tc.path, st, tc.want)
+		}
+	}
+}

@@ -84,12 +84,7 @@ func ForkExec(path string, argv, env []string) (int, error) {
 	if !c.failed {
 		return pid, nil
 	}
-	var ws unix.WaitStatus
-	for {
-		if _, err := unix.Wait4(pid, &ws, 0, nil); err != unix.EINTR {
-			break
-		}
-	}
+	reap(pid)
 	if c.step == len(steps) {
 		return 0, &os.PathError{Op: "exec", Path: argv[0], Err: c.errno}
 	}
