@@ -224,7 +224,7 @@ func Fork(s *Spawn) (int, error) {
 		if n == 0 {
 			return pid, nil // executed
 		}
-	} else if n == 12 && r[0] == readyMark || n == 0 && (s.Gate < 0 || s.Open != nil) {
+	} else if n == 12 && r[0] == readyMark || n == 0 && s.Gate < 0 && s.Open == nil {
 		return pid, nil // at the gate, or executed: the caller waits for it
 	}
 	reap(pid)
