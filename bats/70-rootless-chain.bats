@@ -285,7 +285,7 @@ limit_delegated() {
 	host_unchanged
 }
 
-@test "the one-start rootless chain executes PROG through the sealed trampoline: a '#!/proc/self/exe' script cannot reach the host's tw; execve's errors as tw's own child gives them" {
+@test "the one-start rootless chain executes PROG through the sealed trampoline where the user could write tw: a '#!/proc/self/exe' script cannot reach it; execve's errors as tw's own child gives them" {
 	# the root is the user's: a script there whose interpreter is
 	# /proc/self/exe would run the host's tw again (here tw-unshare with
 	# the script as its argument, over and over); through the trampoline
@@ -296,9 +296,19 @@ limit_delegated() {
 	printf 'garbage\n' | as_user tee "$ROOT/garbage" >/dev/null
 	printf '#!/nonexistent/interp\n' | as_user tee "$ROOT/badinterp" >/dev/null
 	as_user chmod 0755 "$ROOT/evil" "$ROOT/garbage" "$ROOT/badinterp"
-	run -127 as_user timeout -s KILL 5 tw-unshare -r -muinpf tw-mountproc --target "$ROOT/proc" tw-pivot "$ROOT" /evil
-	run -0 as_user tw-unshare -r -muinpf tw-mountproc --target "$ROOT/proc" tw-pivot "$ROOT" sh -c 'readlink /proc/self/exe; ls /proc/self/fd'
-	assert_output $'/bin/busybox\n0\n1\n2\n3'
+	# (only a tw the user could write needs it: the user's own copy)
+	as_user mkdir "$RDIR/store/bin"
+	as_user cp "$TW_BIN/tw" "$RDIR/store/bin/tw-unshare"
+	run -127 as_user timeout -s KILL 5 "$RDIR/store/bin/tw-unshare" -r -muinpf tw-mountproc --target "$ROOT/proc" tw-pivot "$ROOT" /evil
+	cmp "$TW_BIN/tw" "$RDIR/store/bin/tw-unshare"
+	local tw
+	for tw in tw-unshare "$RDIR/store/bin/tw-unshare"; do
+		run -0 as_user "$tw" -r -muinpf tw-mountproc --target "$ROOT/proc" tw-pivot "$ROOT" sh -c 'readlink /proc/self/exe; ls /proc/self/fd'
+		assert_output $'/bin/busybox\n0\n1\n2\n3'
+		run -126 --separate-stderr as_user "$tw" -r -muinpf tw-pivot "$ROOT" /garbage
+		assert_equal "$stderr" "tw-pivot: exec /garbage: exec format error"
+	done
+	as_user rm -r "$RDIR/store/bin"
 	local force
 	for force in "" --force; do
 		# shellcheck disable=SC2086 # force is an option or none

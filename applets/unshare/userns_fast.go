@@ -18,8 +18,7 @@ package unshare
 // makes it, as tw-net --lo would make one), mounts the procs and sysfses
 // in order, does tw-pivot's bind mount, pivot_root and detach, and
 // executes PROG, looked up on PATH inside the new root, through the sealed
-// trampoline (the new root is the user's: a PROG there that is a script
-// #!/proc/self/exe must not reach tw's binary, runc CVE-2019-5736). As it
+// trampoline where the user could write tw's binary (writableExe). As it
 // maps itself, the child is a vfork (Spawn.Vfork): no copy of this
 // process's page tables and no copy-on-write faults after, which cost
 // more than all its system calls; the parent waits until it has executed
@@ -214,7 +213,7 @@ func (o *options) fastSteps(p *fastPlan) (first, rest *chain.Steps) {
 // a caller with CAP_SYS_ADMIN in the user namespace that mounted it.
 func (o *options) runFast(p *fastPlan, stdio cli.IO) error {
 	s := &chain.Spawn{Gate: -1, Path: p.argv[0], Argv: p.argv, Env: chain.Environ(os.Environ()),
-		Trampoline: true, Vfork: !o.user.helper, Flags: o.cloneflags()}
+		Trampoline: writableExe(), Vfork: !o.user.helper, Flags: o.cloneflags()}
 	if p.lo {
 		s.Flags |= unix.CLONE_NEWNET
 	}
@@ -252,6 +251,21 @@ func (o *options) runFast(p *fastPlan, stdio cli.IO) error {
 		return err
 	}
 	return cli.Status(chain.ExitStatus(ws))
+}
+
+// writableExe reports whether this user could write tw's own binary (one
+// the user installed): a PROG that is a script #!/proc/self/exe in the
+// user's root would then hold it and could rewrite it (runc
+// CVE-2019-5736), so PROG is executed through the sealed trampoline. The
+// user's container cannot open a binary for writing that its user cannot
+// (its capabilities are the user namespace's), and the trampoline's
+// second execve costs the chain ~1 ms: none then.
+func writableExe() bool {
+	var st unix.Stat_t
+	if unix.Stat("/proc/self/exe", &st) != nil {
+		return true
+	}
+	return int(st.Uid) == os.Geteuid() || unix.Access("/proc/self/exe", unix.W_OK) == nil
 }
 
 func applet(name string) cli.Applet {
