@@ -284,3 +284,46 @@ limit_delegated() {
 	assert_line 'lo inet 127.0.0.1/8'
 	host_unchanged
 }
+
+@test "the one-start rootless chain executes PROG through the sealed trampoline where the user could write tw: a '#!/proc/self/exe' script cannot reach it; execve's errors as tw's own child gives them" {
+	# the root is the user's: a script there whose interpreter is
+	# /proc/self/exe would run the host's tw again (here tw-unshare with
+	# the script as its argument, over and over); through the trampoline
+	# the kernel runs the trampoline, which finds no program "unshare"
+	# and exits 127 (SIGKILL: PID 1 ignores timeout's SIGTERM, and its
+	# parent-death signal ends it with tw-unshare)
+	printf '#!/proc/self/exe unshare\n' | as_user tee "$ROOT/evil" >/dev/null
+	printf 'garbage\n' | as_user tee "$ROOT/garbage" >/dev/null
+	printf '#!/nonexistent/interp\n' | as_user tee "$ROOT/badinterp" >/dev/null
+	as_user chmod 0755 "$ROOT/evil" "$ROOT/garbage" "$ROOT/badinterp"
+	# (only a tw the user could write needs it: the user's own copy)
+	as_user mkdir "$RDIR/store/bin"
+	as_user cp "$TW_BIN/tw" "$RDIR/store/bin/tw-unshare"
+	run -127 as_user timeout -s KILL 5 "$RDIR/store/bin/tw-unshare" -r -muinpf tw-mountproc --target "$ROOT/proc" tw-pivot "$ROOT" /evil
+	cmp "$TW_BIN/tw" "$RDIR/store/bin/tw-unshare"
+	local tw
+	for tw in tw-unshare "$RDIR/store/bin/tw-unshare"; do
+		run -0 as_user "$tw" -r -muinpf tw-mountproc --target "$ROOT/proc" tw-pivot "$ROOT" sh -c 'readlink /proc/self/exe; ls /proc/self/fd'
+		assert_output $'/bin/busybox\n0\n1\n2\n3'
+		run -126 --separate-stderr as_user "$tw" -r -muinpf tw-pivot "$ROOT" /garbage
+		assert_equal "$stderr" "tw-pivot: exec /garbage: exec format error"
+	done
+	as_user rm -r "$RDIR/store/bin"
+	local force
+	for force in "" --force; do
+		# shellcheck disable=SC2086 # force is an option or none
+		run -126 --separate-stderr as_user tw-unshare -r -muinpf tw-pivot $force "$ROOT" /garbage
+		assert_equal "$stderr" "tw-pivot: exec /garbage: exec format error"
+		# shellcheck disable=SC2086
+		run -127 --separate-stderr as_user tw-unshare -r -muinpf tw-pivot $force "$ROOT" /badinterp
+		assert_equal "$stderr" "tw-pivot: exec /badinterp: no such file or directory"
+		# shellcheck disable=SC2086
+		run -126 --separate-stderr as_user tw-unshare -r -muinpf tw-pivot $force "$ROOT" /
+		assert_equal "$stderr" "tw-pivot: exec /: permission denied"
+		# shellcheck disable=SC2086 # and --map-auto's real fork
+		run -126 --separate-stderr as_user tw-unshare -r --map-auto -muinpf tw-pivot $force "$ROOT" /garbage
+		assert_equal "$stderr" "tw-pivot: exec /garbage: exec format error"
+	done
+	as_user rm -f "$ROOT/evil" "$ROOT/garbage" "$ROOT/badinterp"
+	host_unchanged
+}

@@ -319,15 +319,3 @@ func TestFast(t *testing.T) {
 		}
 	}
 }
-
-func TestCandidates(t *testing.T) {
-	if got := candidates("sh", "/bin::/usr/bin"); !slices.Equal(got, []string{"/bin/sh", "./sh", "/usr/bin/sh"}) {
-		t.Errorf("candidates: %q", got)
-	}
-	if got := candidates("./x/y", "/bin"); !slices.Equal(got, []string{"./x/y"}) {
-		t.Errorf("candidates: %q", got)
-	}
-	if got := candidates("sh", ""); len(got) == 0 || got[0] != "/usr/local/sbin/sh" {
-		t.Errorf("candidates with no PATH: %q", got)
-	}
-}

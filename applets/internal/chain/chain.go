@@ -111,15 +111,8 @@ func LookPath(name, path string) (string, error) {
 		}
 		return name, nil
 	}
-	if path == "" {
-		path = DefaultPath
-	}
 	var denied error
-	for _, dir := range strings.Split(path, ":") {
-		if dir == "" {
-			dir = "."
-		}
-		p := dir + "/" + name
+	for _, p := range Candidates(name, path) {
 		err := executable(p)
 		if err == nil {
 			return p, nil
@@ -132,6 +125,23 @@ func LookPath(name, path string) (string, error) {
 		return "", &os.PathError{Op: "exec", Path: name, Err: denied}
 	}
 	return "", &os.PathError{Op: "exec", Path: name, Err: ErrNotFound}
+}
+
+// Candidates are the paths execvp(3) tries for name, a name without a
+// slash, on path (DefaultPath when empty; an empty entry is the current
+// directory).
+func Candidates(name, path string) []string {
+	if path == "" {
+		path = DefaultPath
+	}
+	var c []string
+	for _, dir := range strings.Split(path, ":") {
+		if dir == "" {
+			dir = "."
+		}
+		c = append(c, dir+"/"+name)
+	}
+	return c
 }
 
 // executable reports why execve(p) would fail before reading the file:

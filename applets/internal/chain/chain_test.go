@@ -178,3 +178,12 @@ func TestCloseExtraFiles(t *testing.T) {
 		}
 	}
 }
+
+func TestCandidates(t *testing.T) {
+	if got := Candidates("sh", "/bin::/usr/bin"); !slices.Equal(got, []string{"/bin/sh", "./sh", "/usr/bin/sh"}) {
+		t.Errorf("Candidates: %q", got)
+	}
+	if got := Candidates("sh", ""); len(got) == 0 || got[0] != "/usr/local/sbin/sh" {
+		t.Errorf("Candidates with no PATH: %q", got)
+	}
+}

@@ -26,6 +26,8 @@ const (
 	stepRemount                 // (bound onto itself first if a[2]) remounted with flags a[1] added to its own
 	stepTry                     // one system call whose error is no failure
 	stepWrite                   // a[1:3] written to the file at a[0] (on a procfs if a[3]: else EXDEV at stage 1)
+	stepPivot                   // into the new root at a[0] (PivotLater)
+	stepLinkUp                  // the interface of ifr up (LinkUpLater)
 )
 
 type step struct {
@@ -33,6 +35,7 @@ type step struct {
 	ok   syscall.Errno
 	nr   uintptr
 	a    [6]uintptr
+	ifr  *ifreqFlags
 }
 
 // stepInfo is what the parent makes of a failed step: the applet that
@@ -319,6 +322,10 @@ func doStep(s *step, stx *unix.Statx_t, sfs *unix.Statfs_t) (int, syscall.Errno)
 		if e != 0 {
 			return 2, e
 		}
+	case stepPivot:
+		return pivot(s.a[0])
+	case stepLinkUp:
+		return linkUp(s.ifr)
 	}
 	return 0, 0
 }

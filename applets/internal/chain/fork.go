@@ -95,6 +95,32 @@ type Spawn struct {
 	// Prefix begins the line the child writes on its descriptor 2 when
 	// it fails after its report ("tw-runc: "), when no one hears it.
 	Prefix string
+
+	// Paths, if set, are the candidates of a PATH search (Candidates),
+	// tried in turn as execvp(3) tries them, instead of Path: none
+	// executable is ErrNotFound, or the first other error.
+	Paths []string
+	// Trampoline has the child execute the program through the sealed
+	// trampoline (memexec.Trampoline), so that a program that is a
+	// script #!/proc/self/exe cannot reach this binary (runc
+	// CVE-2019-5736): for a program that gets less privilege than tw,
+	// or runs in a root its user may write to. The child checks first
+	// that the program is a regular file it may execute (with Paths, to
+	// pick one); the trampoline reports a failed execve over the report
+	// pipe, as descriptor 3 (without Open, only before a gate).
+	Trampoline bool
+	// Vfork makes the child a vfork without a gate or Open (clone3 with
+	// CLONE_VM|CLONE_VFORK|CLONE_CLEAR_SIGHAND, as ForkExec's): no copy
+	// of this process's memory, and Fork returns once the child has
+	// executed the program or failed.
+	Vfork bool
+	// Open, if set, is called with the child's pid once it has made its
+	// steps and waits at its gate (a pipe of Fork's: Gate is not read):
+	// when Open returns nil the child goes on, and it keeps reporting
+	// over the pipe, so that its late steps and its execve fail as its
+	// steps do; when Open fails the child is killed and reaped, and Fork
+	// returns Open's error.
+	Open func(pid int) error
 }
 
 // ErrNoReport is Fork's error when the child ended without a report.
@@ -133,13 +159,27 @@ func Fork(s *Spawn) (int, error) {
 	if err != nil {
 		return 0, &os.PathError{Op: "exec", Path: s.Path, Err: err}
 	}
+	c := &spawnArgs{
+		path: pathp, argv: &argvp[0], env: &envp[0], steps: s.Steps.steps, late: s.Late.steps,
+		gate: s.Gate, errs: errnoTexts(), prefix: s.Prefix,
+	}
+	if err := c.prepare(s); err != nil {
+		return 0, err
+	}
 	var pipe [2]int
 	if err := unix.Pipe2(pipe[:], unix.O_CLOEXEC); err != nil {
 		return 0, os.NewSyscallError("pipe2", err)
 	}
-	c := &spawnArgs{
-		path: pathp, argv: &argvp[0], env: &envp[0], steps: s.Steps.steps, late: s.Late.steps,
-		pipe: pipe[1], gate: s.Gate, errs: errnoTexts(), prefix: s.Prefix,
+	c.pipe = pipe[1]
+	var gate [2]int
+	if s.Open != nil {
+		if err := unix.Pipe2(gate[:], unix.O_CLOEXEC); err != nil {
+			unix.Close(pipe[0])
+			unix.Close(pipe[1])
+			return 0, os.NewSyscallError("pipe2", err)
+		}
+		c.gate, c.reportLate = gate[0], true
+		defer unix.Close(gate[1])
 	}
 	if s.Gate >= 0 {
 		// The messages of what fails after the report: what the step's
@@ -151,7 +191,19 @@ func Fork(s *Spawn) (int, error) {
 		c.execMsg = "exec " + s.Argv[0]
 		c.gateMsg = "start gate"
 	}
-	pid, errno := spawn(c, s.Flags|uintptr(syscall.SIGCHLD))
+	var pid int
+	var errno syscall.Errno
+	if s.Vfork && s.Gate < 0 && s.Open == nil && CanFork {
+		c.clone = cloneArgs{flags: uint64(s.Flags) | unix.CLONE_VM | unix.CLONE_VFORK | unix.CLONE_CLEAR_SIGHAND,
+			exitSignal: uint64(unix.SIGCHLD)}
+		unix.PthreadSigmask(unix.SIG_SETMASK, nil, &c.mask)
+		pid, errno = vfork(&c.clone, &c.mask, nil, c)
+	} else {
+		pid, errno = spawn(c, s.Flags|uintptr(syscall.SIGCHLD))
+	}
+	if s.Open != nil {
+		unix.Close(gate[0])
+	}
 	runtime.KeepAlive(s)
 	runtime.KeepAlive(c)
 	unix.Close(pipe[1])
@@ -161,14 +213,23 @@ func Fork(s *Spawn) (int, error) {
 	}
 	var r [3]uint32
 	n, _ := readFull(pipe[0], (*[12]byte)(unsafe.Pointer(&r))[:])
-	if n == 12 && r[0] == readyMark || n == 0 && s.Gate < 0 {
+	if n == 12 && r[0] == readyMark && s.Open != nil {
+		if err := s.Open(pid); err != nil {
+			unix.Kill(pid, unix.SIGKILL)
+			reap(pid)
+			return 0, err
+		}
+		unix.Write(gate[1], []byte{1})
+		n, _ = readFull(pipe[0], (*[12]byte)(unsafe.Pointer(&r))[:])
+		if n == 0 {
+			return pid, nil // executed
+		}
+	} else if n == 12 && r[0] == readyMark || n == 0 && s.Gate < 0 && s.Open == nil {
 		return pid, nil // at the gate, or executed: the caller waits for it
 	}
-	var ws unix.WaitStatus
-	for {
-		if _, err := unix.Wait4(pid, &ws, 0, nil); err != unix.EINTR {
-			break
-		}
+	reap(pid)
+	if n == 4 { // the trampoline's report
+		return 0, s.execError(syscall.Errno(r[0]))
 	}
 	if n != 12 {
 		return 0, ErrNoReport
@@ -183,7 +244,25 @@ func Fork(s *Spawn) (int, error) {
 		info := s.Late.infos[step-ns]
 		return 0, &StepError{Applet: info.applet, Err: info.fail(stage, e)}
 	}
-	return 0, &os.PathError{Op: "exec", Path: s.Argv[0], Err: e}
+	return 0, s.execError(e)
+}
+
+// execError is the error of the program's execve.
+func (s *Spawn) execError(e syscall.Errno) error {
+	if s.Paths != nil && (e == 0 || e == syscall.ENOENT || e == syscall.ENOTDIR) {
+		return &os.PathError{Op: "exec", Path: s.Argv[0], Err: ErrNotFound}
+	}
+	return &os.PathError{Op: "exec", Path: s.Argv[0], Err: e}
+}
+
+// reap waits for the child pid that failed.
+func reap(pid int) {
+	var ws unix.WaitStatus
+	for {
+		if _, err := unix.Wait4(pid, &ws, 0, nil); err != unix.EINTR {
+			break
+		}
+	}
 }
 
 func readFull(fd int, b []byte) (int, error) {
@@ -224,6 +303,14 @@ type spawnArgs struct {
 	errs                     []string
 	prefix, execMsg, gateMsg string
 	lateMsgs                 []string
+
+	paths      []uintptr // the candidates (Paths), or path
+	tfd        int       // the trampoline, or -1
+	targv      []uintptr // the trampoline's argv: [1] the candidate
+	reportLate bool      // the pipe stays open past the gate (Open)
+	clone      cloneArgs // Vfork
+	mask       unix.Sigset_t
+	keep       []any // what paths and targv point to
 }
 
 // spawn is the parent's and the child's side of the fork.
@@ -257,8 +344,10 @@ func spawnChild(c *spawnArgs) {
 	if c.gate >= 0 {
 		c.report[0] = readyMark
 		syscall.RawSyscall(syscall.SYS_WRITE, uintptr(c.pipe), uintptr(unsafe.Pointer(&c.report)), 12)
-		syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(c.pipe), 0, 0)
-		c.pipe = -1
+		if !c.reportLate {
+			syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(c.pipe), 0, 0)
+			c.pipe = -1
+		}
 		var n uintptr
 		var e syscall.Errno
 		for {
@@ -278,10 +367,7 @@ func spawnChild(c *spawnArgs) {
 			spawnFail(c, len(c.steps)+i, stage, e)
 		}
 	}
-	// The program: the one execve of the child.
-	_, _, e := syscall.RawSyscall(syscall.SYS_EXECVE, uintptr(unsafe.Pointer(c.path)),
-		uintptr(unsafe.Pointer(c.argv)), uintptr(unsafe.Pointer(c.env)))
-	spawnFail(c, len(c.steps)+len(c.late), 0, e)
+	spawnFail(c, len(c.steps)+len(c.late), 0, spawnExec(c))
 }
 
 // spawnFail reports the failed step to the parent, or once it has reported

@@ -84,12 +84,7 @@ func ForkExec(path string, argv, env []string) (int, error) {
 	if !c.failed {
 		return pid, nil
 	}
-	var ws unix.WaitStatus
-	for {
-		if _, err := unix.Wait4(pid, &ws, 0, nil); err != unix.EINTR {
-			break
-		}
-	}
+	reap(pid)
 	if c.step == len(steps) {
 		return 0, &os.PathError{Op: "exec", Path: argv[0], Err: c.errno}
 	}
@@ -136,11 +131,18 @@ type cloneArgs struct {
 	flags, pidfd, childTID, parentTID, exitSignal, stack, stackSize, tls uint64
 }
 
-// fork is the parent's and the child's side of the vfork. The child runs
-// in this frame, on this stack, while the parent waits in rawClone3 or
-// rawVfork: it may not return, grow the stack nor call into the runtime
-// (nosplit, raw system calls only), and the parent uses nothing of this
-// frame but what they returned to it.
+// fork is the parent's and the child's side of ForkExec's vfork.
+//
+//go:nosplit
+//go:norace
+func fork(c *forkArgs) (int, syscall.Errno) { return vfork(&c.clone, &c.mask, c, nil) }
+
+// vfork is the parent's and the child's side of a vfork, ForkExec's (c)
+// or Fork's (s): clone says the flags, mask is the signal mask the child
+// restores. The child runs in this frame, on this stack, while the parent
+// waits in rawClone3 or rawVfork: it may not return, grow the stack nor
+// call into the runtime (nosplit, raw system calls only), and the parent
+// uses nothing of this frame but what they returned to it.
 //
 // The child comes from clone3 with CLONE_CLEAR_SIGHAND: the kernel gives
 // it the default action of every signal that has a handler, and it only
@@ -153,26 +155,29 @@ type cloneArgs struct {
 //
 //go:nosplit
 //go:norace
-func fork(c *forkArgs) (int, syscall.Errno) {
+func vfork(clone *cloneArgs, mask *unix.Sigset_t, c *forkArgs, s *spawnArgs) (int, syscall.Errno) {
 	beforeFork()
 	cleared := !noClone3
 	pid, errno := uintptr(0), uintptr(syscall.ENOSYS)
 	if cleared {
-		pid, errno = rawClone3(&c.clone, unsafe.Sizeof(c.clone))
+		pid, errno = rawClone3(clone, unsafe.Sizeof(*clone))
 	}
 	if errno == uintptr(syscall.ENOSYS) || errno == uintptr(syscall.EINVAL) || errno == uintptr(syscall.EPERM) {
 		cleared = false
-		pid, errno = rawVfork(uintptr(syscall.SIGCHLD | syscall.CLONE_VM | syscall.CLONE_VFORK))
+		pid, errno = rawVfork(uintptr(clone.flags&^unix.CLONE_CLEAR_SIGHAND | clone.exitSignal))
 	}
 	if errno != 0 || pid != 0 {
 		afterFork()
 		return int(pid), syscall.Errno(errno)
 	}
 	if cleared {
-		syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&c.mask)), 0, sigsetSize, 0, 0)
+		syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(mask)), 0, sigsetSize, 0, 0)
 	} else {
 		afterForkInChild()
 	}
-	child(c)
+	if c != nil {
+		child(c)
+	}
+	spawnChild(s)
 	return 0, 0
 }

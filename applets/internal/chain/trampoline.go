@@ -74,26 +74,34 @@ func (t *trampArgs) report() syscall.Errno {
 // emptyPath is "" for execveat(AT_EMPTY_PATH).
 var emptyPath = [1]byte{0}
 
-// execTrampoline makes the report pipe descriptor 3, open across the
-// execveat of the trampoline (which makes it close-on-exec again), and
-// executes the trampoline; it returns only on error. It runs in the child
-// of thread mode: nosplit, raw system calls only.
+// execTrampoline executes the trampoline for the child of thread mode;
+// it returns only on error.
 //
 //go:nosplit
 //go:norace
 func execTrampoline(c *forkArgs) syscall.Errno {
-	t := c.t
+	return execSealed(c.t.fd, c.t.w, uintptr(unsafe.Pointer(c.t.argv)), uintptr(unsafe.Pointer(c.env)))
+}
+
+// execSealed makes w (the report pipe, if >= 0) descriptor 3, open across
+// the execveat of the trampoline fd (which makes it close-on-exec again),
+// and executes the trampoline with argv and env; it returns only on
+// error. It runs in a child: nosplit, raw system calls only.
+//
+//go:nosplit
+//go:norace
+func execSealed(fd, w int, argv, env uintptr) syscall.Errno {
 	var e syscall.Errno
-	if t.w == 3 {
+	if w == 3 {
 		_, _, e = syscall.RawSyscall(unix.SYS_FCNTL, 3, unix.F_SETFD, 0)
-	} else {
-		_, _, e = syscall.RawSyscall(unix.SYS_DUP3, uintptr(t.w), 3, 0)
+	} else if w >= 0 {
+		_, _, e = syscall.RawSyscall(unix.SYS_DUP3, uintptr(w), 3, 0)
 	}
 	if e != 0 {
 		return e
 	}
-	_, _, e = syscall.RawSyscall6(unix.SYS_EXECVEAT, uintptr(t.fd), uintptr(unsafe.Pointer(&emptyPath[0])),
-		uintptr(unsafe.Pointer(t.argv)), uintptr(unsafe.Pointer(c.env)), unix.AT_EMPTY_PATH, 0)
+	_, _, e = syscall.RawSyscall6(unix.SYS_EXECVEAT, uintptr(fd), uintptr(unsafe.Pointer(&emptyPath[0])),
+		argv, env, unix.AT_EMPTY_PATH, 0)
 	return e
 }
 
