@@ -41,6 +41,10 @@ teardown() {
 		kill -KILL "$p" 2>/dev/null || true
 		wait "$p" 2>/dev/null || true
 	done
+	# what a tw-runc killed by the timeout left (its init, its cgroup)
+	if [ -d "$BATS_TEST_TMPDIR/state/$NAME" ]; then
+		"$TW_BIN/tw-runc" --root "$BATS_TEST_TMPDIR/state" delete --force "$NAME" || true
+	fi
 }
 
 # write_watcher FILE: the attacker's watcher, in Go. It holds an O_PATH
@@ -213,4 +217,20 @@ verdict() {
 	run -127 --separate-stderr "$BIN/tw-enter" --harden "$NAME" /badinterp
 	assert_equal "$stderr" "tw-enter: exec /badinterp: no such file or directory"
 	rm -f "$ROOT/garbage" "$ROOT/badinterp"
+}
+
+@test "tw-runc's forked init runs a '#!/proc/self/exe' program from the trampoline, not from the host's tw" {
+	# The init is a fork of create, the host's tw: without the trampoline
+	# the kernel would run the host's tw as the container's program.
+	local b=$BATS_TEST_TMPDIR/bundle
+	mkdir "$b"
+	"$BIN/tw-runc" spec -b "$b"
+	jq --arg r "$ROOT" '.root = {path: $r, readonly: true} | .process.terminal = false | .process.args = ["/evil"]' \
+		"$b/config.json" >"$b/c.json"
+	mv "$b/c.json" "$b/config.json"
+	run -127 timeout -s KILL 10 "$BIN/tw-runc" --root "$BATS_TEST_TMPDIR/state" run --bundle "$b" "$NAME"
+	jq '.process.args = ["/bin/sh", "-c", "readlink /proc/self/exe; ls /proc/self/fd"]' "$b/config.json" >"$b/c.json"
+	mv "$b/c.json" "$b/config.json"
+	run -0 "$BIN/tw-runc" --root "$BATS_TEST_TMPDIR/state" run --bundle "$b" "$NAME"
+	assert_output $'/bin/busybox\n0\n1\n2\n3'
 }

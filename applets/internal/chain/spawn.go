@@ -67,9 +67,17 @@ func spawnExec(c *spawnArgs) syscall.Errno {
 		p := c.paths[i]
 		if c.targv == nil {
 			_, _, e = syscall.RawSyscall(syscall.SYS_EXECVE, p, uintptr(unsafe.Pointer(c.argv)), uintptr(unsafe.Pointer(c.env)))
-		} else if e = runnable(p, &c.stx); e == 0 {
+		} else if e = runnable(p, &c.stx); e == 0 || e == syscall.EPERM || e == syscall.ENOSYS {
+			// (EPERM, ENOSYS: a seccomp profile that denies the checks;
+			// the trampoline reports what execve says then.)
 			c.targv[1] = p
-			return execSealed(c.tfd, c.pipe, uintptr(unsafe.Pointer(&c.targv[0])), uintptr(unsafe.Pointer(c.env)))
+			e = execSealed(c.tfd, c.pipe, uintptr(unsafe.Pointer(&c.targv[0])), uintptr(unsafe.Pointer(c.env)))
+			if e != syscall.EPERM && e != syscall.ENOSYS {
+				return e
+			}
+			// A profile older than execveat, or one that denies it: the
+			// program directly, as runc 1.1 executes it.
+			_, _, e = syscall.RawSyscall(syscall.SYS_EXECVE, p, uintptr(unsafe.Pointer(c.argv)), uintptr(unsafe.Pointer(c.env)))
 		}
 		if e != syscall.ENOENT && e != syscall.ENOTDIR && denied == 0 {
 			denied = e

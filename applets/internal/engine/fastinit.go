@@ -372,9 +372,11 @@ func (b *build) run() (int, error) {
 		applyCapsLater(capSets)
 	}
 	late := chain.TakeSteps()
-	// The init's one execve: chain.Fork's child executes path.
+	// The init's one execve: chain.Fork's child executes path through the
+	// sealed trampoline (runc CVE-2019-5736): the init is a fork of create,
+	// the host's tw, which a '#!/proc/self/exe' program would run again.
 	return chain.Fork(&chain.Spawn{Steps: steps, Gate: b.gate, Late: late, Path: path, Argv: proc.Args, Env: env,
-		Prefix: "tw-runc: "})
+		Prefix: "tw-runc: ", Trampoline: true})
 }
 
 // mountNS identifies this thread's mount namespace.
