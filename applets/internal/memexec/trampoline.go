@@ -56,7 +56,7 @@ var trampoline struct {
 // process that is to become the program calls ExecTrampoline.
 func Trampoline() (int, error) {
 	trampoline.once.Do(func() {
-		if trampolineCode == nil {
+		if len(trampolineHex) == 0 {
 			trampoline.err = errNoTrampoline
 			return
 		}
@@ -102,7 +102,8 @@ func ReportedErrno(b []byte) syscall.Errno {
 func trampolineELF() []byte {
 	const ehsize, phsize, phnum = 64, 56, 2
 	const hdr = ehsize + phnum*phsize
-	size := uint64(hdr + len(trampolineCode))
+	code := hexCode(trampolineHex...)
+	size := uint64(hdr + len(code))
 	var b bytes.Buffer
 	w := func(v ...any) {
 		for _, x := range v {
@@ -116,7 +117,7 @@ func trampolineELF() []byte {
 	const load, stack, r, w_, x = 1, 0x6474e551, 4, 2, 1
 	w(uint32(load), uint32(r|x), uint64(0), uint64(trampolineBase), uint64(trampolineBase), size, size, uint64(0x10000))
 	w(uint32(stack), uint32(r|w_), uint64(0), uint64(0), uint64(0), uint64(0), uint64(0), uint64(16))
-	b.Write(trampolineCode)
+	b.Write(code)
 	return b.Bytes()
 }
 

@@ -5,7 +5,7 @@ const trampolineMachine = 62 // EM_X86_64
 // At the entry point the stack holds argc, then argv[0…argc-1], NULL,
 // then the environment. The bytes were assembled with llvm-mc (Intel
 // syntax below) and checked with objdump.
-var trampolineCode = hexCode(
+var trampolineHex = []string{
 	"48 8b 04 24   ", //       mov  rax, [rsp]            ; argc
 	"48 83 f8 02   ", //       cmp  rax, 2
 	"72 5a         ", //       jb   fail                  ; no program named
@@ -36,4 +36,4 @@ var trampolineCode = hexCode(
 	"bf 7f 00 00 00", // fail: mov  edi, 127
 	"b8 e7 00 00 00", //       mov  eax, 231              ; exit_group
 	"0f 05         ", //       syscall
-)
+}

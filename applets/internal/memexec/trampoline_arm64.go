@@ -5,7 +5,7 @@ const trampolineMachine = 183 // EM_AARCH64
 // At the entry point the stack holds argc, then argv[0…argc-1], NULL,
 // then the environment. Instructions are little-endian words, assembled
 // with llvm-mc and checked with llvm-objdump.
-var trampolineCode = hexCode(
+var trampolineHex = []string{
 	"e2 03 40 f9", //       ldr  x2, [sp]             ; argc
 	"5f 08 00 f1", //       cmp  x2, #2
 	"03 03 00 54", //       b.lo fail                 ; no program named
@@ -35,4 +35,4 @@ var trampolineCode = hexCode(
 	"e0 0f 80 d2", // fail: mov  x0, #127
 	"c8 0b 80 d2", //       mov  x8, #94              ; exit_group
 	"01 00 00 d4", //       svc  #0
-)
+}

@@ -5,4 +5,4 @@ package memexec
 // No trampoline is written for this architecture: Trampoline fails.
 const trampolineMachine = 0
 
-var trampolineCode []byte
+var trampolineHex []string
