@@ -257,26 +257,7 @@ ref_left() {
 	run -0 twrd run -d --bundle "$BUNDLE" twt
 	run -0 ref run -d --bundle "$BUNDLE" reft
 	# a console socket: take the terminal's master, print what comes
-	cat >recv.py <<-'PY'
-		import array, os, socket, sys
-		s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-		s.bind(sys.argv[1])
-		s.listen(1)
-		c, _ = s.accept()
-		fds = array.array("i")
-		_, anc, _, _ = c.recvmsg(1024, socket.CMSG_LEN(4))
-		fds.frombytes(anc[0][2][:4])
-		out = b""
-		while True:
-		    try:
-		        b = os.read(fds[0], 4096)
-		    except OSError:
-		        break
-		    if not b:
-		        break
-		    out += b
-		sys.stdout.write(out.decode().replace("\r", ""))
-	PY
+	console_receiver >recv.py
 	for rt in tw ref; do
 		python3 recv.py "$PWD/$rt.sock" >"$rt.tty" 2>&1 </dev/null 3>&- &
 		pid=$!

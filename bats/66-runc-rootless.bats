@@ -279,26 +279,7 @@ probe='id; hostname; stat -c "%n %u:%g %a" /home/alice /etc/shadow /bin/busybox;
 @test "exec -d -t --console-socket as a user: the terminal's master through the socket, as runc" {
 	requires python3
 	# the console socket's end, the user's: take the master, print what comes
-	as_user tee "$RDIR/home/recv.py" >/dev/null <<-'PY'
-		import array, os, socket, sys
-		s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-		s.bind(sys.argv[1])
-		s.listen(1)
-		c, _ = s.accept()
-		fds = array.array("i")
-		_, anc, _, _ = c.recvmsg(1024, socket.CMSG_LEN(4))
-		fds.frombytes(anc[0][2][:4])
-		out = b""
-		while True:
-		    try:
-		        b = os.read(fds[0], 4096)
-		    except OSError:
-		        break
-		    if not b:
-		        break
-		    out += b
-		sys.stdout.write(out.decode().replace("\r", ""))
-	PY
+	console_receiver | as_user tee "$RDIR/home/recv.py" >/dev/null
 	local b rt sock pid
 	for b in "$B1" "$B2"; do
 		args "$b" sleep 1000

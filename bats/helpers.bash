@@ -119,3 +119,29 @@ child_of() {
 	echo "child_of: $1 has no child" >&2
 	return 1
 }
+
+# console_receiver: prints a python3 program for a runtime's
+# --console-socket PATH (its argument): it takes the terminal's master and
+# prints what comes through it, without the terminal's carriage returns.
+console_receiver() {
+	cat <<-'PY'
+		import array, os, socket, sys
+		s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+		s.bind(sys.argv[1])
+		s.listen(1)
+		c, _ = s.accept()
+		fds = array.array("i")
+		_, anc, _, _ = c.recvmsg(1024, socket.CMSG_LEN(4))
+		fds.frombytes(anc[0][2][:4])
+		out = b""
+		while True:
+		    try:
+		        b = os.read(fds[0], 4096)
+		    except OSError:
+		        break
+		    if not b:
+		        break
+		    out += b
+		sys.stdout.write(out.decode().replace("\r", ""))
+	PY
+}
