@@ -240,6 +240,8 @@ sys.stdout.buffer.write(b"".join(struct.pack("<HBBI", *i) for i in ins))' >filte
 	bwrap --bind / / --seccomp 9 /bin/sleep 1000 9<filter.bpf 3>&- &
 	PIDS+=($!)
 	pid=$(child_of $!)
+	# bwrap's child outlives a bwrap killed with SIGKILL: teardown ends both
+	PIDS+=("$pid")
 	for _ in $(seq 50); do
 		[ "$(cat "/proc/$pid/comm")" = sleep ] && break
 		sleep 0.1
