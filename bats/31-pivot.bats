@@ -325,3 +325,18 @@ background_remount() {
 	run -0 btrfs subvolume list "$BTRFS"
 	[ "${#lines[@]}" -eq 2 ]
 }
+
+@test "the program gets the caller's RLIMIT_NOFILE, as with util-linux's unshare (Go raised its own)" {
+	# a soft limit below the hard one, which Go's runtime raises in tw
+	local want
+	want=$(ulimit -Sn 512 && unshare -muinpf --mount-proc chroot "$ROOT" /bin/sh -c 'ulimit -Sn; ulimit -Hn')
+	assert_equal "$(head -1 <<<"$want")" 512
+	# thread mode, child mode; the hardened chain
+	run -0 bash -c 'ulimit -Sn 512 && exec tw-unshare -muinpf tw-pivot "$1" tw-mountproc /bin/sh -c "ulimit -Sn; ulimit -Hn"' _ "$ROOT"
+	assert_output "$want"
+	# (tw-harden then sets runc's default, 1024 both)
+	run -0 bash -c 'ulimit -Sn 512 && exec tw-unshare -muinpf tw-pivot "$1" tw-mountproc tw-mountsys tw-mountdev tw-harden /bin/sh -c "ulimit -Sn; ulimit -Hn"' _ "$ROOT"
+	assert_output $'1024\n1024'
+	run -0 bash -c 'ulimit -Sn 512 && exec tw-unshare -muinpf tw-mountproc --target "$1/proc" tw-pivot "$1" /bin/sh -c "ulimit -Sn; ulimit -Hn"' _ "$ROOT"
+	assert_output "$want"
+}

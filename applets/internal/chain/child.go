@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tupperware/tw/applets/internal/caps"
+	"github.com/tupperware/tw/applets/internal/nofile"
 )
 
 // What the child of thread mode does between fork and execve: the steps
@@ -51,6 +52,29 @@ var (
 	keep     []any // what the steps point to, alive until ForkExec
 	stepsErr error // a step that could not be prepared
 )
+
+// callerNofile is RLIMIT_NOFILE as this process got it, before package
+// syscall raised the soft limit (package nofile), or nil if unknown: the
+// child gives it back to the program first thing, as os/exec does, and as
+// util-linux's unshare leaves it.
+func callerNofile() *unix.Rlimit {
+	soft, hard, ok := nofile.Original()
+	if !ok {
+		return nil
+	}
+	return &unix.Rlimit{Cur: soft, Max: hard}
+}
+
+// restoreNofile is the child's side of callerNofile (raw, errors ignored
+// as os/exec ignores them).
+//
+//go:nosplit
+//go:norace
+func restoreNofile(lim *unix.Rlimit) {
+	if lim != nil {
+		syscall.RawSyscall6(unix.SYS_PRLIMIT64, 0, unix.RLIMIT_NOFILE, uintptr(unsafe.Pointer(lim)), 0, 0, 0)
+	}
+}
 
 // StepError is a step of the child that failed, under the name of the
 // applet that left it to the child (chain.Exec reports it so).
@@ -236,6 +260,7 @@ const keptFlags = unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEX
 //go:norace
 func child(c *forkArgs) {
 	syscall.RawSyscall(syscall.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0)
+	restoreNofile(c.nofile)
 	for i := 0; i < len(c.steps); i++ {
 		if stage, e := doStep(&c.steps[i], &c.stx, &c.sfs); e != 0 {
 			childFail(c, i, stage, e)

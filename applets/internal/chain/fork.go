@@ -161,7 +161,7 @@ func Fork(s *Spawn) (int, error) {
 	}
 	c := &spawnArgs{
 		path: pathp, argv: &argvp[0], env: &envp[0], steps: s.Steps.steps, late: s.Late.steps,
-		gate: s.Gate, errs: errnoTexts(), prefix: s.Prefix,
+		gate: s.Gate, errs: errnoTexts(), prefix: s.Prefix, nofile: callerNofile(),
 	}
 	if err := c.prepare(s); err != nil {
 		return 0, err
@@ -291,6 +291,7 @@ var errnoTexts = sync.OnceValue(func() []string {
 
 // spawnArgs is everything Fork's child needs, prepared before the fork.
 type spawnArgs struct {
+	nofile      *unix.Rlimit // the caller's RLIMIT_NOFILE, given back first
 	path        *byte
 	argv, env   **byte
 	steps, late []step
@@ -336,6 +337,7 @@ func spawn(c *spawnArgs, flags uintptr) (int, syscall.Errno) {
 //go:nosplit
 //go:norace
 func spawnChild(c *spawnArgs) {
+	restoreNofile(c.nofile)
 	for i := 0; i < len(c.steps); i++ {
 		if stage, e := doStep(&c.steps[i], &c.stx, &c.sfs); e != 0 {
 			spawnFail(c, i, stage, e)

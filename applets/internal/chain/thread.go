@@ -62,7 +62,7 @@ func ForkExec(path string, argv, env []string) (int, error) {
 	if err != nil {
 		return 0, &os.PathError{Op: "exec", Path: path, Err: err}
 	}
-	c := &forkArgs{path: pathp, argv: &argvp[0], env: &envp[0], steps: steps}
+	c := &forkArgs{path: pathp, argv: &argvp[0], env: &envp[0], steps: steps, nofile: callerNofile()}
 	c.clone = cloneArgs{flags: unix.CLONE_VM | unix.CLONE_VFORK | unix.CLONE_CLEAR_SIGHAND, exitSignal: uint64(unix.SIGCHLD)}
 	// The mask the child restores, the thread's own (fork blocks all).
 	unix.PthreadSigmask(unix.SIG_SETMASK, nil, &c.mask)
@@ -95,15 +95,16 @@ func ForkExec(path string, argv, env []string) (int, error) {
 // forkArgs is everything the child needs, prepared before the fork, its
 // buffers, and its report: the step, stage and errno that failed.
 type forkArgs struct {
-	path  *byte
-	argv  **byte
-	env   **byte
-	steps []step
-	t     *trampArgs // execute through the trampoline
-	stx   unix.Statx_t
-	sfs   unix.Statfs_t
-	clone cloneArgs
-	mask  unix.Sigset_t
+	nofile *unix.Rlimit // the caller's RLIMIT_NOFILE, given back first
+	path   *byte
+	argv   **byte
+	env    **byte
+	steps  []step
+	t      *trampArgs // execute through the trampoline
+	stx    unix.Statx_t
+	sfs    unix.Statfs_t
+	clone  cloneArgs
+	mask   unix.Sigset_t
 
 	failed      bool
 	step, stage int

@@ -18,7 +18,6 @@ import (
 	"github.com/tupperware/tw/applets/internal/chain"
 	"github.com/tupperware/tw/applets/internal/cli"
 	"github.com/tupperware/tw/applets/internal/mount"
-	"github.com/tupperware/tw/applets/internal/nofile"
 	"github.com/tupperware/tw/applets/internal/ns"
 )
 
@@ -321,12 +320,8 @@ func (b *build) run() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	// The caller's RLIMIT_NOFILE, which Go raised, as os/exec gives it
-	// back to the Go init; config.json's rlimits come after it.
-	if soft, hard, ok := nofile.Original(); ok {
-		lim := &unix.Rlimit{Cur: soft, Max: hard}
-		call(errorf("setrlimit RLIMIT_NOFILE: %w"), unix.SYS_PRLIMIT64, 0, unix.RLIMIT_NOFILE, chain.Ptr(lim), 0)
-	}
+	// (chain.Fork's child gives the program the caller's RLIMIT_NOFILE
+	// first, as os/exec gives it to the Go init; config.json's come after.)
 	for _, r := range proc.Rlimits {
 		lim := &unix.Rlimit{Cur: r.Soft, Max: r.Hard}
 		call(errorf("setrlimit %s: %w", r.Type), unix.SYS_PRLIMIT64, 0, uintptr(rlimitResource(r.Type)), chain.Ptr(lim), 0)
