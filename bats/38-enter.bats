@@ -20,12 +20,8 @@ setup() {
 }
 
 teardown() {
-	local p
 	# tw-unshare's child dies with it (SIGKILL as its parent-death signal)
-	for p in "${PIDS[@]}"; do
-		kill -KILL "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
+	end_pids "${PIDS[@]}"
 	# the bridge of the tw-net test, also when it failed
 	if [ -n "${BR:-}" ]; then
 		tw-net --down -b "$BR" >/dev/null 2>&1 || true

@@ -36,11 +36,7 @@ setup() {
 }
 
 teardown() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill -KILL "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
+	end_pids "${PIDS[@]}"
 	# what a tw-runc killed by the timeout left (its init, its cgroup)
 	if [ -d "$BATS_TEST_TMPDIR/state/$NAME" ]; then
 		"$TW_BIN/tw-runc" --root "$BATS_TEST_TMPDIR/state" delete --force "$NAME" || true

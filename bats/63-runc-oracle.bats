@@ -104,6 +104,11 @@ refused() {
 	fi
 }
 
+# agree_or_refused WANT: agree when WANT is empty, else both refused with WANT.
+agree_or_refused() {
+	if [ -z "$1" ]; then agree; else refused "$1"; fi
+}
+
 CAPS='grep -E "^Cap(Inh|Prm|Eff|Bnd|Amb)" /proc/self/status; grep NoNewPrivs /proc/self/status; id'
 
 @test "runc spec's own config, ambient capabilities included, runs as with runc" {
@@ -237,11 +242,7 @@ CAPS='grep -E "^Cap(Inh|Prm|Eff|Bnd|Amb)" /proc/self/status; grep NoNewPrivs /pr
 	while IFS='|' read -r ns sysctl want; do
 		same 'del(.hostname) | .linux.namespaces = ($n | fromjson) | .linux.sysctl = ($s | fromjson)' --arg n "$ns" --arg s "$sysctl"
 		both 'cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/msgmax /proc/sys/kernel/domainname'
-		if [ -z "$want" ]; then
-			agree || { echo "namespaces $ns, sysctl $sysctl" >&2; return 1; }
-		else
-			refused "$want" || { echo "namespaces $ns, sysctl $sysctl" >&2; return 1; }
-		fi
+		agree_or_refused "$want" || { echo "namespaces $ns, sysctl $sysctl" >&2; return 1; }
 	done <<-EOF
 		$(nsless none)|{"net.ipv4.ip_forward": "1", "kernel.msgmax": "4321", "kernel.domainname": "dom"}|
 		$(nsless network)|{"net.ipv4.ip_forward": "1"}|sysctl "net.ipv4.ip_forward" not allowed in host network namespace
@@ -318,11 +319,7 @@ CAPS='grep -E "^Cap(Inh|Prm|Eff|Bnd|Amb)" /proc/self/status; grep NoNewPrivs /pr
 	while IFS='|' read -r mount want; do
 		same '.mounts += [$m | fromjson]' --arg m "$mount"
 		both 'cat /proc/uptime | head -c 2; echo'
-		if [ -z "$want" ]; then
-			agree || { echo "mount $mount" >&2; return 1; }
-		else
-			refused "$want" || { echo "mount $mount" >&2; return 1; }
-		fi
+		agree_or_refused "$want" || { echo "mount $mount" >&2; return 1; }
 	done <<-EOF
 		{"destination": "/proc/uptime", "type": "bind", "source": "$PWD/up", "options": ["bind"]}|
 		{"destination": "/proc/sys", "type": "bind", "source": "$PWD/dir", "options": ["rbind"]}|cannot be mounted because it is inside /proc
@@ -525,11 +522,7 @@ CAPS='grep -E "^Cap(Inh|Prm|Eff|Bnd|Amb)" /proc/self/status; grep NoNewPrivs /pr
 	while IFS='|' read -r mount want; do
 		same '.mounts += [$m | fromjson]' --arg m "$mount"
 		both 'ls /escape /up /sys/kernel /dev >/dev/null 2>&1; echo ran'
-		if [ -z "$want" ]; then
-			agree || { echo "mount $mount" >&2; return 1; }
-		else
-			refused "$want" || { echo "mount $mount" >&2; return 1; }
-		fi
+		agree_or_refused "$want" || { echo "mount $mount" >&2; return 1; }
 		# whatever the runtime did, nothing landed outside the root
 		[ -z "$(ls -A out)" ] || { echo "mount $mount: wrote to $(ls -A out) outside the root" >&2; return 1; }
 	done <<-EOF

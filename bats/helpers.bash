@@ -109,6 +109,15 @@ wait_for() {
 	return 1
 }
 
+# end_pids PID…: SIGKILL each process this test started, and reap it.
+end_pids() {
+	local p
+	for p in "$@"; do
+		kill -KILL "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+}
+
 # child_of PID: the (first) child process of PID, waiting for it to appear.
 child_of() {
 	local _ c
