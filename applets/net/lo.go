@@ -110,11 +110,9 @@ func (o *options) loInUser() error {
 	if err != nil {
 		return fmt.Errorf("pid %d: %w", o.pid, err)
 	}
-	var ws syscall.WaitStatus
-	for {
-		if _, err := syscall.Wait4(pid, &ws, 0, nil); err != syscall.EINTR {
-			break
-		}
+	ws, err := chain.Wait(pid)
+	if err != nil {
+		return err
 	}
 	return cli.Status(chain.ExitStatus(ws))
 }
