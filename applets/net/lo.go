@@ -15,6 +15,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"syscall"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -66,15 +67,7 @@ func (o *options) loPid() error {
 	defer unix.Close(fd)
 	h, err := handleAt(fd)
 	if err != nil && errors.Is(err, unix.EPERM) && ns.Differs(o.pid, "user") {
-		// Not in the container's user namespace: tw-net again in a child
-		// that joins it, as nsenter --user --preserve-credentials does
-		// (its owner may; this process, multithreaded, may not).
-		argv := []string{"tw-net", "--lo", "--pid", strconv.Itoa(o.pid)}
-		ws, jerr := ns.RunInUser(o.pid, "/proc/self/exe", argv, os.Environ())
-		if jerr != nil {
-			return fmt.Errorf("pid %d: %w", o.pid, jerr)
-		}
-		return cli.Status(chain.ExitStatus(ws))
+		return o.loInUser()
 	}
 	if err != nil {
 		return userHint(fmt.Errorf("pid %d: %w", o.pid, err),
@@ -82,6 +75,46 @@ func (o *options) loPid() error {
 	}
 	defer h.Close()
 	return loUp(h)
+}
+
+// loInUser is tw-net --lo --pid again in a child that joins the user
+// namespace of o.pid first, as nsenter --user --preserve-credentials does
+// (its owner may; this process, multithreaded, may not): chain.Fork's
+// child, a vfork, whose steps are its parent-death signal and the setns,
+// executes tw; its status is passed on.
+func (o *options) loInUser() error {
+	p := fmt.Sprintf("/proc/%d/ns/user", o.pid)
+	ufd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("pid %d: %w", o.pid, &os.PathError{Op: "open", Path: p, Err: err})
+	}
+	defer unix.Close(ufd)
+	chain.TakeSteps() // a record of nothing
+	chain.TryLater(unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL))
+	chain.CallLater("", 0, func(e syscall.Errno) error { return fmt.Errorf("join the user namespace of %d: %w", o.pid, e) },
+		unix.SYS_SETNS, uintptr(ufd), unix.CLONE_NEWUSER)
+	const exe = "/proc/self/exe"
+	s := &chain.Spawn{Steps: chain.TakeSteps(), Gate: -1, Path: exe, Vfork: true,
+		Argv: []string{"tw-net", "--lo", "--pid", strconv.Itoa(o.pid)}, Env: os.Environ()}
+	runtime.LockOSThread() // Pdeathsig follows the thread
+	defer runtime.UnlockOSThread()
+	pid, err := chain.Fork(s)
+	var se *chain.StepError
+	var pe *os.PathError
+	switch {
+	case errors.As(err, &se):
+		err = se.Err
+	case errors.As(err, &pe) && pe.Op == "exec":
+		err = &os.PathError{Op: "exec", Path: exe, Err: pe.Err}
+	}
+	if err != nil {
+		return fmt.Errorf("pid %d: %w", o.pid, err)
+	}
+	ws, err := chain.Wait(pid)
+	if err != nil {
+		return err
+	}
+	return cli.Status(chain.ExitStatus(ws))
 }
 
 // handleAt is a netlink handle in the network namespace fd, as

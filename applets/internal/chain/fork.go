@@ -256,14 +256,7 @@ func (s *Spawn) execError(e syscall.Errno) error {
 }
 
 // reap waits for the child pid that failed.
-func reap(pid int) {
-	var ws unix.WaitStatus
-	for {
-		if _, err := unix.Wait4(pid, &ws, 0, nil); err != unix.EINTR {
-			break
-		}
-	}
-}
+func reap(pid int) { Wait(pid) }
 
 func readFull(fd int, b []byte) (int, error) {
 	n := 0

@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -47,4 +48,19 @@ func ExitStatus(ws syscall.WaitStatus) int {
 		return 128 + int(ws.Signal())
 	}
 	return ws.ExitStatus()
+}
+
+// Wait waits for the child pid to end and returns its wait status,
+// waiting again when a signal interrupts it.
+func Wait(pid int) (syscall.WaitStatus, error) {
+	var ws syscall.WaitStatus
+	for {
+		_, err := syscall.Wait4(pid, &ws, 0, nil)
+		if err == nil {
+			return ws, nil
+		}
+		if err != syscall.EINTR {
+			return 0, fmt.Errorf("wait: %w", err)
+		}
+	}
 }

@@ -49,3 +49,18 @@ func TestForwarder(t *testing.T) {
 	}
 	f.Stop()
 }
+
+// Wait returns a child's status, and a wait for no child of its own fails.
+func TestWait(t *testing.T) {
+	p, err := os.StartProcess("/bin/sh", []string{"sh", "-c", "exit 7"}, &os.ProcAttr{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, err := Wait(p.Pid)
+	if err != nil || ExitStatus(ws) != 7 {
+		t.Errorf("Wait: %v, %v, want exit 7", ws, err)
+	}
+	if _, err := Wait(p.Pid); err == nil || err.Error() != "wait: no child processes" {
+		t.Errorf("Wait again: %v, want no child", err)
+	}
+}

@@ -16,7 +16,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -217,105 +216,4 @@ func UserHint(err error, dir, need string) error {
 		return err
 	}
 	return fmt.Errorf("%w (a user namespace needs %sthe mount before tw-pivot: --target NEWROOT%s)", err, need, dir)
-}
-
-// RunInUser runs path with argv and env as a child that first joins the
-// user namespace of process pid, as nsenter --user --preserve-credentials
-// does (the owner of a user namespace may join it; a Go process cannot,
-// being multithreaded: the child, forked, joins it with raw system calls
-// before it executes path), and returns its wait status.
-func RunInUser(pid int, path string, argv, env []string) (syscall.WaitStatus, error) {
-	p := fmt.Sprintf("/proc/%d/ns/user", pid)
-	ufd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return 0, &os.PathError{Op: "open", Path: p, Err: err}
-	}
-	defer unix.Close(ufd)
-	pathp, err := unix.BytePtrFromString(path)
-	if err != nil {
-		return 0, err
-	}
-	argvp, err := syscall.SlicePtrFromStrings(argv)
-	if err != nil {
-		return 0, err
-	}
-	envp, err := syscall.SlicePtrFromStrings(env)
-	if err != nil {
-		return 0, err
-	}
-	var pipe [2]int
-	if err := unix.Pipe2(pipe[:], unix.O_CLOEXEC); err != nil {
-		return 0, os.NewSyscallError("pipe2", err)
-	}
-	runtime.LockOSThread() // Pdeathsig follows the thread
-	defer runtime.UnlockOSThread()
-	c := joinArgs{ufd: ufd, path: pathp, argv: &argvp[0], env: &envp[0], errfd: pipe[1]}
-	child, errno := joinFork(&c)
-	runtime.KeepAlive(argvp)
-	runtime.KeepAlive(envp)
-	unix.Close(pipe[1])
-	defer unix.Close(pipe[0])
-	if errno != 0 {
-		return 0, os.NewSyscallError("fork", errno)
-	}
-	var r [2]uint32
-	n, _ := unix.Read(pipe[0], (*[8]byte)(unsafe.Pointer(&r))[:])
-	var ws syscall.WaitStatus
-	for {
-		if _, err := syscall.Wait4(child, &ws, 0, nil); err != syscall.EINTR {
-			break
-		}
-	}
-	if n == 8 {
-		if r[0] == 0 {
-			return 0, fmt.Errorf("join the user namespace of %d: %w", pid, syscall.Errno(r[1]))
-		}
-		return 0, &os.PathError{Op: "exec", Path: path, Err: syscall.Errno(r[1])}
-	}
-	return ws, nil
-}
-
-// joinArgs is what RunInUser's child needs, prepared before the fork.
-type joinArgs struct {
-	ufd, errfd int
-	path       *byte
-	argv, env  **byte
-}
-
-//go:linkname beforeFork syscall.runtime_BeforeFork
-func beforeFork()
-
-//go:linkname afterFork syscall.runtime_AfterFork
-func afterFork()
-
-//go:linkname afterForkInChild syscall.runtime_AfterForkInChild
-func afterForkInChild()
-
-// joinFork is the parent's and the child's side of RunInUser's fork: the
-// child may not grow its stack nor call into the runtime (nosplit, raw
-// system calls only) and never returns; a failure goes to errfd as
-// (step, errno): 0 setns, 1 execve.
-//
-//go:nosplit
-//go:norace
-func joinFork(c *joinArgs) (int, syscall.Errno) {
-	beforeFork()
-	pid, _, errno := syscall.RawSyscall6(syscall.SYS_CLONE, uintptr(syscall.SIGCHLD), 0, 0, 0, 0, 0)
-	if errno != 0 || pid != 0 {
-		afterFork()
-		return int(pid), errno
-	}
-	afterForkInChild()
-	syscall.RawSyscall(syscall.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0)
-	step := uintptr(0)
-	_, _, errno = syscall.RawSyscall(unix.SYS_SETNS, uintptr(c.ufd), unix.CLONE_NEWUSER, 0)
-	if errno == 0 {
-		step = 1
-		_, _, errno = syscall.RawSyscall(syscall.SYS_EXECVE, uintptr(unsafe.Pointer(c.path)), uintptr(unsafe.Pointer(c.argv)), uintptr(unsafe.Pointer(c.env)))
-	}
-	r := [2]uint32{uint32(step), uint32(errno)}
-	syscall.RawSyscall(syscall.SYS_WRITE, uintptr(c.errfd), uintptr(unsafe.Pointer(&r)), 8)
-	for {
-		syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 127, 0, 0)
-	}
 }
