@@ -57,3 +57,18 @@ func TestHeapStartIsHuge(t *testing.T) {
 		t.Errorf("heap mapping at %#x has %d kB of huge pages, want the collapsed 2048", addr, hugeKB)
 	}
 }
+
+func TestPolicy(t *testing.T) {
+	for line, want := range map[string]string{
+		"always [madvise] never\n": "madvise",
+		"always madvise [never]\n": "never",
+		"[always] madvise never\n": "always",
+		"always madvise never\n":   "",
+		"[never":                   "",
+		"":                         "",
+	} {
+		if got := policy([]byte(line)); got != want {
+			t.Errorf("policy(%q) = %q, want %q", line, got, want)
+		}
+	}
+}
