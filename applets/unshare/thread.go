@@ -59,9 +59,13 @@ func (o *options) threaded(argv []string) bool {
 func (o *options) thread(argv []string, stdio cli.IO) error {
 	// Signals are caught from before PROG starts; os/signal's start (its
 	// goroutines, and the threads they take) meanwhile runs on another
-	// thread.
-	caught := make(chan *chain.Forwarder, 1)
-	go func() { caught <- chain.Catch() }()
+	// thread (see Main).
+	caught := o.caught
+	if caught == nil {
+		c := make(chan *chain.Forwarder, 1)
+		go func() { c <- chain.Catch() }()
+		caught = c
+	}
 	// On the calling thread, which may carry namespaces of its own
 	// (tw-net's network namespace): the container starts from them, as a
 	// child forked from it would.

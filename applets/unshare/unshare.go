@@ -82,6 +82,15 @@ type options struct {
 	propagation                             string
 	hostname                                string
 	user                                    userOptions
+	caught                                  <-chan *chain.Forwarder // see Main
+}
+
+// catch catches signals (chain.Catch): what Main started, or now, nested.
+func (o *options) catch() *chain.Forwarder {
+	if o.caught != nil {
+		return <-o.caught
+	}
+	return chain.Catch()
 }
 
 func newOptions(fs *pflag.FlagSet) *options {
@@ -152,12 +161,28 @@ func Main(args []string, stdio cli.IO) error {
 	// of a process starts the runtime's template thread (a clone, 0.2-0.3
 	// ms on a virtual machine): here another thread starts it, while this
 	// one parses the options, and the main thread's lock finds it there.
+	//
+	// Every way on but the child's also catches signals (chain.Catch)
+	// before it forks: os/signal's start is two threads more and a round
+	// trip with one of them per signal (0.5-1 ms on a virtual machine),
+	// which the main thread, locked, would wait for, handing its
+	// processor back and forth. That thread starts it too, meanwhile;
+	// the ways on take it (catch). Nested, the caller's process goes on
+	// after tw-unshare, which stops catching: each way catches then.
+	fs := cli.NewFlagSet("unshare", false)
+	o := newOptions(fs)
+	var caught chan *chain.Forwarder
+	if !chain.Nested() && os.Getenv(ns.EnvChild) == "" {
+		caught = make(chan *chain.Forwarder, 1)
+		o.caught = caught
+	}
 	go func() {
 		runtime.LockOSThread()
 		runtime.UnlockOSThread()
+		if caught != nil {
+			caught <- chain.Catch()
+		}
 	}()
-	fs := cli.NewFlagSet("unshare", false)
-	o := newOptions(fs)
 	if done, err := cli.Parse(fs, args, usage, stdio.Stdout); done || err != nil {
 		return err
 	}
@@ -284,11 +309,13 @@ func (o *options) parent(args, argv []string, stdio cli.IO) error {
 	if reaper {
 		unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 	}
+	// (Before the lock: a locked thread that waits hands its processor
+	// on.)
+	sigs := o.catch()
+	defer sigs.Stop()
 	// Pdeathsig follows the thread that forked the child: keep it.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	sigs := chain.Catch()
-	defer sigs.Stop()
 	pid, err := start(cmd)
 	if err != nil {
 		o.user.mapChild(0, false)

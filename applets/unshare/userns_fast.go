@@ -226,10 +226,12 @@ func (o *options) runFast(p *fastPlan, stdio cli.IO) error {
 		// The child waits for its maps before the chain's steps.
 		s.Open = o.user.newMaps
 	}
+	// (Before the lock: a locked thread that waits hands its processor
+	// on.)
+	sigs := o.catch()
 	// Pdeathsig follows the thread that forked the child: keep it.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	sigs := chain.Catch()
 	defer func() {
 		// (When the process ends next, the signals go with it.)
 		if chain.Nested() {
