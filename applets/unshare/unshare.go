@@ -388,16 +388,7 @@ func wait(pid int, target *atomic.Int64) (syscall.WaitStatus, error) {
 		}
 	}
 	target.Store(0)
-	var ws syscall.WaitStatus
-	for {
-		_, err := syscall.Wait4(pid, &ws, 0, nil)
-		if err == nil {
-			return ws, nil
-		}
-		if err != syscall.EINTR {
-			return 0, fmt.Errorf("wait: %w", err)
-		}
-	}
+	return chain.Wait(pid)
 }
 
 // sendTo passes the signals tw-unshare gets on to the target, or, once
