@@ -73,10 +73,9 @@ Any other PROG tw-limit forks as its child, which joins the cgroup right
 before it executes PROG (another tw-* applet first: tw starts again in
 that child, in the cgroup, and runs it there); it forwards SIGINT,
 SIGTERM, SIGHUP and SIGQUIT to it, dies with it, and is the subreaper of
-its orphans. After
-tw-unshare --pid it is PID 1 of the container and PROG is not; tw-pivot
-and tw-mountproc cannot show from there that they run in new namespaces
-and refuse: put tw-limit first.
+its orphans. After tw-unshare --pid it is PID 1 of the container and PROG
+is not; tw-pivot and tw-mountproc cannot show from there that they run in
+new namespaces and refuse: put tw-limit first.
 `
 
 // envJoin tells the child the cgroup directories (one a line) it must
