@@ -74,7 +74,7 @@ setup_file() {
 @test "SIGTERM to the container reaches the program, tw-limit first or after tw-unshare" {
 	local cmd ready
 	for cmd in "tw-limit --pids 50 tw-unshare -muinpf tw-pivot $ROOT tw-mountproc tw-mountsys tw-mountdev tw-harden" \
-		"tw-unshare -muinpf tw-limit --pids 50"; do
+		"tw-unshare -muinpf tw-limit --pids 50" "tw-limit --pids 50"; do
 		ready=$ROOT/ready
 		[[ "$cmd" == *tw-pivot* ]] || ready=$BATS_TEST_TMPDIR/ready
 		rm -f "$ROOT/ready" "$BATS_TEST_TMPDIR/ready"
@@ -115,6 +115,85 @@ setup_file() {
 	run -1 tw-unshare -muinpf tw-limit --pids 20 tw-pivot "$ROOT" tw-mountproc touch /ran
 	[ "${#lines[@]}" -eq 1 ]
 	[ ! -e "$ROOT/ran" ]
+}
+
+@test "one start: PROG, forked by tw-limit itself, is in the cgroup and tw-limit is not; the limit holds" {
+	name=tw-limit-test-$BATS_TEST_NUMBER
+	out=$BATS_TEST_TMPDIR/out
+	# A plain PROG: tw-limit's own child (its parent's pid is tw-limit's).
+	tw-limit --pids 20 --name "$name" sh -c 'echo $PPID; grep pids: /proc/self/cgroup /proc/$PPID/cgroup | cut -d: -f4;
+		cat "$0/pids.max"; while read -r p; do printf "%s " "$p"; done <"$0/cgroup.procs"; echo; echo "$$ "' \
+		"$PIDSCG/$name" >"$out" &
+	pid=$!
+	wait "$pid"
+	mapfile -t l <"$out"
+	rel=${PIDSCG#/sys/fs/cgroup/pids}
+	assert_equal "${l[0]}" "$pid"
+	assert_equal "${l[1]}" "$rel/$name"
+	assert_equal "${l[2]}" "${rel:-/}"
+	assert_equal "${l[3]}" 20
+	assert_equal "${l[4]}" "${l[5]}" # PROG alone in the cgroup
+	[ ! -e "$PIDSCG/$name" ]
+	# The container of the hardened chain: tw-unshare's child, in tw-limit's process.
+	rm -f "$ROOT/ready"
+	tw-limit --pids 20 --memory 64M --name "$name" tw-unshare -muinpf tw-pivot "$ROOT" tw-mountproc tw-mountsys \
+		tw-mountdev tw-harden sh -c 'grep -E "pids|memory" /proc/self/cgroup >/ready.new; mv /ready.new /ready; exec sleep 60' 3>&- &
+	pid=$!
+	for _ in $(seq 50); do [ -s "$ROOT/ready" ] && break; sleep 0.1; done
+	procs=$(cat "$PIDSCG/$name/cgroup.procs")
+	assert_equal "$(cat "$MEMCG/$name/cgroup.procs")" "$procs"
+	assert_equal "$(cat "/proc/$procs/comm")" sleep
+	assert_equal "$(awk '{ print $4 }' "/proc/$procs/stat")" "$pid" # no tw started in between
+	run -0 grep -E 'pids|memory' "/proc/$pid/cgroup"
+	refute_output --partial "$name"
+	run -0 cat "$ROOT/ready"
+	assert_line --regexp "^[0-9]+:pids:.*/$name\$"
+	assert_line --regexp "^[0-9]+:memory:.*/$name\$"
+	assert_equal "$(cat "$PIDSCG/$name/pids.current")" 1
+	kill -KILL "$procs"
+	status=0
+	wait "$pid" || status=$?
+	[ "$status" -eq 137 ]
+	[ ! -e "$PIDSCG/$name" ] && [ ! -e "$MEMCG/$name" ]
+	rm -f "$ROOT/ready"
+	# The limit holds for a plain PROG too, and counts PROG's processes only.
+	# (busybox sh: the subshell, two sleeps, then the fork that fails; read is a builtin.)
+	run -0 tw-limit --pids 3 /bin/busybox sh -c '(for i in 1 2 3 4; do sleep 1 & done) 2>"$1"; read -r l <"$1"; echo "$l"' \
+		sh "$BATS_TEST_TMPDIR/err"
+	assert_output --partial "can't fork: Resource temporarily unavailable"
+	run -0 tw-limit --pids 3 /bin/busybox sh -c 'sleep 0.1 & sleep 0.1 & wait; echo two-ok'
+	assert_output two-ok
+}
+
+@test "a plain PROG: its exit status, 128+N for a signal, SIGTERM forwarded, not found 127" {
+	run -7 tw-limit --pids 50 sh -c 'exit 7'
+	run -137 tw-limit --pids 50 sh -c 'kill -KILL $$'
+	ready=$BATS_TEST_TMPDIR/ready
+	tw-limit --pids 50 sh -c 'trap "exit 42" TERM; touch "$0"; while :; do sleep 0.05; done' "$ready" &
+	pid=$!
+	for _ in $(seq 50); do [ -e "$ready" ] && break; sleep 0.1; done
+	kill -TERM "$pid"
+	status=0
+	wait "$pid" || status=$?
+	[ "$status" -eq 42 ]
+	run -127 tw-limit --pids 50 nosuch-program
+	assert_output 'tw-limit: exec nosuch-program: command not found'
+	run -126 tw-limit --pids 50 /etc/passwd
+	assert_output 'tw-limit: exec /etc/passwd: permission denied'
+}
+
+@test "where no fork of tw-limit's process ends the chain, PROG still starts in the cgroup" {
+	name=tw-limit-test-$BATS_TEST_NUMBER
+	# tw-unshare's child mode (--mount-proc): tw-limit is in the cgroup until the container is.
+	run -0 tw-limit --pids 20 --name "$name" tw-unshare -muinpf --mount-proc sh -c 'grep pids: /proc/self/cgroup'
+	assert_output --regexp "^[0-9]+:pids:.*/$name\$"
+	# A new cgroup namespace is rooted at the cgroup (the thread is in it when it is made).
+	run -0 tw-limit --pids 20 --name "$name" tw-unshare -C sh -c 'grep pids: /proc/self/cgroup'
+	assert_output --regexp '^[0-9]+:pids:/$'
+	# Another tw applet first: tw starts again, in the cgroup.
+	run -0 tw-limit --pids 20 --name "$name" tw-unshare -m tw-limit --pids 10 --name "$name-2" sh -c 'grep pids: /proc/self/cgroup'
+	assert_output --regexp "^[0-9]+:pids:.*/$name/$name-2\$"
+	[ ! -e "$PIDSCG/$name" ]
 }
 
 @test "the program inherits no descriptor of tw-limit's cgroups, in either position" {

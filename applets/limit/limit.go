@@ -20,6 +20,7 @@ import (
 	"github.com/tupperware/tw/applets/internal/cgroup"
 	"github.com/tupperware/tw/applets/internal/chain"
 	"github.com/tupperware/tw/applets/internal/cli"
+	"github.com/tupperware/tw/applets/internal/ns"
 )
 
 var Applet = cli.Applet{Name: "limit", Summary: "run a program in a new cgroup with limits", Main: Main}
@@ -60,17 +61,21 @@ delegated cgroup the error says so.
 tw-limit wraps the whole container, first in the chain:
   tw-limit --memory 32M --pids 20 tw-unshare -muinpf tw-pivot ROOT
   tw-mountproc tw-mountsys tw-mountdev tw-harden PROG…
-There tw-unshare runs in tw-limit's process: the container it forks starts
-in the cgroup, tw-limit steps out of it at once (the limits count the
-container only, whose program stays PID 1), and tw-unshare returns when
-the container has ended. No process is started for tw-limit.
+There tw-unshare runs in tw-limit's process, and the container it forks
+joins the cgroup right before it executes PROG, its PID 1: tw-limit never
+enters the cgroup (the limits count the container only), and tw-unshare
+returns when the container has ended. No process is started for tw-limit.
+(When tw-unshare has other options than -muinpf, --propagation and
+--hostname, or its chain does not run in its process, tw-limit is in the
+cgroup until the container has started there.)
 
-Before any other PROG tw-limit starts PROG as its child in the cgroup — a
-tw-* applet runs in that child —, forwards SIGINT, SIGTERM, SIGHUP and
-SIGQUIT to it, dies with it, and is the subreaper of its orphans. After
-tw-unshare --pid it is PID 1 of the container and PROG is not; tw-pivot
-and tw-mountproc cannot show from there that they run in new namespaces
-and refuse: put tw-limit first.
+Any other PROG tw-limit forks as its child, which joins the cgroup right
+before it executes PROG (another tw-* applet first: tw starts again in
+that child, in the cgroup, and runs it there); it forwards SIGINT,
+SIGTERM, SIGHUP and SIGQUIT to it, dies with it, and is the subreaper of
+its orphans. After tw-unshare --pid it is PID 1 of the container and PROG
+is not; tw-pivot and tw-mountproc cannot show from there that they run in
+new namespaces and refuse: put tw-limit first.
 `
 
 // envJoin tells the child the cgroup directories (one a line) it must
@@ -187,10 +192,17 @@ func Main(args []string, stdio cli.IO) error {
 	// Orphans of the container come to this process to be reaped (a
 	// PID 1 reaps them anyway).
 	unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-	if a, ok := cli.Lookup(argv[0]); ok && a.Name == "unshare" {
+	var status int
+	switch w := how(argv, os.Geteuid() == 0, chain.CanFork); {
+	case w == unshareJoins && os.Getenv(ns.EnvChild) == "":
+		err = unshareJoin(g, argv, stdio)
+	case w == unshareJoins || w == enter:
 		err = around(g, argv, stdio)
-	} else {
-		var status int
+	case w == forkJoins && stdStreams(stdio):
+		if status, err = forkJoin(g, argv); err == nil {
+			err = cli.Status(status)
+		}
+	default:
 		if status, err = supervise(g, args, stdio); err == nil {
 			err = cli.Status(status)
 		}
@@ -370,4 +382,11 @@ func inherited(stdio cli.IO) ([]*os.File, error) {
 		files[fd] = os.NewFile(uintptr(dup), e.Name())
 	}
 	return files, nil
+}
+
+// stdStreams reports whether stdio are this process's descriptors 0, 1
+// and 2, which a child forked here inherits.
+func stdStreams(stdio cli.IO) bool {
+	return cli.StdFile(stdio.Stdin, nil) == os.Stdin && cli.StdFile(stdio.Stdout, nil) == os.Stdout &&
+		cli.StdFile(stdio.Stderr, nil) == os.Stderr
 }

@@ -77,3 +77,51 @@ func TestInheritedKeepsNumbersOfOpenDescriptors(t *testing.T) {
 		t.Errorf("closing the dups closed the original: %v", err)
 	}
 }
+
+func TestHow(t *testing.T) {
+	chainArgv := strings.Fields("tw-unshare -muinpf tw-pivot R tw-mountproc tw-mountsys tw-mountdev tw-harden /bin/true")
+	for _, c := range []struct {
+		argv          string
+		root, canFork bool
+		want          way
+	}{
+		{"", true, true, unshareJoins}, // chainArgv
+		{"", false, true, enter},
+		{"", true, false, enter},
+		{"sleep 1", true, true, forkJoins},
+		{"sleep 1", false, true, forkJoins},
+		{"sleep 1", true, false, reexec},
+		{"/bin/sh -c tw-pivot", true, true, forkJoins},
+		{"tw-pivot R sh", true, true, reexec},
+		{"tw-nosuch", true, true, reexec},
+		{"tw-unshare -m -u -i -n -p -f sh", true, true, unshareJoins},
+		{"tw-unshare --mount --uts --ipc --net --pid --fork sh", true, true, unshareJoins},
+		{"tw-unshare -mu --propagation slave --hostname c1 sh", true, true, unshareJoins},
+		{"tw-unshare -mu --propagation=slave --hostname=c1 -- sh", true, true, unshareJoins},
+		{"tw-unshare", true, true, unshareJoins}, // /bin/sh
+		{"tw-unshare -muinpf --hostname", true, true, enter},
+		{"tw-unshare -muinpfC sh", true, true, enter}, // the cgroup namespace
+		{"tw-unshare -C sh", true, true, enter},
+		{"tw-unshare --cgroup sh", true, true, enter},
+		{"tw-unshare -muinpf --mount-proc sh", true, true, enter},
+		{"tw-unshare -muinpf --mount-proc=/proc sh", true, true, enter},
+		{"tw-unshare -Ur sh", true, true, enter},
+		{"tw-unshare --user sh", true, true, enter},
+		{"tw-unshare --map-root-user sh", true, true, enter},
+		{"tw-unshare --mount=false sh", true, true, enter},
+		{"tw-unshare -m tw-mountproc tw-pivot R sh", true, true, enter},
+		{"tw-unshare -m tw-pivot R tw-harden tw-mountdev sh", true, true, enter},
+		{"tw-unshare -m tw-pivot R tw-harden sh -c tw-x", true, true, enter},
+		{"tw-unshare -m tw-net --lo sh", true, true, enter},
+		{"tw-unshare -m tw-limit --pids 5 sh", true, true, enter},
+		{"tw-unshare -m -- tw-limit --pids 5 sh", true, true, enter},
+	} {
+		argv := strings.Fields(c.argv)
+		if c.argv == "" {
+			argv = chainArgv
+		}
+		if got := how(argv, c.root, c.canFork); got != c.want {
+			t.Errorf("how(%q, root %v, canFork %v) = %d, want %d", argv, c.root, c.canFork, got, c.want)
+		}
+	}
+}

@@ -40,6 +40,8 @@ cmds=(
 	"$base tw-mountdev tw-harden /bin/true"
 	"$base tw-mountdev tw-harden --seccomp /bin/true"
 	"$limit tw-unshare -muinpf tw-mountproc --target $root/proc tw-pivot $root tw-mountsys tw-mountdev tw-harden /bin/true"
+	"$limit /bin/true"
+	"/bin/true"
 )
 
 # crun refuses a hybrid cgroup layout whose cgroup2 has a controller
@@ -62,6 +64,9 @@ compare() { # NAME WITH WITHOUT
 
 compare "harden: container /bin/true vs crun run" 1 0
 compare "harden: + tw-limit (memory, pids; v1)" 3 2
+# tw-limit's own cost: it forks PROG, whose child joins the cgroup (one
+# Go start, as in the chain, where tw-unshare's child joins it).
+compare "harden: tw-limit /bin/true vs /bin/true" 11 12
 compare "harden: + tw-mountsys" 4 2
 compare "harden: + tw-mountdev" 5 2
 compare "harden: + tw-harden --no-mask (caps etc.)" 6 2

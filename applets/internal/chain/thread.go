@@ -22,11 +22,16 @@ import (
 var starter func(path string, argv, env []string) error
 
 // StartWith puts this process in thread mode: Exec hands the program at
-// the end of the chain to start instead of executing it in place. With nil
-// it leaves thread mode and forgets the steps left to the child.
+// the end of the chain to start instead of executing it in place; steps
+// recorded before, by an applet that called the thread mode's in this
+// process (tw-limit's join of its cgroup), are kept for its child and made
+// first. With nil it leaves thread mode and forgets the steps left to the
+// child.
 func StartWith(start func(path string, argv, env []string) error) {
 	starter = start
-	reset()
+	if start == nil {
+		reset()
+	}
 }
 
 // Threaded reports whether the chain runs in thread mode.

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"unsafe"
 
@@ -68,6 +69,7 @@ func TestForkExecRestrict(t *testing.T) {
 		t.Errorf("the parent got no_new_privs")
 	}
 
+	TakeSteps() // StartWith keeps what was recorded before it
 	StartWith(func(string, []string, []string) error { return nil })
 	MountProcLater("/nonexistent/proc")
 	RestrictLater("harden", Restrict{UID: -1, GID: -1, Keep: caps.All, Caps: caps.All})
@@ -76,6 +78,7 @@ func TestForkExecRestrict(t *testing.T) {
 	if !errors.As(err, &se) || se.Applet != "mountproc" || err.Error() != "mount proc /nonexistent/proc: no such file or directory" {
 		t.Errorf("failed step: %#v", err)
 	}
+	TakeSteps()
 	StartWith(func(string, []string, []string) error { return nil })
 	bad := caps.Rlimit{Name: "nofile", Resource: unix.RLIMIT_NOFILE, Soft: 2, Hard: 1}
 	RestrictLater("harden", Restrict{Rlimits: []caps.Rlimit{bad}, UID: -1, GID: -1, Keep: caps.All, Caps: caps.All})
@@ -175,5 +178,27 @@ func TestForkExecClone3Refused(t *testing.T) {
 		if r.got != r.want {
 			t.Errorf("clone3 refused with %v, the child's signals:\n%s\nwant\n%s", errno, r.got, r.want)
 		}
+	}
+}
+
+// Steps recorded before thread mode began (tw-limit's join of its cgroup,
+// before the tw-unshare it runs in its process) are kept, made first, and
+// fail under their applet's name.
+func TestStartWithKeepsEarlierSteps(t *testing.T) {
+	t.Cleanup(func() { StartWith(nil) })
+	TakeSteps()
+	zero := []byte("0")
+	CallLater("limit", 0, func(e syscall.Errno) error { return fmt.Errorf("join cgroup: %w", e) },
+		unix.SYS_WRITE, ^uintptr(0), Ptr(&zero[0]), 1)
+	StartWith(func(string, []string, []string) error { return nil })
+	MountProcLater("/nonexistent/proc")
+	_, err := ForkExec("/bin/true", []string{"true"}, nil)
+	var se *StepError
+	if !errors.As(err, &se) || se.Applet != "limit" || err.Error() != "join cgroup: bad file descriptor" {
+		t.Errorf("failed step: %#v", err)
+	}
+	StartWith(nil)
+	if s := TakeSteps(); len(s.steps) != 0 {
+		t.Errorf("StartWith(nil) left %d steps", len(s.steps))
 	}
 }
