@@ -198,6 +198,12 @@ func Main(args []string, stdio cli.IO) error {
 		}
 		return o.child(argv, stdio)
 	}
+	// Steps that an applet before this one left to the container's
+	// first process (tw-limit's join of its cgroup) are made only by
+	// thread mode's fork: refuse rather than start PROG without them.
+	if chain.Pending() && !o.threaded(argv) {
+		return errors.New("the steps of the applet before tw-unshare need its thread mode, which these options do not take")
+	}
 	// Thread mode also for a PROG that needs no tw inside (direct): its
 	// raw fork took half the time of os/exec's with SysProcAttr (whose
 	// child resets Go's signal handlers one by one before its execve):

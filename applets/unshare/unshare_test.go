@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/tupperware/tw/applets/internal/chain"
 	"github.com/tupperware/tw/applets/internal/cli"
 	"github.com/tupperware/tw/applets/internal/ns"
 )
@@ -317,5 +318,18 @@ func TestFast(t *testing.T) {
 		if ok && (!slices.Equal(p.mounts, tc.mounts) || p.root != root || !slices.Equal(p.argv, tc.argv) || p.lo != slices.Contains(tc.args, "--lo")) {
 			t.Errorf("%q: plan %+v", tc.args, p)
 		}
+	}
+}
+
+// Steps left by an applet before tw-unshare (tw-limit's join of its
+// cgroup) are made only by thread mode's fork: other ways refuse before
+// they create anything, rather than start PROG without them.
+func TestPendingStepsNeedThreadMode(t *testing.T) {
+	chain.TryLater(unix.SYS_GETPID)
+	defer chain.TakeSteps()
+	var stderr bytes.Buffer
+	err := Main([]string{"--mount-proc", "-mpf", "/bin/true"}, cli.IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: &stderr})
+	if err == nil || err.Error() != "the steps of the applet before tw-unshare need its thread mode, which these options do not take" {
+		t.Errorf("Main with steps pending: %v", err)
 	}
 }

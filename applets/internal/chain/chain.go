@@ -47,6 +47,11 @@ func Exec(argv []string, stdio cli.IO) error {
 	if starter != nil {
 		return starter(path, argv, Environ(os.Environ()))
 	}
+	// Steps left for a child would be lost by executing in place: the
+	// applet that recorded them expected a fork (see Pending).
+	if Pending() {
+		return errors.New("steps left for a child that is not forked: " + argv[0] + " would run without them")
+	}
 	err = unix.Exec(path, argv, Environ(os.Environ()))
 	err = &os.PathError{Op: "exec", Path: argv[0], Err: err}
 	return cli.Exit(ExitCode(err), err)

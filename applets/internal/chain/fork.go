@@ -40,6 +40,11 @@ func TakeSteps() *Steps {
 	return s
 }
 
+// Pending reports whether steps are recorded for a child that has not
+// taken them yet (tw-limit's join of its cgroup, left to the fork at the
+// end of the chain it runs in this process).
+func Pending() bool { return len(steps) > 0 || stepsErr != nil }
+
 // Ptr is the address of x as a system call's argument, kept alive until
 // the child has taken the steps that point to it.
 func Ptr[T any](x *T) uintptr { return ptr(x) }

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tupperware/tw/applets/internal/caps"
+	"github.com/tupperware/tw/applets/internal/cli"
 )
 
 // The child of ForkExec executes the program, or reports why it could not.
@@ -200,5 +201,25 @@ func TestStartWithKeepsEarlierSteps(t *testing.T) {
 	StartWith(nil)
 	if s := TakeSteps(); len(s.steps) != 0 {
 		t.Errorf("StartWith(nil) left %d steps", len(s.steps))
+	}
+}
+
+// Exec refuses to execute in place while steps are left for a child: they
+// would be lost (tw-limit's join of its cgroup: PROG outside its limits).
+func TestExecRefusesLostSteps(t *testing.T) {
+	t.Cleanup(func() { StartWith(nil) })
+	StartWith(nil)
+	TryLater(unix.SYS_GETPID)
+	if !Pending() {
+		t.Fatal("a recorded step is not pending")
+	}
+	// /bin/false: were the guard gone, this test would end here, failed.
+	err := Exec([]string{"/bin/false"}, cli.IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
+	if err == nil || err.Error() != "steps left for a child that is not forked: /bin/false would run without them" {
+		t.Errorf("Exec with steps left: %v", err)
+	}
+	TakeSteps()
+	if Pending() {
+		t.Error("steps pending after TakeSteps")
 	}
 }
