@@ -41,9 +41,6 @@ const (
 	forkJoins
 )
 
-// threadApplets are those tw-unshare runs in thread mode (its own list).
-var threadApplets = map[string]bool{"pivot": true, "mountproc": true, "mountsys": true, "mountdev": true, "harden": true}
-
 // how tells how tw-limit runs argv, the rest of the chain, by the rules
 // tw-unshare follows: as root (root) where a vfork can be made (canFork),
 // tw-unshare runs its chain in thread mode when its options are some of
@@ -108,19 +105,7 @@ func threadChain(args []string) bool {
 	if i > len(args) {
 		return false // an option's value missing: tw-unshare's usage error
 	}
-	mountproc, harden := false, false
-	for _, w := range args[i:] {
-		name, ok := strings.CutPrefix(w, "tw-")
-		if !ok {
-			continue
-		}
-		if !threadApplets[name] || name == "pivot" && mountproc || harden {
-			return false
-		}
-		mountproc = mountproc || name == "mountproc"
-		harden = name == "harden"
-	}
-	return true
+	return chain.ThreadChain(args[i:])
 }
 
 // joinLater opens the cgroup.procs of each of g's directories and records

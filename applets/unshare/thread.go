@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"strings"
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
@@ -15,19 +14,8 @@ import (
 	"github.com/tupperware/tw/applets/internal/ns"
 )
 
-// threadApplets are the applets that work in thread mode (see package
-// chain): they change mounts only (of the thread's mount namespace, in the
-// thread's network and IPC namespaces for sysfs and mqueue), or leave
-// their work to the child: tw-mountproc's proc, tw-harden's masks of it
-// and what it takes away from the program (capabilities, rlimits,
-// no_new_privs, seccomp).
-var threadApplets = map[string]bool{"pivot": true, "mountproc": true, "mountsys": true, "mountdev": true, "harden": true}
-
 // threaded reports whether the rest of the chain can run in this process,
-// on a locked thread: every tw-* word of argv (any word, to be safe) names
-// an applet that works there, tw-mountproc comes after tw-pivot (its
-// --target is resolved by the child, after the pivot), tw-harden comes
-// last (what follows it would run with the thread's capabilities), and no
+// on a locked thread: it is a thread chain (chain.ThreadChain), and no
 // proc is mounted by tw-unshare.
 func (o *options) threaded(argv []string) bool {
 	// A user namespace can only be unshared by a single-threaded process;
@@ -35,19 +23,7 @@ func (o *options) threaded(argv []string) bool {
 	if !chain.CanFork || o.mountProc != "" || o.user.user || os.Geteuid() != 0 {
 		return false
 	}
-	mountproc, harden := false, false
-	for _, w := range argv {
-		name, ok := strings.CutPrefix(w, "tw-")
-		if !ok {
-			continue
-		}
-		if !threadApplets[name] || name == "pivot" && mountproc || harden {
-			return false
-		}
-		mountproc = mountproc || name == "mountproc"
-		harden = name == "harden"
-	}
-	return true
+	return chain.ThreadChain(argv)
 }
 
 // thread runs the chain in this process: the namespaces are unshared on a

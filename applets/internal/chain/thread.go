@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"runtime"
+	"strings"
 	"syscall"
 	"unsafe"
 
@@ -32,6 +33,36 @@ func StartWith(start func(path string, argv, env []string) error) {
 	if start == nil {
 		reset()
 	}
+}
+
+// threadApplets are the applets that work in thread mode: they change
+// mounts only (of the thread's mount namespace, in the thread's network
+// and IPC namespaces for sysfs and mqueue), or leave their work to the
+// child: tw-mountproc's proc, tw-harden's masks of it and what it takes
+// away from the program (capabilities, rlimits, no_new_privs, seccomp).
+var threadApplets = map[string]bool{"pivot": true, "mountproc": true, "mountsys": true, "mountdev": true, "harden": true}
+
+// ThreadChain reports whether argv, the chain after tw-unshare's options,
+// can run in thread mode: every tw-* word (any word, to be safe) names an
+// applet that works there, tw-mountproc comes after tw-pivot (its --target
+// is resolved by the child, after the pivot), and tw-harden comes last
+// (what follows it would run with the thread's capabilities). tw-unshare
+// and tw-limit, which leaves its cgroup's join to thread mode's child,
+// decide by it.
+func ThreadChain(argv []string) bool {
+	mountproc, harden := false, false
+	for _, w := range argv {
+		name, ok := strings.CutPrefix(w, "tw-")
+		if !ok {
+			continue
+		}
+		if !threadApplets[name] || name == "pivot" && mountproc || harden {
+			return false
+		}
+		mountproc = mountproc || name == "mountproc"
+		harden = name == "harden"
+	}
+	return true
 }
 
 // Threaded reports whether the chain runs in thread mode.
