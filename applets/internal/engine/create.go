@@ -154,10 +154,11 @@ func (r *Runtime) Create(id string, o *CreateOpts, stdio cli.IO) (st *State, err
 	}
 	// The init holds the gate open for reading and writing: it blocks in
 	// read until start writes, and start's open never blocks.
-	gate, err := os.OpenFile(fifo, os.O_RDWR|unix.O_CLOEXEC, 0)
+	gfd, err := openFile(fifo, unix.O_RDWR|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
 	}
+	gate := os.NewFile(uintptr(gfd), fifo) // blocking: not the poller's
 	defer gate.Close()
 	// The init starts before its cgroup is made: its start (execve, the Go
 	// runtime) runs while this one makes the cgroup, and it does nothing

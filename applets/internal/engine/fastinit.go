@@ -534,7 +534,7 @@ func (b *build) lsm(step lsmStep) {
 // and uid, keeping the capabilities across the change of uid.
 func (b *build) setUser(u specs.User, c *capSets) {
 	if c != nil {
-		for i := 0; i < 64; i++ {
+		for i, n := 0, capsKnown(); i < n; i++ {
 			if !c.bounding.Has(i) {
 				chain.CallLater("", unix.EINVAL, func(e syscall.Errno) error {
 					return fmt.Errorf("drop capability %d from the bounding set: %w", i, e)
@@ -557,6 +557,20 @@ func (b *build) setUser(u specs.User, c *capSets) {
 	chain.CallLater("", 0, func(e syscall.Errno) error { return fmt.Errorf("setuid %d: %w", u.UID, e) },
 		unix.SYS_SETRESUID, uid, uid, uid)
 	keepcaps(0)
+}
+
+// capsKnown is how many capabilities the kernel knows: those of
+// caps.Names, or more (PR_CAPBSET_READ refuses a number above the last).
+// The init drops no others from the bounding set (the kernel refuses each
+// with EINVAL): 23 system calls fewer on its way.
+func capsKnown() int {
+	n := len(caps.Names)
+	for ; n < 64; n++ {
+		if _, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, uintptr(n), 0, 0, 0); err == unix.EINVAL {
+			break
+		}
+	}
+	return n
 }
 
 // capData are capset(2)'s arguments for the sets, kept for the init.
