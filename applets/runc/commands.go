@@ -268,6 +268,19 @@ func cmdRun(g *globals, args []string, stdio cli.IO) error {
 	if err := cli.Args(fs, 1, 1); err != nil {
 		return err
 	}
+	// In the foreground, signals are caught from here on, as runc catches
+	// them: none is lost while the container is made, and the runtime's
+	// signal thread starts meanwhile, not between create and start.
+	var caught chan *chain.Forwarder
+	if !o.detach {
+		caught = make(chan *chain.Forwarder, 1)
+		go func() { caught <- chain.Catch() }()
+		defer func() {
+			if caught != nil {
+				(<-caught).Stop()
+			}
+		}()
+	}
 	// In the foreground without a console socket, a terminal of the
 	// container is joined to ours.
 	var term *terminal
@@ -298,7 +311,8 @@ func cmdRun(g *globals, args []string, stdio cli.IO) error {
 	}
 	// The init is our child: wait for it, pass signals on, delete the
 	// container and pass its status on.
-	sigs := chain.Catch()
+	sigs := <-caught
+	caught = nil
 	defer sigs.Stop()
 	sigs.To(func(s os.Signal) error { return unix.Kill(st.Pid, s.(syscall.Signal)) })
 	if err := g.Start(st); err != nil {

@@ -154,10 +154,11 @@ func (r *Runtime) Create(id string, o *CreateOpts, stdio cli.IO) (st *State, err
 	}
 	// The init holds the gate open for reading and writing: it blocks in
 	// read until start writes, and start's open never blocks.
-	gate, err := os.OpenFile(fifo, os.O_RDWR|unix.O_CLOEXEC, 0)
+	gfd, err := openFile(fifo, unix.O_RDWR|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
 	}
+	gate := os.NewFile(uintptr(gfd), fifo) // blocking: not the poller's
 	defer gate.Close()
 	// The init starts before its cgroup is made: its start (execve, the Go
 	// runtime) runs while this one makes the cgroup, and it does nothing
@@ -171,13 +172,19 @@ func (r *Runtime) Create(id string, o *CreateOpts, stdio cli.IO) (st *State, err
 		defer console.Close()
 	}
 	if fork {
-		if cg, err = r.newCgroup(cgPath, id, spec); err != nil {
+		// The init's thread makes its namespaces while this one makes the
+		// cgroup, and, while the init forks, this one encodes the state
+		// once: the encoder's first use costs more than the rest of save.
+		f, err := startFork(spec, rootfs, cgPath, gate, console, o.PreserveFds)
+		if err != nil {
 			return nil, err
 		}
-		if pid, err = forkInit(spec, rootfs, cg, cgPath, gate, console, o.PreserveFds); err != nil {
+		cg, err = r.newCgroup(cgPath, id, spec)
+		st := r.newState(spec, id, bundle, rootfs, cg)
+		if pid, err = f.finish(cg, err, func() { json.Marshal(st) }); err != nil {
 			return nil, err
 		}
-		return r.created(spec, id, bundle, rootfs, pid, cg, o.PidFile)
+		return r.created(st, pid, o.PidFile)
 	}
 	// In a user namespace joined by path the init forks into it and
 	// makes or joins the others from there (joinuser.go).
@@ -219,7 +226,7 @@ func (r *Runtime) Create(id string, o *CreateOpts, stdio cli.IO) (st *State, err
 	if err := handshake(parent, &cfg, hooks); err != nil {
 		return nil, err
 	}
-	if st, err = r.created(spec, id, bundle, rootfs, initPid, cg, o.PidFile); err != nil {
+	if st, err = r.created(r.newState(spec, id, bundle, rootfs, cg), initPid, o.PidFile); err != nil {
 		return nil, err
 	}
 	if cmd != nil {
@@ -251,19 +258,24 @@ func (r *Runtime) newCgroup(cgPath, id string, spec *specs.Spec) (cg *Cgroup, er
 	return cg, nil
 }
 
-// created saves the state of a container whose init (pid) waits at the
+// newState is the state of a container being created, without its init.
+func (r *Runtime) newState(spec *specs.Spec, id, bundle, rootfs string, cg *Cgroup) *State {
+	return &State{
+		Public: Public{OCIVersion: spec.Version, ID: id, Status: Created, Bundle: bundle,
+			Rootfs: rootfs, Annotations: spec.Annotations},
+		Cgroup: cg, Namespace: joined(spec), Process: spec.Process, Seccomp: spec.Linux.Seccomp,
+		Hooks: spec.Hooks,
+	}
+}
+
+// created saves the state st of a container whose init (pid) waits at the
 // gate, and writes the pid file.
-func (r *Runtime) created(spec *specs.Spec, id, bundle, rootfs string, pid int, cg *Cgroup, pidFile string) (*State, error) {
+func (r *Runtime) created(st *State, pid int, pidFile string) (*State, error) {
 	start, _, err := procStat(pid)
 	if err != nil {
 		return nil, fmt.Errorf("container init: %w", err)
 	}
-	st := &State{
-		Public: Public{OCIVersion: spec.Version, ID: id, Pid: pid, Status: Created, Bundle: bundle,
-			Rootfs: rootfs, Created: time.Now().UTC(), Annotations: spec.Annotations},
-		InitStart: start, Cgroup: cg, Namespace: joined(spec), Process: spec.Process, Seccomp: spec.Linux.Seccomp,
-		Hooks: spec.Hooks,
-	}
+	st.Pid, st.InitStart, st.Created = pid, start, time.Now().UTC()
 	if err := r.save(st); err != nil {
 		return nil, err
 	}

@@ -52,12 +52,12 @@ func (r *Runtime) Start(st *State) error {
 	}
 	fifo := filepath.Join(r.dir(st.ID), fifoFile)
 	// O_NONBLOCK: ENXIO instead of a hang when no init holds the gate.
-	f, err := os.OpenFile(fifo, os.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	fd, err := openFile(fifo, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("start gate: %w", err)
 	}
-	_, err = f.Write([]byte{0})
-	f.Close()
+	err = writeAll(fd, fifo, []byte{0})
+	unix.Close(fd)
 	if err != nil {
 		return fmt.Errorf("start gate: %w", err)
 	}
@@ -152,7 +152,13 @@ func (r *Runtime) Destroy(st *State) error {
 			r.warn(err)
 		}
 	}
-	return os.RemoveAll(r.dir(st.ID))
+	// What Create and Start leave there (state.json), then the directory.
+	dir := r.dir(st.ID)
+	unix.Unlink(filepath.Join(dir, stateFile))
+	if unix.Rmdir(dir) == nil {
+		return nil
+	}
+	return os.RemoveAll(dir)
 }
 
 // List is the state of every container below Root, sorted by ID.

@@ -27,7 +27,7 @@ func (r *Runtime) Exec(st *State, proc *specs.Process, o *ExecOpts, stdio cli.IO
 	if err := checkCaps(proc.Capabilities); err != nil {
 		return nil, err
 	}
-	if err := checkLSM(proc, selinuxEnabled()); err != nil { // lsm.go
+	if err := checkLSM(proc, selinuxEnabled); err != nil { // lsm.go
 		return nil, err
 	}
 	if os.Geteuid() != 0 && len(proc.User.AdditionalGids) > 0 {

@@ -121,47 +121,77 @@ func under(p, dir string) bool {
 	return p == dir || strings.HasPrefix(p, dir+"/")
 }
 
-// forkInit builds the container on a locked thread and forks its init
-// there; the init is in cg once it is ready and waits at gate. Errors read
-// as the Go init's do.
-func forkInit(spec *specs.Spec, rootfs string, cg *Cgroup, cgPath string, gate, console *os.File, preserve int) (int, error) {
+// forking is a container whose init a locked thread is building.
+type forking struct {
+	b    *build
+	cg   chan *Cgroup // the cgroup, for the build; closed if none was made
+	done chan forkResult
+}
+
+type forkResult struct {
+	pid int
+	err error
+}
+
+// startFork starts building the container on a locked thread, up to
+// where it needs the cgroup: its namespaces and the root's propagation
+// are made while the caller makes the cgroup. finish hands the build the
+// cgroup and waits for the init.
+func startFork(spec *specs.Spec, rootfs, cgPath string, gate, console *os.File, preserve int) (*forking, error) {
 	sec, err := newSeccomp(spec.Linux.Seccomp)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	var procs []*os.File
-	defer func() {
-		for _, f := range procs {
-			f.Close()
-		}
-	}()
-	if cg != nil {
-		for _, d := range cg.Paths {
-			f, err := os.OpenFile(filepath.Join(d, "cgroup.procs"), os.O_WRONLY|unix.O_CLOEXEC, 0)
-			if err != nil {
-				return 0, fmt.Errorf("cgroup %s: %w", cgPath, err)
-			}
-			procs = append(procs, f)
-		}
-	}
-	b := &build{spec: spec, rootfs: rootfs, cg: cg, cgPath: cgPath, gate: int(gate.Fd()), preserve: preserve, sec: sec,
-		procs: procs, console: console}
+	b := &build{spec: spec, rootfs: rootfs, cgPath: cgPath, gate: int(gate.Fd()), preserve: preserve, sec: sec,
+		console: console}
 	if b.eff, b.perm, b.inh, err = caps.Current(); err != nil {
-		return 0, err
+		return nil, err
 	}
-	type result struct {
-		pid int
-		err error
-	}
-	done := make(chan result, 1)
+	f := &forking{b: b, cg: make(chan *Cgroup, 1), done: make(chan forkResult, 1)}
+	b.cgReady = f.cg
 	go func() {
 		// This thread leaves the runtime's namespaces for good: it is
 		// never unlocked, so the Go runtime ends it with this goroutine.
 		runtime.LockOSThread()
 		pid, err := b.run()
-		done <- result{pid, err}
+		f.done <- forkResult{pid, err}
 	}()
-	res := <-done
+	return f, nil
+}
+
+// finish gives the build the cgroup the caller made (cg, or its error
+// cgErr, which ends the build), runs meanwhile while the init forks, and
+// returns the init's pid once it waits at the gate, in cg. Errors read as
+// the Go init's do.
+func (f *forking) finish(cg *Cgroup, cgErr error, meanwhile func()) (int, error) {
+	if cgErr == nil && cg != nil {
+		// The init joins the cgroup through descriptors opened here, in
+		// the runtime's mount namespace.
+		for _, d := range cg.Paths {
+			p := filepath.Join(d, "cgroup.procs")
+			fd, err := unix.Open(p, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				cgErr = fmt.Errorf("cgroup %s: %w", f.b.cgPath, &os.PathError{Op: "open", Path: p, Err: err})
+				break
+			}
+			f.b.procs = append(f.b.procs, procsFile{fd, p})
+		}
+	}
+	defer func() {
+		for _, p := range f.b.procs {
+			unix.Close(p.fd)
+		}
+	}()
+	if cgErr != nil {
+		close(f.cg)
+		<-f.done
+		return 0, cgErr
+	}
+	f.cg <- cg
+	if meanwhile != nil {
+		meanwhile()
+	}
+	res := <-f.done
 	if res.err != nil {
 		if errors.Is(res.err, chain.ErrNoReport) {
 			return 0, errors.New("container init exited before it was ready")
@@ -172,6 +202,15 @@ func forkInit(spec *specs.Spec, rootfs string, cg *Cgroup, cgPath string, gate, 
 	return res.pid, nil
 }
 
+// errCgroupLost ends a build whose cgroup could not be made.
+var errCgroupLost = errors.New("no cgroup")
+
+// procsFile is a cgroup.procs of the container's cgroup, open for writing.
+type procsFile struct {
+	fd   int
+	path string
+}
+
 // build is the container as the locked thread builds it.
 type build struct {
 	spec           *specs.Spec
@@ -179,7 +218,8 @@ type build struct {
 	cg             *Cgroup
 	gate, preserve int
 	sec            *filter
-	procs          []*os.File
+	cgReady        <-chan *Cgroup // the cgroup, once made; closed if none was
+	procs          []procsFile
 	console        *os.File // the console socket with process.terminal
 	closeAfter     []int    // descriptors of this process to close after the fork
 	eff, perm, inh caps.Set
@@ -238,6 +278,15 @@ func (b *build) run() (int, error) {
 			}
 		}
 	}
+	if err := prepareRoot(b.rootfs, spec.Linux.RootfsPropagation); err != nil {
+		return 0, err
+	}
+	// What follows needs the cgroup, which the runtime makes meanwhile.
+	cg, ok := <-b.cgReady
+	if !ok {
+		return 0, errCgroupLost
+	}
+	b.cg = cg
 	call := func(fail func(e syscall.Errno) error, nr uintptr, a ...uintptr) {
 		chain.CallLater("", 0, fail, nr, a...)
 	}
@@ -250,18 +299,15 @@ func (b *build) run() (int, error) {
 	call(errorf("setsid: %w"), unix.SYS_SETSID)
 	zero := []byte("0")
 	for _, f := range b.procs {
-		name := f.Name()
+		name := f.path
 		chain.CallLater("", 0, func(e syscall.Errno) error {
 			return fmt.Errorf("cgroup %s: %w", b.cgPath, &os.PathError{Op: "write", Path: name, Err: e})
-		}, unix.SYS_WRITE, f.Fd(), chain.Ptr(&zero[0]), 1)
-		chain.TryLater(unix.SYS_CLOSE, f.Fd())
+		}, unix.SYS_WRITE, uintptr(f.fd), chain.Ptr(&zero[0]), 1)
+		chain.TryLater(unix.SYS_CLOSE, uintptr(f.fd))
 	}
 	newCg := newNS(spec, specs.CgroupNamespace)
 	if newCg {
 		call(errorf("new cgroup namespace: %w"), unix.SYS_UNSHARE, unix.CLONE_NEWCGROUP)
-	}
-	if err := prepareRoot(b.rootfs, spec.Linux.RootfsPropagation); err != nil {
-		return 0, err
 	}
 	in := &initProc{cfg: &initConfig{Spec: spec, Rootfs: b.rootfs, Cgroup: b.cg}}
 	for _, m := range spec.Mounts {
@@ -488,7 +534,7 @@ func (b *build) lsm(step lsmStep) {
 // and uid, keeping the capabilities across the change of uid.
 func (b *build) setUser(u specs.User, c *capSets) {
 	if c != nil {
-		for i := 0; i < 64; i++ {
+		for i, n := 0, capsKnown(); i < n; i++ {
 			if !c.bounding.Has(i) {
 				chain.CallLater("", unix.EINVAL, func(e syscall.Errno) error {
 					return fmt.Errorf("drop capability %d from the bounding set: %w", i, e)
@@ -511,6 +557,20 @@ func (b *build) setUser(u specs.User, c *capSets) {
 	chain.CallLater("", 0, func(e syscall.Errno) error { return fmt.Errorf("setuid %d: %w", u.UID, e) },
 		unix.SYS_SETRESUID, uid, uid, uid)
 	keepcaps(0)
+}
+
+// capsKnown is how many capabilities the kernel knows: those of
+// caps.Names, or more (PR_CAPBSET_READ refuses a number above the last).
+// The init drops no others from the bounding set (the kernel refuses each
+// with EINVAL): 23 system calls fewer on its way.
+func capsKnown() int {
+	n := len(caps.Names)
+	for ; n < 64; n++ {
+		if _, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, uintptr(n), 0, 0, 0); err == unix.EINVAL {
+			break
+		}
+	}
+	return n
 }
 
 // capData are capset(2)'s arguments for the sets, kept for the init.

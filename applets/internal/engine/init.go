@@ -345,7 +345,7 @@ func (in *initProc) mount(rootfs string, m specs.Mount) error {
 			return fmt.Errorf("mount %s: %w", m.Destination, &os.PathError{Op: "mount " + m.Type, Path: dest, Err: err})
 		}
 	}
-	if err := labelMqueue(m, dest, in.cfg.Spec.Linux.MountLabel, selinuxEnabled()); err != nil {
+	if err := labelMqueue(m, dest, in.cfg.Spec.Linux.MountLabel, selinuxEnabled); err != nil {
 		return fmt.Errorf("mount %s: %w", m.Destination, err)
 	}
 	for _, p := range prop {

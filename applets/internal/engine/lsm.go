@@ -126,9 +126,10 @@ func writeAttr(path, value string) error {
 	return err
 }
 
-// checkLSM refuses, up front, an SELinux label where SELinux is off.
-func checkLSM(p *specs.Process, selinuxOn bool) error {
-	if p.SelinuxLabel != "" && !selinuxOn {
+// checkLSM refuses, up front, an SELinux label where SELinux is off
+// (asked only of a label).
+func checkLSM(p *specs.Process, selinuxOn func() bool) error {
+	if p.SelinuxLabel != "" && !selinuxOn() {
 		return errSELinuxOff
 	}
 	return nil
@@ -216,8 +217,8 @@ func labelData(data, label string) string {
 
 // labelMqueue gives an mqueue mount the mount label as its SELinux
 // attribute, where SELinux is on (runc's label.SetFileLabel).
-func labelMqueue(m specs.Mount, dest, label string, selinuxOn bool) error {
-	if m.Type != "mqueue" || label == "" || !selinuxOn {
+func labelMqueue(m specs.Mount, dest, label string, selinuxOn func() bool) error {
+	if m.Type != "mqueue" || label == "" || !selinuxOn() {
 		return nil
 	}
 	if err := unix.Setxattr(dest, "security.selinux", []byte(label), 0); err != nil {

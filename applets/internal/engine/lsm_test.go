@@ -51,15 +51,15 @@ func TestLSMWrites(t *testing.T) {
 
 func TestCheckLSM(t *testing.T) {
 	label := &specs.Process{SelinuxLabel: "system_u:system_r:container_t:s0"}
-	if err := checkLSM(label, false); !errors.Is(err, errSELinuxOff) ||
+	if err := checkLSM(label, func() bool { return false }); !errors.Is(err, errSELinuxOff) ||
 		err.Error() != "selinux label is specified in config, but selinux is disabled or not supported" {
 		t.Errorf("a label without SELinux: %v", err)
 	}
-	if err := checkLSM(label, true); err != nil {
+	if err := checkLSM(label, func() bool { return true }); err != nil {
 		t.Errorf("a label with SELinux: %v", err)
 	}
 	// An AppArmor profile is never refused up front: the kernel decides.
-	if err := checkLSM(&specs.Process{ApparmorProfile: "p"}, false); err != nil {
+	if err := checkLSM(&specs.Process{ApparmorProfile: "p"}, func() bool { return false }); err != nil {
 		t.Errorf("a profile: %v", err)
 	}
 }

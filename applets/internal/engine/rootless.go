@@ -61,7 +61,7 @@ func MakeXDGRoot(root string) error {
 // InUserNS reports whether this process runs in a user namespace other
 // than the initial one (its uid_map is not the whole range).
 func InUserNS() bool {
-	b, err := os.ReadFile("/proc/self/uid_map")
+	b, err := readFile("/proc/self/uid_map")
 	if err != nil {
 		return false
 	}

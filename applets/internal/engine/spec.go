@@ -3,7 +3,6 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -19,7 +18,7 @@ var SpecVersion = specs.Version
 // LoadSpec reads BUNDLE/config.json and checks it (Validate).
 func LoadSpec(bundle string) (*specs.Spec, error) {
 	p := filepath.Join(bundle, "config.json")
-	b, err := os.ReadFile(p)
+	b, err := readFile(p)
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +114,7 @@ func Validate(s *specs.Spec) error {
 		}
 	}
 	// AppArmor and SELinux (lsm.go): a label only where SELinux is on.
-	if err := checkLSM(s.Process, selinuxEnabled()); err != nil {
+	if err := checkLSM(s.Process, selinuxEnabled); err != nil {
 		return err
 	}
 	seen := map[specs.LinuxNamespaceType]bool{}

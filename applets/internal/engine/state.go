@@ -12,6 +12,7 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // State is one container, kept in ROOT/ID/state.json: what `state` prints,
@@ -91,7 +92,7 @@ func (r *Runtime) Load(id string) (*State, error) {
 	if err := checkID(id); err != nil {
 		return nil, err
 	}
-	b, err := os.ReadFile(filepath.Join(r.dir(id), stateFile))
+	b, err := readFile(filepath.Join(r.dir(id), stateFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%s: %w", id, ErrNotExist)
 	}
@@ -143,7 +144,7 @@ const pfExiting = 0x4
 // procStat returns the start time (field 22) and state (field 3) of pid;
 // an exiting process has state 'X'.
 func procStat(pid int) (uint64, byte, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	b, err := readFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return 0, 0, err
 	}
@@ -173,22 +174,33 @@ func alive(st *State) bool {
 // writeFileAtomic writes a temporary file and renames it, so that a reader
 // (containerd reads the pid file) never sees half of it.
 func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".")
-	if err != nil {
-		return err
+	var tmp string
+	var fd int
+	for i := 0; ; i++ {
+		tmp = fmt.Sprintf("%s/.%s.%d.%d", filepath.Dir(path), filepath.Base(path), os.Getpid(), i)
+		var err error
+		fd, err = openFile(tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o600)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, os.ErrExist) || i == 100 {
+			return err
+		}
 	}
-	_, err = tmp.Write(b)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
+	err := writeAll(fd, tmp, b)
+	if err == nil {
+		if e := unix.Fchmod(fd, uint32(mode.Perm())); e != nil {
+			err = &os.PathError{Op: "chmod", Path: tmp, Err: e}
+		}
+	}
+	if e := unix.Close(fd); err == nil && e != nil {
+		err = &os.PathError{Op: "close", Path: tmp, Err: e}
 	}
 	if err == nil {
-		err = os.Chmod(tmp.Name(), mode)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
+		err = os.Rename(tmp, path)
 	}
 	if err != nil {
-		os.Remove(tmp.Name())
+		unix.Unlink(tmp)
 	}
 	return err
 }
