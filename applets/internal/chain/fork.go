@@ -307,23 +307,49 @@ type spawnArgs struct {
 	tfd        int       // the trampoline, or -1
 	targv      []uintptr // the trampoline's argv: [1] the candidate
 	reportLate bool      // the pipe stays open past the gate (Open)
-	clone      cloneArgs // Vfork
+	clone      cloneArgs // Vfork, or spawn's clone3
 	mask       unix.Sigset_t
 	keep       []any // what paths and targv point to
 }
 
-// spawn is the parent's and the child's side of the fork.
+// spawn is the parent's and the child's side of the fork, clone's flags
+// (the exit signal in the low byte) in flags. As vfork's child, the child
+// comes from clone3 with CLONE_CLEAR_SIGHAND and only restores the
+// thread's signal mask, instead of ~60 rt_sigaction calls of the
+// runtime's afterForkInChild before its first step (tw-runc create waits
+// for its report); a clone and afterForkInChild where clone3 or the flag
+// is refused.
+func spawn(c *spawnArgs, flags uintptr) (int, syscall.Errno) {
+	c.clone = cloneArgs{flags: uint64(flags&^0xff) | unix.CLONE_CLEAR_SIGHAND, exitSignal: uint64(flags & 0xff)}
+	unix.PthreadSigmask(unix.SIG_SETMASK, nil, &c.mask)
+	return forkSpawn(c, flags)
+}
+
+// forkSpawn is spawn's fork: the child may not grow the stack nor call
+// into the runtime (nosplit, raw system calls only).
 //
 //go:nosplit
 //go:norace
-func spawn(c *spawnArgs, flags uintptr) (int, syscall.Errno) {
+func forkSpawn(c *spawnArgs, flags uintptr) (int, syscall.Errno) {
 	beforeFork()
-	pid, _, errno := syscall.RawSyscall6(syscall.SYS_CLONE, flags, 0, 0, 0, 0, 0)
+	cleared := !noClone3
+	pid, errno := uintptr(0), syscall.ENOSYS
+	if cleared {
+		pid, _, errno = syscall.RawSyscall(unix.SYS_CLONE3, uintptr(unsafe.Pointer(&c.clone)), unsafe.Sizeof(c.clone), 0)
+	}
+	if errno == syscall.ENOSYS || errno == syscall.EINVAL || errno == syscall.EPERM {
+		cleared = false
+		pid, _, errno = syscall.RawSyscall6(syscall.SYS_CLONE, flags, 0, 0, 0, 0, 0)
+	}
 	if errno != 0 || pid != 0 {
 		afterFork()
 		return int(pid), errno
 	}
-	afterForkInChild()
+	if cleared {
+		syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&c.mask)), 0, sigsetSize, 0, 0)
+	} else {
+		afterForkInChild()
+	}
 	spawnChild(c)
 	return 0, 0
 }

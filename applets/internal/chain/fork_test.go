@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -84,5 +87,38 @@ func TestForkErrors(t *testing.T) {
 	}
 	if st := waitStatus(t, pid); st != 1 {
 		t.Errorf("gate closed: status %d, want 1", st)
+	}
+}
+
+// Fork's child (a fork, not a vfork) starts the program with the thread's
+// signal mask and the ignored signals it had, through clone3 with
+// CLONE_CLEAR_SIGHAND and through the fallback of kernels without it.
+func TestForkSignals(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	t.Cleanup(func() { noClone3 = false; TakeSteps() })
+	var mask unix.Sigset_t
+	unix.PthreadSigmask(unix.SIG_SETMASK, nil, &mask)
+	_, ign, _ := strings.Cut(sigs(unix.Gettid()), "SigIgn:")
+	want := fmt.Sprintf("SigBlk:\t%016x\nSigIgn:%s", mask.Val[0], ign)
+	for _, old := range []bool{false, true} {
+		noClone3 = old
+		pid, err := Fork(&Spawn{Steps: TakeSteps(), Gate: -1, Path: "/bin/sleep", Argv: []string{"sleep", "10"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		for i := 0; i < 200; i++ { // until the exec is done
+			if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); string(b) == "sleep\n" {
+				got = sigs(pid)
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		unix.Kill(pid, unix.SIGKILL)
+		unix.Wait4(pid, nil, 0, nil)
+		if got != want {
+			t.Errorf("without clone3 %v, the child's signals:\n%s\nwant\n%s", old, got, want)
+		}
 	}
 }
