@@ -211,18 +211,7 @@ func forkJoin(g *cgroup.Group, argv []string) (int, error) {
 		}
 		return nil
 	})
-	for {
-		var ws unix.WaitStatus
-		ended, err := unix.Wait4(-1, &ws, 0, nil)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return 0, fmt.Errorf("wait: %w", err)
-		}
-		if ended == pid {
-			target.Store(0)
-			return chain.ExitStatus(syscall.WaitStatus(ws)), nil
-		}
-	}
+	status, err := reapUntil(pid)
+	target.Store(0)
+	return status, err
 }

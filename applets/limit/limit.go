@@ -323,16 +323,22 @@ func supervise(g *cgroup.Group, args []string, stdio cli.IO) (int, error) {
 	// The child has its own cwd: this one need not pin a host directory.
 	unix.Chdir("/")
 	sigs.To(p.Signal)
+	return reapUntil(p.Pid)
+}
+
+// reapUntil reaps every child of this process (PROG's orphans come here)
+// until pid ends, and returns pid's exit status (128+N for signal N).
+func reapUntil(pid int) (int, error) {
 	for {
 		var ws unix.WaitStatus
-		pid, err := unix.Wait4(-1, &ws, 0, nil)
+		ended, err := unix.Wait4(-1, &ws, 0, nil)
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
 			return 0, fmt.Errorf("wait: %w", err)
 		}
-		if pid == p.Pid {
+		if ended == pid {
 			return chain.ExitStatus(syscall.WaitStatus(ws)), nil
 		}
 	}
