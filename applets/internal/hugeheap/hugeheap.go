@@ -12,7 +12,8 @@
 // The runtime leaves its heap to the system's THP policy, "madvise" on
 // Debian: no huge page unless asked. This package asks in its init, which
 // runs before any other package of tw (it imports nothing that has an init,
-// and its path sorts before the standard library's internal packages):
+// its system calls are package rawsys's, and its path sorts before the
+// standard library's internal packages):
 // MADV_HUGEPAGE on the 4 MiB from the 2 MiB-aligned start of the region the
 // heap allocates from, and MADV_COLLAPSE of the first 2 MiB, whose pages the
 // runtime has already touched. Both are hints: a kernel without them (before
@@ -21,7 +22,11 @@
 // would otherwise override) or the system has no THP, nothing is asked.
 package hugeheap
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/tupperware/tw/applets/internal/rawsys"
+)
 
 // Linux's values, the same on amd64 and arm64.
 const (
@@ -41,8 +46,8 @@ func init() {
 	}
 	first = new([16]byte)
 	start := uintptr(unsafe.Pointer(first)) &^ (hugePage - 1)
-	syscall3(sysMadvise, start, 2*hugePage, madvHugepage)
-	syscall3(sysMadvise, start, hugePage, madvCollapse)
+	rawsys.Syscall4(rawsys.SysMadvise, start, 2*hugePage, madvHugepage, 0)
+	rawsys.Syscall4(rawsys.SysMadvise, start, hugePage, madvCollapse, 0)
 }
 
 // thpEnabled is the system's THP policy, "always [madvise] never".
@@ -50,13 +55,13 @@ var thpEnabled = []byte("/sys/kernel/mm/transparent_hugepage/enabled\x00")
 
 // allowed reports whether THP is there and not set to "never".
 func allowed() bool {
-	fd := syscall3(sysOpenat, atFDCWD, uintptr(unsafe.Pointer(&thpEnabled[0])), oRdonly)
+	fd := rawsys.Syscall4(rawsys.SysOpenat, atFDCWD, uintptr(unsafe.Pointer(&thpEnabled[0])), oRdonly, 0)
 	if int(fd) < 0 {
 		return false
 	}
 	var buf [64]byte
-	n := int(syscall3(sysRead, fd, uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf))))
-	syscall3(sysClose, fd, 0, 0)
+	n := int(rawsys.Syscall4(rawsys.SysRead, fd, uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0))
+	rawsys.Syscall4(rawsys.SysClose, fd, 0, 0, 0)
 	return n > 0 && policy(buf[:n]) != "never"
 }
 
