@@ -158,15 +158,9 @@ func forkJoin(g *cgroup.Group, argv []string) (int, error) {
 	// Signals are caught from before PROG starts; os/signal's start (its
 	// goroutines, and the threads they take) meanwhile runs on another
 	// thread, as in tw-unshare's thread mode.
-	caught := make(chan *chain.Forwarder, 1)
-	go func() { caught <- chain.Catch() }()
-	sigs := (*chain.Forwarder)(nil)
-	defer func() {
-		if sigs == nil {
-			sigs = <-caught
-		}
-		sigs.Stop()
-	}()
+	caught := chain.CatchLater()
+	go caught.Catch()
+	defer func() { caught.Forwarder().Stop() }()
 	p, err := chain.LookPath(argv[0], os.Getenv("PATH"))
 	if err != nil {
 		return 0, cli.Exit(chain.ExitCode(err), err)
@@ -189,7 +183,7 @@ func forkJoin(g *cgroup.Group, argv []string) (int, error) {
 	// Nothing in the container may reach this process through
 	// /proc/PID/exe or its memory.
 	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
-	sigs = <-caught
+	sigs := caught.Forwarder()
 	pid, err := chain.Fork(&chain.Spawn{Steps: chain.TakeSteps(), Gate: -1, Vfork: true,
 		Path: p, Argv: argv, Env: chain.Environ(os.Environ())})
 	var pe *os.PathError

@@ -271,13 +271,13 @@ func cmdRun(g *globals, args []string, stdio cli.IO) error {
 	// In the foreground, signals are caught from here on, as runc catches
 	// them: none is lost while the container is made, and the runtime's
 	// signal thread starts meanwhile, not between create and start.
-	var caught chan *chain.Forwarder
+	var caught *chain.Catching
 	if !o.detach {
-		caught = make(chan *chain.Forwarder, 1)
-		go func() { caught <- chain.Catch() }()
+		caught = chain.CatchLater()
+		go caught.Catch()
 		defer func() {
 			if caught != nil {
-				(<-caught).Stop()
+				caught.Forwarder().Stop()
 			}
 		}()
 	}
@@ -311,7 +311,7 @@ func cmdRun(g *globals, args []string, stdio cli.IO) error {
 	}
 	// The init is our child: wait for it, pass signals on, delete the
 	// container and pass its status on.
-	sigs := <-caught
+	sigs := caught.Forwarder()
 	caught = nil
 	defer sigs.Stop()
 	sigs.To(func(s os.Signal) error { return unix.Kill(st.Pid, s.(syscall.Signal)) })

@@ -38,9 +38,8 @@ func (o *options) thread(argv []string, stdio cli.IO) error {
 	// thread (see Main).
 	caught := o.caught
 	if caught == nil {
-		c := make(chan *chain.Forwarder, 1)
-		go func() { c <- chain.Catch() }()
-		caught = c
+		caught = chain.CatchLater()
+		go caught.Catch()
 	}
 	// On the calling thread, which may carry namespaces of its own
 	// (tw-net's network namespace): the container starts from them, as a
@@ -146,7 +145,7 @@ func (s *saved) close() {
 	}
 }
 
-func (o *options) threadMain(argv []string, caught <-chan *chain.Forwarder, stdio cli.IO) error {
+func (o *options) threadMain(argv []string, caught *chain.Catching, stdio cli.IO) error {
 	// The guards pass on the thread's own facts (ns.EnterThreadNS) where
 	// it makes a namespace; without --mount tw-pivot and the others need
 	// the record of the mount namespace tw-unshare left, to refuse.
@@ -172,7 +171,6 @@ func (o *options) threadMain(argv []string, caught <-chan *chain.Forwarder, stdi
 	if left != "" {
 		os.Setenv(ns.EnvLeft, left)
 	}
-	var sigs *chain.Forwarder
 	defer func() {
 		chain.StartWith(nil)
 		ns.LeaveThread()
@@ -181,16 +179,12 @@ func (o *options) threadMain(argv []string, caught <-chan *chain.Forwarder, stdi
 		}
 		// (When the process ends next, the signals go with it.)
 		if chain.Nested() {
-			if sigs == nil {
-				sigs = <-caught
-			}
-			sigs.Stop()
+			caught.Forwarder().Stop()
 		}
 	}()
 	var target atomic.Int64
 	chain.StartWith(func(path string, argv, env []string) error {
-		sigs = <-caught
-		sigs.To(sendTo(&target))
+		caught.Forwarder().To(sendTo(&target))
 		pid, err := chain.ForkExec(path, argv, env)
 		var pe *os.PathError
 		if errors.As(err, &pe) && pe.Op == "exec" {

@@ -82,13 +82,13 @@ type options struct {
 	propagation                             string
 	hostname                                string
 	user                                    userOptions
-	caught                                  <-chan *chain.Forwarder // see Main
+	caught                                  *chain.Catching // see Main
 }
 
 // catch catches signals (chain.Catch): what Main started, or now, nested.
 func (o *options) catch() *chain.Forwarder {
 	if o.caught != nil {
-		return <-o.caught
+		return o.caught.Forwarder()
 	}
 	return chain.Catch()
 }
@@ -171,18 +171,16 @@ func Main(args []string, stdio cli.IO) error {
 	// after tw-unshare, which stops catching: each way catches then.
 	fs := cli.NewFlagSet("unshare", false)
 	o := newOptions(fs)
-	var caught chan *chain.Forwarder
 	if !chain.Nested() && os.Getenv(ns.EnvChild) == "" {
-		caught = make(chan *chain.Forwarder, 1)
-		o.caught = caught
+		o.caught = chain.CatchLater()
 	}
-	go func() {
+	go func(caught *chain.Catching) {
 		runtime.LockOSThread()
 		runtime.UnlockOSThread()
 		if caught != nil {
-			caught <- chain.Catch()
+			caught.Catch()
 		}
-	}()
+	}(o.caught)
 	if done, err := cli.Parse(fs, args, usage, stdio.Stdout); done || err != nil {
 		return err
 	}

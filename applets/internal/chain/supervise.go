@@ -41,6 +41,29 @@ func (f *Forwarder) Stop() {
 	close(f.sigs)
 }
 
+// Catching is Catch made on another goroutine while the caller goes on
+// (os/signal's start is two threads and a round trip with one of them per
+// signal), and taken when the signals are to be passed on.
+type Catching struct {
+	c chan *Forwarder
+	f *Forwarder
+}
+
+// CatchLater is a Catching whose Catch the caller starts on a goroutine:
+// go c.Catch(), or at the end of one it starts for more.
+func CatchLater() *Catching { return &Catching{c: make(chan *Forwarder, 1)} }
+
+// Catch catches the signals (see Catch), once.
+func (c *Catching) Catch() { c.c <- Catch() }
+
+// Forwarder is Catch's Forwarder, waited for the first time.
+func (c *Catching) Forwarder() *Forwarder {
+	if c.f == nil {
+		c.f = <-c.c
+	}
+	return c.f
+}
+
 // ExitStatus is the exit code that passes a child's wait status on: its
 // exit code, or 128+N when signal N killed it, as a shell reports it.
 func ExitStatus(ws syscall.WaitStatus) int {

@@ -64,3 +64,26 @@ func TestWait(t *testing.T) {
 		t.Errorf("Wait again: %v, want no child", err)
 	}
 }
+
+// A Catching's Forwarder is the one its Catch made, the same each time,
+// and it has caught the signals: one sent now waits in it.
+func TestCatching(t *testing.T) {
+	c := CatchLater()
+	go c.Catch()
+	f := c.Forwarder()
+	if c.Forwarder() != f {
+		t.Fatal("a second Forwarder")
+	}
+	defer f.Stop()
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case s := <-f.sigs:
+		if s != syscall.SIGHUP {
+			t.Errorf("caught %v, want SIGHUP", s)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("SIGHUP not caught")
+	}
+}
