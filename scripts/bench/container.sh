@@ -10,7 +10,8 @@
 # the floor. Then tw-unshare alone against unshare(1) (the cost of its
 # re-exec), the start-up of `tw-mountproc --help` against a Go hello world
 # (target <= 2.5x) and tw's package initialisation (GODEBUG=inittrace=1).
-# Medians of $BENCH_RUNS (30) runs by hyperfine, tw and baseline in one run.
+# Medians of $BENCH_RUNS (30) runs by hyperfine, tw and baseline in turn
+# (lib.sh's rounds).
 #
 # Everything runs in a throwaway mount namespace (unshare -m) in which
 # /sys/fs/cgroup is a plain cgroup2 mount: crun 1.8 refuses the host's
@@ -57,11 +58,11 @@ median_ms() {
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'; }
 
-# compare NAME TW BASELINE…: one hyperfine run, a row per baseline.
+# compare NAME TW BASELINE…: tw and the baselines in turn, a row per baseline.
 compare() {
 	local name=$1 tw=$2 json=$work/$RANDOM.json i=1 t b
 	shift 2
-	if ! hyperfine -N --style none --warmup 3 --runs "$runs" --export-json "$json" "$tw" "$@" >"$work/log" 2>&1; then
+	if ! rounds "$json" "$runs" -- "$tw" "$@" >"$work/log" 2>&1; then
 		cat "$work/log" >&2
 		return 1
 	fi

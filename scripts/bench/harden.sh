@@ -3,8 +3,8 @@
 # `crun run` with crun's default spec (namespaces, /dev, read-only /sys,
 # masked /proc, runc's 3 capabilities, no_new_privs, RLIMIT_NOFILE, a
 # cgroup; the goal is <= 0.8x), then the cost of each hardening step on its
-# own, and thread mode against child mode. Medians of 30 runs, from one
-# hyperfine run; ratio = tw / baseline.
+# own, and thread mode against child mode. Medians of 30 runs, all the
+# commands in turn (lib.sh's rounds); ratio = tw / baseline.
 set -eu
 
 # shellcheck source=scripts/bench/lib.sh
@@ -49,8 +49,8 @@ cmds=(
 # cgroup2 mount, where crun uses the v1 hierarchies as tw-limit does.
 json=$work/results.json
 # shellcheck disable=SC2016
-unshare -m sh -c 'if mountpoint -q /sys/fs/cgroup/unified; then umount /sys/fs/cgroup/unified; fi; "$@"' sh \
-	hyperfine -N --warmup 3 --runs 30 --export-json "$json" "${cmds[@]}" >/dev/null 2>"$work/stderr" ||
+rounds "$json" 30 unshare -m sh -c 'if mountpoint -q /sys/fs/cgroup/unified; then umount /sys/fs/cgroup/unified; fi; "$@"' sh \
+	-- "${cmds[@]}" >/dev/null 2>"$work/stderr" ||
 	{ cat "$work/stderr" >&2; exit 1; }
 
 med() { jq -r ".results[$1].median * 1000" "$json"; }

@@ -2,7 +2,8 @@
 # make bench: tw-runc as an OCI runtime. create+start+wait+delete of a
 # busybox bundle running /bin/true (`run`) against runc and crun on the same
 # bundle; then `ctr run --rm IMAGE /bin/true` under Debian's containerd with
-# tw-runc against runc as the shim's runtime. Medians of 20 runs (hyperfine);
+# tw-runc against runc as the shim's runtime. Medians of 20 runs (hyperfine,
+# the commands in turn: lib.sh's rounds);
 # ratio = tw / baseline.
 set -eu
 
@@ -52,8 +53,7 @@ compare() { # NAME JSON TW BASELINE
 b=$work/bundle
 json=$work/direct.json
 # shellcheck disable=SC2016
-unshare -m sh -c 'if mountpoint -q /sys/fs/cgroup/unified; then umount /sys/fs/cgroup/unified; fi; "$@"' sh \
-	hyperfine -N --warmup 3 --runs 20 --export-json "$json" \
+rounds "$json" 20 unshare -m sh -c 'if mountpoint -q /sys/fs/cgroup/unified; then umount /sys/fs/cgroup/unified; fi; "$@"' sh -- \
 	"tw-runc --root $work/tw run --bundle $b tw-bench" \
 	"runc --root $work/runc run --bundle $b tw-bench" \
 	"crun --root $work/crun run --bundle $b tw-bench" >/dev/null 2>"$work/stderr" ||
@@ -86,7 +86,7 @@ done
 tw-pull "oci:$work/layout:bb" "oci-archive:$work/bb.tar:localhost/bb:latest" >/dev/null 2>&1
 ctr -a "$sock" images import "$work/bb.tar" >/dev/null
 json=$work/ctr.json
-hyperfine -N --warmup 3 --runs 20 --export-json "$json" \
+rounds "$json" 20 -- \
 	"ctr -a $sock run --rm --fifo-dir $work/fifo --runc-binary $(command -v tw-runc) --runc-root $work/tw-ctr localhost/bb:latest tw-bench /bin/true" \
 	"ctr -a $sock run --rm --fifo-dir $work/fifo --runc-root $work/runc-ctr localhost/bb:latest tw-bench /bin/true" \
 	>/dev/null 2>"$work/stderr" || { cat "$work/stderr" >&2; exit 1; }
