@@ -9,6 +9,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/tupperware/tw/applets/internal/ns"
 )
 
 // Thread mode: tw-unshare may run the rest of the chain in its own process,
@@ -85,6 +87,11 @@ func ForkExec(path string, argv, env []string) (int, error) {
 	}
 	if stepsErr != nil {
 		return 0, stepsErr
+	}
+	// tw-pivot's pin, made on another thread meanwhile (ns.Pin), is held
+	// before the program runs.
+	if err := ns.PinsMade(); err != nil {
+		return 0, &StepError{Applet: "pivot", Err: err}
 	}
 	pathp, err := unix.BytePtrFromString(path)
 	if err != nil {

@@ -176,11 +176,19 @@ func CheckPidNS() error {
 }
 
 // thread is tw-unshare's thread mode (see package chain): the chain runs
-// on a locked thread of tw-unshare, which keeps the pins itself.
+// on a locked thread of tw-unshare, which keeps the pins itself; those
+// still being made (see Pin) are pending.
 var thread struct {
 	on, newPid     bool
 	newMnt, newUTS bool
 	pins           []int
+	pending        []chan pin
+}
+
+// pin is a pin made on another thread, or why it could not be.
+type pin struct {
+	fd  int
+	err error
 }
 
 // EnterThread puts the guards in thread mode. newPid: the thread's
@@ -194,6 +202,7 @@ func EnterThreadNS(newMnt, newUTS bool) { thread.newMnt, thread.newUTS = newMnt,
 
 // LeaveThread ends thread mode and lets its pins go.
 func LeaveThread() {
+	PinsMade()
 	for _, fd := range thread.pins {
 		unix.Close(fd)
 	}

@@ -58,3 +58,35 @@ func TestPinWithoutTwUnshare(t *testing.T) {
 		t.Errorf("Pin with %s=x: %v", EnvPin, err)
 	}
 }
+
+// In thread mode the pin is made on another goroutine: Pin returns at
+// once, PinsMade waits for it and holds it, LeaveThread lets it go; a pin
+// that cannot be made fails PinsMade with Pin's error.
+func TestPinThreadMode(t *testing.T) {
+	EnterThread(false)
+	defer LeaveThread()
+	if err := Pin(t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	if Pinned() {
+		t.Fatal("pinned before PinsMade")
+	}
+	if err := PinsMade(); err != nil {
+		t.Fatal(err)
+	}
+	if !Pinned() {
+		t.Fatal("no pin held after PinsMade")
+	}
+	missing := t.TempDir() + "/missing"
+	if err := Pin(missing); err != nil {
+		t.Fatal(err)
+	}
+	err := PinsMade()
+	if err == nil || err.Error() != "pin "+missing+": no such file or directory" {
+		t.Fatalf("PinsMade = %v", err)
+	}
+	LeaveThread()
+	if Pinned() {
+		t.Fatal("pin held after LeaveThread")
+	}
+}
