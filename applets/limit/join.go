@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -108,46 +107,31 @@ func threadChain(args []string) bool {
 	return chain.ThreadChain(args[i:])
 }
 
-// joinLater opens the cgroup.procs of each of g's directories and records
-// for the child of the next fork a write of "0" to each: it joins g. The
-// caller closes the files returned once the child has executed PROG.
-func joinLater(g *cgroup.Group) ([]int, error) {
-	zero := []byte("0")
-	var fds []int
-	for _, d := range g.Paths() {
-		p := path.Join(d, "cgroup.procs")
-		fd, err := unix.Open(p, unix.O_WRONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			closeAll(fds)
-			return nil, joinError(&os.PathError{Op: "open", Path: p, Err: err})
-		}
-		fds = append(fds, fd)
-		chain.CallLater("limit", 0, func(e syscall.Errno) error {
-			return joinError(&os.PathError{Op: "write", Path: p, Err: e})
-		}, unix.SYS_WRITE, uintptr(fd), chain.Ptr(&zero[0]), 1)
+// joinLater opens the cgroup.procs of g's directories and records for
+// the child of the next fork a write of "0" to each: it joins g. The
+// caller closes them once the child has executed PROG.
+func joinLater(g *cgroup.Group) (*cgroup.Procs, error) {
+	procs, err := cgroup.OpenProcs(g.Paths())
+	if err != nil {
+		return nil, joinError(err)
 	}
-	return fds, nil
+	procs.JoinLater("limit", joinError)
+	return procs, nil
 }
 
 // joinError is cgroup.Join's error.
 func joinError(err error) error { return fmt.Errorf("join cgroup: %w", err) }
-
-func closeAll(fds []int) {
-	for _, fd := range fds {
-		unix.Close(fd)
-	}
-}
 
 // unshareJoin runs tw-unshare's thread mode (argv) in this process: the
 // child it forks for PROG joins g first.
 func unshareJoin(g *cgroup.Group, argv []string, stdio cli.IO) error {
 	chain.TakeSteps() // a record of nothing
 	defer chain.TakeSteps()
-	fds, err := joinLater(g)
+	procs, err := joinLater(g)
 	if err != nil {
 		return err
 	}
-	defer closeAll(fds)
+	defer procs.Close()
 	return chain.Exec(argv, stdio)
 }
 
@@ -175,11 +159,11 @@ func forkJoin(g *cgroup.Group, argv []string) (int, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	chain.TryLater(unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL))
-	fds, err := joinLater(g)
+	procs, err := joinLater(g)
 	if err != nil {
 		return 0, err
 	}
-	defer func() { closeAll(fds) }()
+	defer procs.Close()
 	// Nothing in the container may reach this process through
 	// /proc/PID/exe or its memory.
 	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
@@ -193,8 +177,7 @@ func forkJoin(g *cgroup.Group, argv []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	closeAll(fds) // the child has joined
-	fds = nil
+	procs.Close() // the child has joined
 	// The child has its own cwd: this one need not pin a host directory.
 	unix.Chdir("/")
 	var target atomic.Int64

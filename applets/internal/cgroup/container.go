@@ -277,14 +277,17 @@ func (cg *Container) Devices(rules []specs.LinuxDeviceCgroup) error {
 	return cg.write(DeviceWrites(rules))
 }
 
-// Join moves pid into every directory of the cgroup.
-func (cg *Container) Join(pid int) error {
+// Dirs are the cgroup's directories.
+func (cg *Container) Dirs() []string {
 	dirs := make([]string, 0, len(cg.Paths))
 	for _, d := range cg.Paths {
 		dirs = append(dirs, d)
 	}
-	return join(dirs, pid)
+	return dirs
 }
+
+// Join moves pid into every directory of the cgroup.
+func (cg *Container) Join(pid int) error { return join(cg.Dirs(), pid) }
 
 // Procs lists the processes in the cgroup, by host pid.
 func (cg *Container) Procs() ([]int, error) {

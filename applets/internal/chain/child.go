@@ -29,6 +29,7 @@ const (
 	stepWrite                   // a[1:3] written to the file at a[0] (on a procfs if a[3]: else EXDEV at stage 1)
 	stepPivot                   // into the new root at a[0] (PivotLater)
 	stepLinkUp                  // the interface of ifr up (LinkUpLater)
+	stepFork                    // fork again, the new process goes on (ForkLater: Fork's child only)
 )
 
 type step struct {
@@ -351,6 +352,8 @@ func doStep(s *step, stx *unix.Statx_t, sfs *unix.Statfs_t) (int, syscall.Errno)
 		return pivot(s.a[0])
 	case stepLinkUp:
 		return linkUp(s.ifr)
+	case stepFork:
+		return 0, syscall.EINVAL // not here: spawnChild makes it
 	}
 	return 0, 0
 }

@@ -84,6 +84,17 @@ func WriteLater(applet, path string, data []byte, procfs bool, fail func(stage i
 	later(applet, step{kind: stepWrite, a: [6]uintptr{cstring(path), uintptr(unsafe.Pointer(unsafe.SliceData(data))), uintptr(len(data)), p}}, fail)
 }
 
+// ForkLater records a fork: the child forks again, reports the new
+// process's pid and exits (status 0); the new one, a child of the same
+// parent (CLONE_PARENT), makes the steps after this one and executes the
+// program. It is how a pid namespace joined (setns) or made (unshare) by
+// the steps before comes to hold the program: only children are born in
+// it. For Fork's steps before its report only (elsewhere the step fails
+// with EINVAL); fail makes the error of the fork.
+func ForkLater(applet string, fail func(errno syscall.Errno) error) {
+	later(applet, step{kind: stepFork}, func(_ int, e syscall.Errno) error { return fail(e) })
+}
+
 // Spawn is the child Fork makes.
 type Spawn struct {
 	Flags uintptr // clone(2) flags: the new namespaces (SIGCHLD is added)
@@ -94,8 +105,10 @@ type Spawn struct {
 	Gate int
 	Late *Steps // the steps after the gate
 	// Path is executed with Argv and Env: the one place the child
-	// executes its program.
+	// executes its program. With Path "", the file open at ExecFd is
+	// (fexecve(3): execveat with AT_EMPTY_PATH), as a sealed copy of tw.
 	Path      string
+	ExecFd    int
 	Argv, Env []string
 	// Prefix begins the line the child writes on its descriptor 2 when
 	// it fails after its report ("tw-runc: "), when no one hears it.
@@ -126,13 +139,22 @@ type Spawn struct {
 	// steps do; when Open fails the child is killed and reaped, and Fork
 	// returns Open's error.
 	Open func(pid int) error
+	// Pids, if set, gets the pid of each process the child is: the
+	// first, then the one each fork step (ForkLater) made, also when
+	// Fork fails. With CLONE_PARENT in Flags they are not this
+	// process's children: its parent reaps them, Fork does not.
+	Pids *[]int
 }
 
 // ErrNoReport is Fork's error when the child ended without a report.
 var ErrNoReport = errors.New("child exited before it was ready")
 
-// readyMark is the child's report that its steps are done.
-const readyMark = ^uint32(0)
+// readyMark is the child's report that its steps are done; forkMark,
+// with a pid, the report of a fork step.
+const (
+	readyMark = ^uint32(0)
+	forkMark  = ^uint32(1)
+)
 
 // Fork starts the child s describes and returns its pid once it has made
 // its steps (it then waits at its gate; without a gate, once it has
@@ -198,7 +220,7 @@ func Fork(s *Spawn) (int, error) {
 	}
 	var pid int
 	var errno syscall.Errno
-	if s.Vfork && s.Gate < 0 && s.Open == nil && CanFork {
+	if s.Vfork && s.Gate < 0 && s.Open == nil && CanFork && !s.Steps.forks() {
 		c.clone = cloneArgs{flags: uint64(s.Flags) | unix.CLONE_VM | unix.CLONE_VFORK | unix.CLONE_CLEAR_SIGHAND,
 			exitSignal: uint64(unix.SIGCHLD)}
 		unix.PthreadSigmask(unix.SIG_SETMASK, nil, &c.mask)
@@ -216,23 +238,26 @@ func Fork(s *Spawn) (int, error) {
 	if errno != 0 {
 		return 0, os.NewSyscallError("clone", errno)
 	}
+	if s.Pids != nil {
+		*s.Pids = append(*s.Pids, pid)
+	}
 	var r [3]uint32
-	n, _ := readFull(pipe[0], (*[12]byte)(unsafe.Pointer(&r))[:])
+	n := s.read(pipe[0], &r, &pid)
 	if n == 12 && r[0] == readyMark && s.Open != nil {
 		if err := s.Open(pid); err != nil {
 			unix.Kill(pid, unix.SIGKILL)
-			reap(pid)
+			s.reap(pid)
 			return 0, err
 		}
 		unix.Write(gate[1], []byte{1})
-		n, _ = readFull(pipe[0], (*[12]byte)(unsafe.Pointer(&r))[:])
+		n = s.read(pipe[0], &r, &pid)
 		if n == 0 {
 			return pid, nil // executed
 		}
 	} else if n == 12 && r[0] == readyMark || n == 0 && s.Gate < 0 && s.Open == nil {
 		return pid, nil // at the gate, or executed: the caller waits for it
 	}
-	reap(pid)
+	s.reap(pid)
 	if n == 4 { // the trampoline's report
 		return 0, s.execError(syscall.Errno(r[0]))
 	}
@@ -262,6 +287,41 @@ func (s *Spawn) execError(e syscall.Errno) error {
 
 // reap waits for the child pid that failed.
 func reap(pid int) { Wait(pid) }
+
+// reap waits for pid, the child that failed or forked, unless it is not
+// this process's (CLONE_PARENT).
+func (s *Spawn) reap(pid int) {
+	if s.Flags&unix.CLONE_PARENT == 0 {
+		reap(pid)
+	}
+}
+
+// read reads the child's next report into r and returns its length,
+// past the reports of its fork steps: each makes pid the new process's
+// (the one that forked has exited).
+func (s *Spawn) read(fd int, r *[3]uint32, pid *int) int {
+	for {
+		n, _ := readFull(fd, (*[12]byte)(unsafe.Pointer(r))[:])
+		if n != 12 || r[0] != forkMark {
+			return n
+		}
+		s.reap(*pid)
+		*pid = int(r[1])
+		if s.Pids != nil {
+			*s.Pids = append(*s.Pids, *pid)
+		}
+	}
+}
+
+// forks reports whether the steps fork again (ForkLater).
+func (st *Steps) forks() bool {
+	for _, s := range st.steps {
+		if s.kind == stepFork {
+			return true
+		}
+	}
+	return false
+}
 
 func readFull(fd int, b []byte) (int, error) {
 	n := 0
@@ -298,6 +358,7 @@ type spawnArgs struct {
 	pipe, gate  int
 	report      [3]uint32
 	b           [1]byte
+	sync        [2]int32 // a fork step's pipe (forkAgain)
 
 	errs                     []string
 	prefix, execMsg, gateMsg string
@@ -305,6 +366,7 @@ type spawnArgs struct {
 
 	paths      []uintptr // the candidates (Paths), or path
 	tfd        int       // the trampoline, or -1
+	execFd     int       // the program open (Spawn.ExecFd), or -1
 	targv      []uintptr // the trampoline's argv: [1] the candidate
 	reportLate bool      // the pipe stays open past the gate (Open)
 	clone      cloneArgs // Vfork, or spawn's clone3
@@ -339,7 +401,7 @@ func forkSpawn(c *spawnArgs, flags uintptr) (int, syscall.Errno) {
 	}
 	if errno == syscall.ENOSYS || errno == syscall.EINVAL || errno == syscall.EPERM {
 		cleared = false
-		pid, _, errno = syscall.RawSyscall6(syscall.SYS_CLONE, flags, 0, 0, 0, 0, 0)
+		pid, errno = rawFork(flags)
 	}
 	if errno != 0 || pid != 0 {
 		afterFork()
@@ -363,7 +425,11 @@ func forkSpawn(c *spawnArgs, flags uintptr) (int, syscall.Errno) {
 func spawnChild(c *spawnArgs) {
 	restoreNofile(c.nofile)
 	for i := 0; i < len(c.steps); i++ {
-		if stage, e := doStep(&c.steps[i], &c.stx, &c.sfs); e != 0 {
+		if c.steps[i].kind == stepFork {
+			if e := forkAgain(c); e != 0 {
+				spawnFail(c, i, 0, e)
+			}
+		} else if stage, e := doStep(&c.steps[i], &c.stx, &c.sfs); e != 0 {
 			spawnFail(c, i, stage, e)
 		}
 	}
@@ -394,6 +460,49 @@ func spawnChild(c *spawnArgs) {
 		}
 	}
 	spawnFail(c, len(c.steps)+len(c.late), 0, spawnExec(c))
+}
+
+// forkAgain makes a stepFork (see ForkLater): it returns in the new
+// process, or the errno of the fork; the one that forked reports the new
+// pid and exits. The new one goes on only then, when its end of a pipe
+// closes, so that its own reports come after. Raw system calls only: see
+// spawnChild.
+//
+//go:nosplit
+//go:norace
+func forkAgain(c *spawnArgs) syscall.Errno {
+	if _, _, e := syscall.RawSyscall(unix.SYS_PIPE2, uintptr(unsafe.Pointer(&c.sync)), unix.O_CLOEXEC, 0); e != 0 {
+		return e
+	}
+	pid, e := rawFork(unix.CLONE_PARENT | uintptr(syscall.SIGCHLD))
+	if e == 0 && pid != 0 {
+		c.report = [3]uint32{forkMark, uint32(pid), 0}
+		syscall.RawSyscall(syscall.SYS_WRITE, uintptr(c.pipe), uintptr(unsafe.Pointer(&c.report)), 12)
+		exit(0)
+	}
+	syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(c.sync[1]), 0, 0)
+	for e == 0 {
+		if _, _, r := syscall.RawSyscall(syscall.SYS_READ, uintptr(c.sync[0]), uintptr(unsafe.Pointer(&c.b[0])), 1); r != syscall.EINTR {
+			break
+		}
+	}
+	syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(c.sync[0]), 0, 0)
+	return e
+}
+
+// rawFork is clone(2) with flags (the exit signal in the low byte) and no
+// new stack: a fork. Clone's flags come first, but on s390x, where the
+// stack does.
+//
+//go:nosplit
+//go:norace
+func rawFork(flags uintptr) (uintptr, syscall.Errno) {
+	a1, a2 := flags, uintptr(0)
+	if runtime.GOARCH == "s390x" {
+		a1, a2 = a2, a1
+	}
+	pid, _, e := syscall.RawSyscall6(syscall.SYS_CLONE, a1, a2, 0, 0, 0, 0)
+	return pid, e
 }
 
 // spawnFail reports the failed step to the parent, or once it has reported

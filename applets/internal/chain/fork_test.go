@@ -122,3 +122,75 @@ func TestForkSignals(t *testing.T) {
 		}
 	}
 }
+
+// A fork step: the child forks again and exits (Fork reaps it: it is this
+// process's child without CLONE_PARENT), the new process, a child of this
+// one too, makes the steps after it and executes the program, here the
+// file open at ExecFd; Pids gets both. After a new pid namespace (root)
+// the program is its PID 1. A step that fails after the fork comes back
+// as its error, both processes reaped.
+func TestForkLater(t *testing.T) {
+	t.Cleanup(func() { TakeSteps() })
+	sh, err := unix.Open("/bin/sh", unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(sh)
+	cloneErr := func(e syscall.Errno) error { return fmt.Errorf("clone: %w", e) }
+	out := filepath.Join(t.TempDir(), "out")
+	for _, unshare := range []bool{false, true} {
+		if unshare && os.Geteuid() != 0 {
+			t.Log("not root: no new pid namespace")
+			break
+		}
+		if unshare {
+			CallLater("test", 0, func(e syscall.Errno) error { return e }, unix.SYS_UNSHARE, unix.CLONE_NEWPID)
+		}
+		ForkLater("test", cloneErr)
+		var pids []int
+		pid, err := Fork(&Spawn{Steps: TakeSteps(), Gate: -1, ExecFd: sh, Pids: &pids,
+			Argv: []string{"sh", "-c", `echo "$$ $PPID" >"$0"`, out}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pids) != 2 || pids[1] != pid || pids[0] == pid {
+			t.Fatalf("pids %v, want the first and %d", pids, pid)
+		}
+		if _, err := unix.Wait4(pids[0], nil, unix.WNOHANG, nil); err != unix.ECHILD {
+			t.Errorf("the first child %d: %v, want it reaped (ECHILD)", pids[0], err)
+		}
+		if st := waitStatus(t, pid); st != 0 {
+			t.Errorf("status %d", st)
+		}
+		want := fmt.Sprintf("%d %d\n", pid, os.Getpid())
+		if unshare {
+			want = "1 0\n"
+		}
+		if b, _ := os.ReadFile(out); string(b) != want {
+			t.Errorf("unshare %v: the program says %q, want %q", unshare, b, want)
+		}
+	}
+
+	dir := filepath.Join(t.TempDir(), "missing")
+	ForkLater("test", cloneErr)
+	CallLater("test", 0, func(e syscall.Errno) error { return &os.PathError{Op: "chdir", Path: dir, Err: e} },
+		unix.SYS_CHDIR, CString(dir))
+	var pids []int
+	_, err = Fork(&Spawn{Steps: TakeSteps(), Gate: -1, Path: "/bin/true", Argv: []string{"true"}, Pids: &pids})
+	var se *StepError
+	if !errors.As(err, &se) || err.Error() != fmt.Sprintf("chdir %s: no such file or directory", dir) || len(pids) != 2 {
+		t.Errorf("a step after the fork: %v, pids %v", err, pids)
+	}
+	for _, p := range pids {
+		if _, err := unix.Wait4(p, nil, unix.WNOHANG, nil); err != unix.ECHILD {
+			t.Errorf("%d: %v, want it reaped (ECHILD)", p, err)
+		}
+	}
+
+	// Thread mode's child shares this memory: it does not fork again.
+	ForkLater("test", cloneErr)
+	_, err = ForkExec("/bin/true", []string{"true"}, nil)
+	if !errors.As(err, &se) || err.Error() != "clone: invalid argument" {
+		t.Errorf("a fork step in ForkExec's child: %v", err)
+	}
+}

@@ -11,7 +11,8 @@ import (
 )
 
 // What Fork's child executes: Path, or the first of Paths that execve
-// takes, directly or through the sealed trampoline (Spawn.Trampoline).
+// takes, directly or through the sealed trampoline (Spawn.Trampoline), or
+// the file open at ExecFd.
 
 // prepare makes c's candidates, and the trampoline's descriptor and argv
 // when s asks for it.
@@ -26,9 +27,15 @@ func (c *spawnArgs) prepare(s *Spawn) error {
 	}
 	c.paths = addresses(pp[:len(paths)])
 	c.keep = append(c.keep, pp)
-	c.tfd = -1
+	c.tfd, c.execFd = -1, -1
+	if s.Path == "" && s.Paths == nil {
+		c.execFd = s.ExecFd
+	}
 	if !s.Trampoline {
 		return nil
+	}
+	if c.execFd >= 0 {
+		return &os.PathError{Op: "exec", Path: s.Argv[0], Err: syscall.EINVAL} // not through the trampoline
 	}
 	fd, err := memexec.Trampoline()
 	if err != nil {
@@ -63,6 +70,11 @@ func addresses(p []*byte) []uintptr {
 //go:norace
 func spawnExec(c *spawnArgs) syscall.Errno {
 	var e, denied syscall.Errno
+	if c.execFd >= 0 {
+		_, _, e = syscall.RawSyscall6(unix.SYS_EXECVEAT, uintptr(c.execFd), c.paths[0],
+			uintptr(unsafe.Pointer(c.argv)), uintptr(unsafe.Pointer(c.env)), unix.AT_EMPTY_PATH, 0)
+		return e
+	}
 	for i := 0; i < len(c.paths); i++ {
 		p := c.paths[i]
 		if c.targv == nil {

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tupperware/tw/applets/internal/caps"
+	"github.com/tupperware/tw/applets/internal/cgroup"
 	"github.com/tupperware/tw/applets/internal/chain"
 	"github.com/tupperware/tw/applets/internal/cli"
 	"github.com/tupperware/tw/applets/internal/mount"
@@ -167,21 +168,13 @@ func (f *forking) finish(cg *Cgroup, cgErr error, meanwhile func()) (int, error)
 	if cgErr == nil && cg != nil {
 		// The init joins the cgroup through descriptors opened here, in
 		// the runtime's mount namespace.
-		for _, d := range cg.Paths {
-			p := filepath.Join(d, "cgroup.procs")
-			fd, err := unix.Open(p, unix.O_WRONLY|unix.O_CLOEXEC, 0)
-			if err != nil {
-				cgErr = fmt.Errorf("cgroup %s: %w", f.b.cgPath, &os.PathError{Op: "open", Path: p, Err: err})
-				break
-			}
-			f.b.procs = append(f.b.procs, procsFile{fd, p})
+		var err error
+		if f.b.procs, err = cgroup.OpenProcs(cg.Dirs()); err != nil {
+			cgErr = f.b.cgroupError(err)
+		} else {
+			defer f.b.procs.Close()
 		}
 	}
-	defer func() {
-		for _, p := range f.b.procs {
-			unix.Close(p.fd)
-		}
-	}()
 	if cgErr != nil {
 		close(f.cg)
 		<-f.done
@@ -205,12 +198,6 @@ func (f *forking) finish(cg *Cgroup, cgErr error, meanwhile func()) (int, error)
 // errCgroupLost ends a build whose cgroup could not be made.
 var errCgroupLost = errors.New("no cgroup")
 
-// procsFile is a cgroup.procs of the container's cgroup, open for writing.
-type procsFile struct {
-	fd   int
-	path string
-}
-
 // build is the container as the locked thread builds it.
 type build struct {
 	spec           *specs.Spec
@@ -219,11 +206,15 @@ type build struct {
 	gate, preserve int
 	sec            *filter
 	cgReady        <-chan *Cgroup // the cgroup, once made; closed if none was
-	procs          []procsFile
-	console        *os.File // the console socket with process.terminal
-	closeAfter     []int    // descriptors of this process to close after the fork
+	procs          *cgroup.Procs  // the cgroup's, for the init to join it
+	console        *os.File       // the console socket with process.terminal
+	closeAfter     []int          // descriptors of this process to close after the fork
 	eff, perm, inh caps.Set
 }
+
+// cgroupError is the error of the container's cgroup, as the Go init's
+// (create).
+func (b *build) cgroupError(err error) error { return fmt.Errorf("cgroup %s: %w", b.cgPath, err) }
 
 // inner is the path inside the container of dest, a path below rootfs.
 func (b *build) inner(dest string) string {
@@ -297,13 +288,8 @@ func (b *build) run() (int, error) {
 	// no process without CAP_SYS_PTRACE may open through /proc/1/exe.
 	call(errorf("prctl dumpable: %w"), unix.SYS_PRCTL, unix.PR_SET_DUMPABLE, 0)
 	call(errorf("setsid: %w"), unix.SYS_SETSID)
-	zero := []byte("0")
-	for _, f := range b.procs {
-		name := f.path
-		chain.CallLater("", 0, func(e syscall.Errno) error {
-			return fmt.Errorf("cgroup %s: %w", b.cgPath, &os.PathError{Op: "write", Path: name, Err: e})
-		}, unix.SYS_WRITE, uintptr(f.fd), chain.Ptr(&zero[0]), 1)
-		chain.TryLater(unix.SYS_CLOSE, uintptr(f.fd))
+	if b.procs != nil {
+		b.procs.JoinLater("", b.cgroupError)
 	}
 	newCg := newNS(spec, specs.CgroupNamespace)
 	if newCg {

@@ -17,7 +17,7 @@ import (
 // the others, and makes the new ones from inside it, so that they belong
 // to it). A Go process cannot join one, being multithreaded: create starts
 // the Go init in no new namespace (startInit, flags 0), which forks a
-// child with a raw clone as exec's init does (userns.go): the child joins
+// child with chain.Fork as exec's init does (userns.go): the child joins
 // the user namespace, becomes its root, joins the pid namespace of the
 // config if any, unshares the new namespaces and, for a pid namespace,
 // forks again; the last one executes this binary, the container's init,
