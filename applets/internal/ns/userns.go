@@ -112,6 +112,22 @@ func SysMaps(maps []IDMap) []syscall.SysProcIDMap {
 	return s
 }
 
+// NewIDMaps runs newuidmap for uids and newgidmap for gids of pid at the
+// same time (each is the start of a setuid program) and waits for both;
+// when both fail, the error is newuidmap's.
+func NewIDMaps(pid int, uids, gids []IDMap) error {
+	uidErr := make(chan error, 1)
+	go func() { uidErr <- NewIDMap("newuidmap", pid, uids) }()
+	gidErr := NewIDMap("newgidmap", pid, gids)
+	if err := <-uidErr; err != nil {
+		return fmt.Errorf("user namespace: %w", err)
+	}
+	if gidErr != nil {
+		return fmt.Errorf("user namespace: %w", gidErr)
+	}
+	return nil
+}
+
 // NewIDMap runs helper (newuidmap or newgidmap) to write maps for pid; its
 // own message, when it fails, is the reason.
 func NewIDMap(helper string, pid int, maps []IDMap) error {

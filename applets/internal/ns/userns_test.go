@@ -84,3 +84,25 @@ func TestCombinedOutput(t *testing.T) {
 		t.Errorf("missing program: %v", err)
 	}
 }
+
+// Both helpers run; when both fail the error is newuidmap's, in the words
+// of the helper (its last line), under "user namespace".
+func TestNewIDMaps(t *testing.T) {
+	for _, h := range []string{"newuidmap", "newgidmap"} {
+		if _, err := exec.LookPath(h); err != nil {
+			t.Skip("needs " + h)
+		}
+	}
+	// a pid that no process has (pid_max is at most 2^22)
+	const pid = 1 << 23
+	m := []IDMap{{Inner: 0, Outer: 100000, Count: 1}}
+	err := NewIDMaps(pid, m, m)
+	if err == nil || !strings.HasPrefix(err.Error(), "user namespace: newuidmap 8388608 0 100000 1: newuidmap: ") ||
+		strings.Contains(err.Error(), "\n") {
+		t.Errorf("both failing: %v", err)
+	}
+	err = NewIDMap("tw-no-such-helper", pid, m)
+	if err == nil || err.Error() != "tw-no-such-helper not found (install uidmap): needed to map subordinate ids" {
+		t.Errorf("missing helper: %v", err)
+	}
+}
