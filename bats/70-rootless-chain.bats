@@ -350,7 +350,7 @@ limit_delegated() {
 		# shellcheck disable=SC2086
 		run -126 --separate-stderr as_user tw-unshare -r -muinpf tw-pivot $force "$ROOT" /
 		assert_equal "$stderr" "tw-pivot: exec /: permission denied"
-		# shellcheck disable=SC2086 # and --map-auto's real fork
+		# shellcheck disable=SC2086 # and --map-auto's child, which shares tw's memory while it waits
 		run -126 --separate-stderr as_user tw-unshare -r --map-auto -muinpf tw-pivot $force "$ROOT" /garbage
 		assert_equal "$stderr" "tw-pivot: exec /garbage: exec format error"
 	done

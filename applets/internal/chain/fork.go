@@ -16,7 +16,9 @@ import (
 // container's init that waits at a start gate after its runtime is gone
 // (tw-runc create). Unlike ForkExec's vfork it is a real fork (a copy of
 // this process's memory: the child runs on its own copy of this stack),
-// in new namespaces if asked (clone flags). The child makes the steps
+// or with Vfork a vfork, or with Vfork and Open a child that shares this
+// memory on a stack of its own (share.go), in new namespaces if asked
+// (clone flags). The child makes the steps
 // recorded for it (MountProcLater, MaskLater, RemountLater,
 // RestrictLater, CallLater, TryLater, WriteLater; TakeSteps takes them),
 // reports over a pipe that they are done, or which failed and why, then
@@ -117,7 +119,8 @@ type Spawn struct {
 	// Vfork makes the child a vfork without a gate or Open (clone3 with
 	// CLONE_VM|CLONE_VFORK|CLONE_CLEAR_SIGHAND, as ForkExec's): no copy
 	// of this process's memory, and Fork returns once the child has
-	// executed the program or failed.
+	// executed the program or failed. With Open, the child shares this
+	// memory on a stack of its own while Fork goes on (share.go).
 	Vfork bool
 	// Open, if set, is called with the child's pid once it has made its
 	// steps and waits at its gate (a pipe of Fork's: Gate is not read):
@@ -196,14 +199,22 @@ func Fork(s *Spawn) (int, error) {
 		c.execMsg = "exec " + s.Argv[0]
 		c.gateMsg = "start gate"
 	}
-	var pid int
-	var errno syscall.Errno
-	if s.Vfork && s.Gate < 0 && s.Open == nil && CanFork {
+	pid, errno := 0, syscall.ENOSYS
+	switch {
+	case s.Vfork && s.Gate < 0 && s.Open == nil && CanFork:
 		c.clone = cloneArgs{flags: uint64(s.Flags) | unix.CLONE_VM | unix.CLONE_VFORK | unix.CLONE_CLEAR_SIGHAND,
 			exitSignal: uint64(unix.SIGCHLD)}
 		unix.PthreadSigmask(unix.SIG_SETMASK, nil, &c.mask)
 		pid, errno = vfork(&c.clone, &c.mask, nil, c)
-	} else {
+	case s.Vfork && s.Open != nil:
+		var stack []byte
+		if pid, stack, errno = shareVM(c, s.Flags); stack != nil {
+			// (deferred: past the reap of a child that failed, or the
+			// end of the pipe, which its execve closes)
+			defer unix.Munmap(stack)
+		}
+	}
+	if errno == syscall.ENOSYS {
 		pid, errno = spawn(c, s.Flags|uintptr(syscall.SIGCHLD))
 	}
 	if s.Open != nil {
