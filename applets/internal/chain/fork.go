@@ -209,9 +209,14 @@ func Fork(s *Spawn) (int, error) {
 	case s.Vfork && s.Open != nil:
 		var stack []byte
 		if pid, stack, errno = shareVM(c, s.Flags); stack != nil {
-			// (deferred: past the reap of a child that failed, or the
-			// end of the pipe, which its execve closes)
-			defer unix.Munmap(stack)
+			// The child reads its stack, c and s (the steps' strings)
+			// until it has executed the program or is reaped: until the
+			// end of the pipe, which its execve closes, or past the reap.
+			defer func() {
+				unix.Munmap(stack)
+				runtime.KeepAlive(c)
+				runtime.KeepAlive(s)
+			}()
 		}
 	}
 	if errno == syscall.ENOSYS {
