@@ -101,7 +101,7 @@ func TestNewIDMaps(t *testing.T) {
 		strings.Contains(err.Error(), "\n") {
 		t.Errorf("both failing: %v", err)
 	}
-	err = NewIDMap("tw-no-such-helper", pid, m)
+	err = startIDMap("tw-no-such-helper", pid, m)()
 	if err == nil || err.Error() != "tw-no-such-helper not found (install uidmap): needed to map subordinate ids" {
 		t.Errorf("missing helper: %v", err)
 	}
