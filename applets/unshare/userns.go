@@ -29,6 +29,7 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 
+	"github.com/tupperware/tw/applets/internal/chain"
 	"github.com/tupperware/tw/applets/internal/cli"
 	"github.com/tupperware/tw/applets/internal/ns"
 )
@@ -258,7 +259,7 @@ func (u *userOptions) newMaps(pid int) error {
 			return fmt.Errorf("user namespace: %w", err)
 		}
 	}
-	return ns.NewIDMaps(pid, u.uids, u.gids)
+	return chain.NewIDMaps(pid, u.uids, u.gids)
 }
 
 // childUser is the start of tw's child in a new user namespace: wait for

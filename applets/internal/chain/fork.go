@@ -144,34 +144,8 @@ const readyMark = ^uint32(0)
 // when the child needs that thread's namespaces, root or cwd; the child
 // gets no parent-death signal.
 func Fork(s *Spawn) (int, error) {
-	if s.Steps == nil {
-		s.Steps = &Steps{}
-	}
-	if s.Late == nil {
-		s.Late = &Steps{}
-	}
-	for _, st := range []*Steps{s.Steps, s.Late} {
-		if st.err != nil {
-			return 0, st.err
-		}
-	}
-	pathp, err := unix.BytePtrFromString(s.Path)
+	c, err := s.args()
 	if err != nil {
-		return 0, &os.PathError{Op: "exec", Path: s.Path, Err: err}
-	}
-	argvp, err := syscall.SlicePtrFromStrings(s.Argv)
-	if err != nil {
-		return 0, &os.PathError{Op: "exec", Path: s.Path, Err: err}
-	}
-	envp, err := syscall.SlicePtrFromStrings(s.Env)
-	if err != nil {
-		return 0, &os.PathError{Op: "exec", Path: s.Path, Err: err}
-	}
-	c := &spawnArgs{
-		path: pathp, argv: &argvp[0], env: &envp[0], steps: s.Steps.steps, late: s.Late.steps,
-		gate: s.Gate, errs: errnoTexts(), prefix: s.Prefix, nofile: callerNofile(),
-	}
-	if err := c.prepare(s); err != nil {
 		return 0, err
 	}
 	var pipe [2]int
@@ -249,23 +223,64 @@ func Fork(s *Spawn) (int, error) {
 		return pid, nil // at the gate, or executed: the caller waits for it
 	}
 	reap(pid)
+	return 0, s.failure(n, r)
+}
+
+// args prepares what the child of s needs.
+func (s *Spawn) args() (*spawnArgs, error) {
+	if s.Steps == nil {
+		s.Steps = &Steps{}
+	}
+	if s.Late == nil {
+		s.Late = &Steps{}
+	}
+	for _, st := range []*Steps{s.Steps, s.Late} {
+		if st.err != nil {
+			return nil, st.err
+		}
+	}
+	pathp, err := unix.BytePtrFromString(s.Path)
+	if err != nil {
+		return nil, &os.PathError{Op: "exec", Path: s.Path, Err: err}
+	}
+	argvp, err := syscall.SlicePtrFromStrings(s.Argv)
+	if err != nil {
+		return nil, &os.PathError{Op: "exec", Path: s.Path, Err: err}
+	}
+	envp, err := syscall.SlicePtrFromStrings(s.Env)
+	if err != nil {
+		return nil, &os.PathError{Op: "exec", Path: s.Path, Err: err}
+	}
+	c := &spawnArgs{
+		path: pathp, argv: &argvp[0], env: &envp[0], steps: s.Steps.steps, late: s.Late.steps,
+		gate: s.Gate, errs: errnoTexts(), prefix: s.Prefix, nofile: callerNofile(),
+	}
+	if err := c.prepare(s); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// failure is the error of the child of s that failed, from the n bytes
+// of its report r.
+func (s *Spawn) failure(n int, r [3]uint32) error {
 	if n == 4 { // the trampoline's report
-		return 0, s.execError(syscall.Errno(r[0]))
+		return s.execError(syscall.Errno(r[0]))
 	}
 	if n != 12 {
-		return 0, ErrNoReport
+		return ErrNoReport
 	}
 	step, stage, e := int(r[0]), int(r[1]), syscall.Errno(r[2])
 	ns := len(s.Steps.steps)
 	switch {
 	case step < ns:
 		info := s.Steps.infos[step]
-		return 0, &StepError{Applet: info.applet, Err: info.fail(stage, e)}
+		return &StepError{Applet: info.applet, Err: info.fail(stage, e)}
 	case step-ns < len(s.Late.steps):
 		info := s.Late.infos[step-ns]
-		return 0, &StepError{Applet: info.applet, Err: info.fail(stage, e)}
+		return &StepError{Applet: info.applet, Err: info.fail(stage, e)}
 	}
-	return 0, s.execError(e)
+	return s.execError(e)
 }
 
 // execError is the error of the program's execve.

@@ -1,6 +1,8 @@
 package chain
 
 import (
+	"os"
+	"runtime"
 	"syscall"
 	"unsafe"
 
@@ -10,7 +12,7 @@ import (
 // A child that shares this process's memory, as a vfork's does, on a
 // stack of its own, while the parent goes on: Fork's child with Open
 // (tw-unshare --map-auto's, which waits at its gate until its parent has
-// run newuidmap and newgidmap for it). A vfork's parent could not run
+// run newuidmap and newgidmap for it), and Start's (those two helpers). A vfork's parent could not run
 // them, and a real fork copies the page tables of this process, then
 // takes a copy-on-write fault on every page either side writes. The child
 // runs raw system calls only until it executes the program, as a vfork's;
@@ -71,4 +73,61 @@ func cloneShared(c *spawnArgs) (int, syscall.Errno) {
 func sharedChild(c *spawnArgs) {
 	syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&c.mask)), 0, sigsetSize, 0, 0)
 	spawnChild(c)
+}
+
+// Start starts path with argv and env, fds as its descriptors 0, 1 and 2,
+// as a child that shares this memory on a stack of its own, and returns
+// at once, not once the child has executed path as a vfork's parent does:
+// two started one after the other make their execve at the same time
+// (NewIDMaps). started waits until the child has executed path, and
+// returns the error of its execve (the child reaped then), as Fork's.
+// Where no such child is written or clone3 is refused, the child is
+// Fork's vfork.
+func Start(path string, argv, env []string, fds [3]int) (pid int, started func() error, err error) {
+	st := &Steps{}
+	for to, fd := range fds {
+		st.steps = append(st.steps, step{kind: stepCall, nr: unix.SYS_DUP3, a: [6]uintptr{uintptr(fd), uintptr(to)}})
+		st.infos = append(st.infos, stepInfo{fail: func(_ int, e syscall.Errno) error { return os.NewSyscallError("dup3", e) }})
+	}
+	s := &Spawn{Steps: st, Gate: -1, Vfork: true, Path: path, Argv: argv, Env: env}
+	vfork := func() (int, func() error, error) {
+		pid, err := Fork(s)
+		return pid, func() error { return nil }, err
+	}
+	if !canShareVM {
+		return vfork()
+	}
+	c, err := s.args()
+	if err != nil {
+		return 0, nil, err
+	}
+	var pipe [2]int
+	if err := unix.Pipe2(pipe[:], unix.O_CLOEXEC); err != nil {
+		return 0, nil, os.NewSyscallError("pipe2", err)
+	}
+	c.pipe = pipe[1]
+	pid, stack, errno := shareVM(c, 0)
+	unix.Close(pipe[1])
+	if errno != 0 {
+		unix.Close(pipe[0])
+		if errno == syscall.ENOSYS {
+			return vfork()
+		}
+		return 0, nil, os.NewSyscallError("clone", errno)
+	}
+	return pid, func() error {
+		var r [3]uint32
+		n, _ := readFull(pipe[0], (*[12]byte)(unsafe.Pointer(&r))[:])
+		unix.Close(pipe[0])
+		if n != 0 {
+			reap(pid)
+		}
+		unix.Munmap(stack)
+		runtime.KeepAlive(c)
+		runtime.KeepAlive(s)
+		if n != 0 {
+			return s.failure(n, r)
+		}
+		return nil
+	}, nil
 }

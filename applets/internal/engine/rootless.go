@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tupperware/tw/applets/internal/cgroup"
+	"github.com/tupperware/tw/applets/internal/chain"
 	"github.com/tupperware/tw/applets/internal/ns"
 )
 
@@ -193,7 +194,7 @@ func rootlessInit(spec *specs.Spec, attr *syscall.SysProcAttr) (helpers bool) {
 // newgidmap (at the same time), as runc does when the kernel refuses the
 // runtime.
 func mapIDs(spec *specs.Spec, pid int) error {
-	return ns.NewIDMaps(pid, idMaps(spec.Linux.UIDMappings), idMaps(spec.Linux.GIDMappings))
+	return chain.NewIDMaps(pid, idMaps(spec.Linux.UIDMappings), idMaps(spec.Linux.GIDMappings))
 }
 
 func idMaps(m []specs.LinuxIDMapping) []ns.IDMap {

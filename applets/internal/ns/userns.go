@@ -3,7 +3,8 @@ package ns
 // User namespaces for a caller without root, as util-linux unshare(1)
 // makes them: one id mapped by writing /proc/PID/uid_map (Go does that
 // through SysProcAttr.UidMappings), ranges from /etc/subuid and
-// /etc/subgid through the setuid helpers newuidmap and newgidmap.
+// /etc/subgid through the setuid helpers newuidmap and newgidmap
+// (chain.NewIDMaps runs them).
 
 import (
 	"bufio"
@@ -11,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
@@ -110,101 +110,6 @@ func SysMaps(maps []IDMap) []syscall.SysProcIDMap {
 		s[i] = syscall.SysProcIDMap{ContainerID: int(m.Inner), HostID: int(m.Outer), Size: int(m.Count)}
 	}
 	return s
-}
-
-// NewIDMaps runs newuidmap for uids and newgidmap for gids of pid at the
-// same time (each is the start of a setuid program): both started from
-// this goroutine (no other thread to wake), then waited for; when both
-// fail, the error is newuidmap's.
-func NewIDMaps(pid int, uids, gids []IDMap) error {
-	u := startIDMap("newuidmap", pid, uids)
-	g := startIDMap("newgidmap", pid, gids)
-	uerr, gerr := u(), g()
-	if uerr != nil {
-		return fmt.Errorf("user namespace: %w", uerr)
-	}
-	if gerr != nil {
-		return fmt.Errorf("user namespace: %w", gerr)
-	}
-	return nil
-}
-
-// startIDMap starts helper (newuidmap or newgidmap) to write maps for pid,
-// and returns what waits for it: its own message, when it fails, is the
-// reason.
-func startIDMap(helper string, pid int, maps []IDMap) (wait func() error) {
-	path, err := exec.LookPath(helper)
-	if err != nil {
-		return func() error {
-			return fmt.Errorf("%s not found (install uidmap): needed to map subordinate ids", helper)
-		}
-	}
-	args := Args(maps)
-	output := startOutput(path, append([]string{helper, strconv.Itoa(pid)}, args...))
-	return func() error {
-		out, err := output()
-		if err == nil {
-			return nil
-		}
-		msg := strings.TrimSpace(string(out))
-		if i := strings.LastIndexByte(msg, '\n'); i >= 0 {
-			msg = msg[i+1:]
-		}
-		if msg == "" {
-			msg = err.Error()
-		}
-		return fmt.Errorf("%s %d %s: %s", helper, pid, strings.Join(args, " "), msg)
-	}
-}
-
-// combinedOutput runs path with argv, stdin /dev/null, and returns what it
-// wrote to stdout and stderr, as exec.Cmd's CombinedOutput does, with its
-// errors' words ("exit status N", "signal: NAME"). Not through os/exec:
-// the first os.StartProcess of a process forks a throwaway child to see
-// whether pidfds work, and the copy of the output takes a goroutine; both
-// cost a rootless chain with --map-auto, which runs two of these, ~6 ms of
-// CPU on this project's virtual machine.
-func combinedOutput(path string, argv []string) ([]byte, error) { return startOutput(path, argv)() }
-
-// startOutput starts combinedOutput's program (it returns once the program
-// is executed: syscall.ForkExec's vfork), and returns what reads its
-// output to the end and waits for it.
-func startOutput(path string, argv []string) (wait func() ([]byte, error)) {
-	null, err := os.Open(os.DevNull)
-	if err != nil {
-		return func() ([]byte, error) { return nil, err }
-	}
-	defer null.Close()
-	r, w, err := os.Pipe()
-	if err != nil {
-		return func() ([]byte, error) { return nil, err }
-	}
-	pid, err := syscall.ForkExec(path, argv, &syscall.ProcAttr{Env: os.Environ(), Files: []uintptr{null.Fd(), w.Fd(), w.Fd()}})
-	w.Close()
-	if err != nil {
-		r.Close()
-		return func() ([]byte, error) { return nil, &os.PathError{Op: "fork/exec", Path: path, Err: err} }
-	}
-	return func() ([]byte, error) {
-		defer r.Close()
-		out, rerr := io.ReadAll(r)
-		var ws syscall.WaitStatus
-		var err error
-		for {
-			if _, err = syscall.Wait4(pid, &ws, 0, nil); err != syscall.EINTR {
-				break
-			}
-		}
-		switch {
-		case err != nil:
-			return out, os.NewSyscallError("wait", err)
-		case ws.Signaled():
-			return out, errors.New("signal: " + ws.Signal().String())
-		case ws.ExitStatus() != 0:
-			return out, fmt.Errorf("exit status %d", ws.ExitStatus())
-		}
-		return out, rerr
-	}
 }
 
 // SetGroups writes "allow" or "deny" to /proc/PID/setgroups (0: self),
