@@ -8,6 +8,12 @@ load helpers_rootless
 
 setup_file() {
 	rootless_setup_file
+	# a user whose /etc/subgid range newgidmap refuses ("subuid overflow
+	# detected": its end is past 2^32) though it reads as one
+	RUSER_BADGID=twg$$
+	export RUSER_BADGID
+	useradd -M -d "$RDIR/home-badgid" -s /bin/sh -K SUB_GID_COUNT=0 "$RUSER_BADGID"
+	usermod --add-subgids 4000000000-4294967295 "$RUSER_BADGID"
 	requires btrfs unshare
 	rootless_btrfs store
 	ROOT=$RDIR/store/root
@@ -16,6 +22,7 @@ setup_file() {
 }
 
 teardown_file() {
+	[ -z "${RUSER_BADGID:-}" ] || userdel "$RUSER_BADGID" 2>/dev/null || true
 	rootless_teardown_file
 }
 
@@ -72,6 +79,29 @@ chain() {
 	done
 	run -0 as_user tw-unshare --map-auto -r cat /proc/self/uid_map
 	assert_line --regexp "^ +1 +$(grep "^$RUSER:" /etc/subuid | cut -d: -f2) +65535\$"
+}
+
+@test "--map-auto: newgidmap refusing the range fails with its one line, newuidmap's when both fail; nothing left, id files unchanged" {
+	local sums
+	sums=$(sha256sum "${ROOTLESS_ID_FILES[@]}" 2>/dev/null)
+	# newuidmap maps the user's range; newgidmap refuses its: the usual way
+	# and the one-start chain say so alike, and end their child
+	for chain in "true" "-muinpf tw-pivot $ROOT /bin/true"; do
+		# shellcheck disable=SC2086 # chain is several words
+		run -1 --separate-stderr setpriv --reuid="$RUSER_BADGID" --regid="$RUSER_BADGID" --init-groups \
+			env -i PATH="$TW_BIN:/usr/bin:/bin:/usr/sbin:/sbin" tw-unshare --map-auto $chain
+		assert_equal "${#stderr_lines[@]}" 1
+		assert_regex "$stderr" "^tw-unshare: user namespace: newgidmap [0-9]+ 0 4000000000 294967296: newgidmap: subuid overflow detected\.\$"
+		assert_equal "$output" ""
+	done
+	# both refuse (the caller's real group is not its own): newuidmap's error
+	run -1 --separate-stderr setpriv --reuid="$RUSER" --regid="$RUSER_NOSUB" --clear-groups \
+		env -i PATH="$TW_BIN:/usr/bin:/bin:/usr/sbin:/sbin" tw-unshare --map-auto -muinpf tw-pivot "$ROOT" /bin/true
+	assert_equal "${#stderr_lines[@]}" 1
+	assert_regex "$stderr" "^tw-unshare: user namespace: newuidmap [0-9]+ 0 [0-9]+ 65536: newuidmap: Target process [0-9]+ is owned by a different user: "
+	run -1 pgrep -u "$RUSER_BADGID,$RUSER"
+	assert_equal "$(sha256sum "${ROOTLESS_ID_FILES[@]}" 2>/dev/null)" "$sums"
+	host_unchanged
 }
 
 @test "the user's capabilities inside are those of unshare(1): all as root, none as another uid, no ambient left" {
@@ -320,7 +350,7 @@ limit_delegated() {
 		# shellcheck disable=SC2086
 		run -126 --separate-stderr as_user tw-unshare -r -muinpf tw-pivot $force "$ROOT" /
 		assert_equal "$stderr" "tw-pivot: exec /: permission denied"
-		# shellcheck disable=SC2086 # and --map-auto's real fork
+		# shellcheck disable=SC2086 # and --map-auto's child, which shares tw's memory while it waits
 		run -126 --separate-stderr as_user tw-unshare -r --map-auto -muinpf tw-pivot $force "$ROOT" /garbage
 		assert_equal "$stderr" "tw-pivot: exec /garbage: exec format error"
 	done

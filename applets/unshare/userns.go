@@ -29,6 +29,7 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 
+	"github.com/tupperware/tw/applets/internal/chain"
 	"github.com/tupperware/tw/applets/internal/cli"
 	"github.com/tupperware/tw/applets/internal/ns"
 )
@@ -258,17 +259,7 @@ func (u *userOptions) newMaps(pid int) error {
 			return fmt.Errorf("user namespace: %w", err)
 		}
 	}
-	// Both helpers at once: each is a start of a setuid program.
-	uidErr := make(chan error, 1)
-	go func() { uidErr <- ns.NewIDMap("newuidmap", pid, u.uids) }()
-	gidErr := ns.NewIDMap("newgidmap", pid, u.gids)
-	if err := <-uidErr; err != nil {
-		return fmt.Errorf("user namespace: %w", err)
-	}
-	if gidErr != nil {
-		return fmt.Errorf("user namespace: %w", gidErr)
-	}
-	return nil
+	return chain.NewIDMaps(pid, u.uids, u.gids)
 }
 
 // childUser is the start of tw's child in a new user namespace: wait for

@@ -29,9 +29,11 @@ package unshare
 // comes back as its error (chain.StepError) and is reported as the applet
 // of that step reports it, with its exit code. With --map-auto the child
 // waits at its gate until tw-unshare has run newuidmap and newgidmap for
-// it (Spawn.Open), so it is a real fork (a vfork's parent could not run
-// them). Any other shape (other applets, options, root) takes the usual
-// way.
+// it (Spawn.Open): a vfork's parent could not run them, so it shares this
+// process's memory on a stack of its own while the parent goes on (no
+// copy of the page tables either, nor copy-on-write faults; a real fork
+// where that child is not written). Any other shape (other applets,
+// options, root) takes the usual way.
 
 import (
 	"errors"
@@ -213,7 +215,7 @@ func (o *options) fastSteps(p *fastPlan) (first, rest *chain.Steps) {
 // a caller with CAP_SYS_ADMIN in the user namespace that mounted it.
 func (o *options) runFast(p *fastPlan, stdio cli.IO) error {
 	s := &chain.Spawn{Gate: -1, Path: p.argv[0], Argv: p.argv, Env: chain.Environ(os.Environ()),
-		Trampoline: writableExe(), Vfork: !o.user.helper, Flags: o.cloneflags()}
+		Trampoline: writableExe(), Vfork: true, Flags: o.cloneflags()}
 	if p.lo {
 		s.Flags |= unix.CLONE_NEWNET
 	}

@@ -7,6 +7,9 @@
 # `bwrap --unshare-all --bind ROOT / --proc /proc --hostname tupperware /bin/true`
 # run by the same user (goal <= 1.0x), and against the root chain
 # (tw-unshare -muinpf … tw-pivot ROOT tw-mountproc /bin/true, run by root).
+# With --map-auto also against util-linux's
+# `unshare --map-auto --map-root-user -muinpf --fork /bin/true` (which runs
+# the same two helpers), where its unshare knows --map-auto.
 # With tw-mountsys --target ROOT/sys too, one start of tw against two.
 # The user is a throwaway one (useradd, subordinate ranges), removed after.
 # Medians of $BENCH_RUNS (30) runs by hyperfine.
@@ -55,8 +58,10 @@ bwrap="bwrap --unshare-all --bind $root / --proc /proc --hostname tupperware /bi
 child="tw-unshare -r -muinpf --hostname tupperware tw-mountproc --target $root/proc tw-pivot --force $root /bin/true"
 sys="tw-unshare -r -muinpf tw-mountproc --target $root/proc tw-mountsys --target $root/sys tw-pivot $root /bin/true"
 sysforce="tw-unshare -r -muinpf tw-mountproc --target $root/proc tw-mountsys --target $root/sys tw-pivot --force $root /bin/true"
+unshare="unshare --map-auto --map-root-user -muinpf --fork /bin/true"
+unshare --help 2>/dev/null | grep -q -- --map-auto || unshare=
 as_user hyperfine -N --style none --warmup 3 --runs "$runs" --export-json "$work/user.json" \
-	"$chain" "$auto" "$bwrap" "$child" "$sys" "$sysforce" >"$work/log" 2>&1 || {
+	"$chain" "$auto" "$bwrap" "$child" "$sys" "$sysforce" ${unshare:+"$unshare"} >"$work/log" 2>&1 || {
 	cat "$work/log" >&2
 	exit 1
 }
@@ -65,6 +70,10 @@ a=$(median_ms "$work/user.json" 1)
 b=$(median_ms "$work/user.json" 2)
 row "rootless chain (-r) vs bwrap --unshare-all" "${t}ms" "${b}ms" "$(ratio "$t" "$b")"
 row "rootless chain (-r --map-auto) vs bwrap" "${a}ms" "${b}ms" "$(ratio "$a" "$b")"
+if [ -n "$unshare" ]; then
+	m=$(median_ms "$work/user.json" 6)
+	row "rootless chain (-r --map-auto) vs unshare --map-auto" "${a}ms" "${m}ms" "$(ratio "$a" "$m")"
+fi
 c=$(median_ms "$work/user.json" 3)
 row "rootless chain via tw's child vs bwrap" "${c}ms" "${b}ms" "$(ratio "$c" "$b")"
 s=$(median_ms "$work/user.json" 4)

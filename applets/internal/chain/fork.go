@@ -16,7 +16,9 @@ import (
 // container's init that waits at a start gate after its runtime is gone
 // (tw-runc create). Unlike ForkExec's vfork it is a real fork (a copy of
 // this process's memory: the child runs on its own copy of this stack),
-// in new namespaces if asked (clone flags). The child makes the steps
+// or with Vfork a vfork, or with Vfork and Open a child that shares this
+// memory on a stack of its own (share.go), in new namespaces if asked
+// (clone flags). The child makes the steps
 // recorded for it (MountProcLater, MaskLater, RemountLater,
 // RestrictLater, CallLater, TryLater, WriteLater; TakeSteps takes them),
 // reports over a pipe that they are done, or which failed and why, then
@@ -130,7 +132,8 @@ type Spawn struct {
 	// Vfork makes the child a vfork without a gate or Open (clone3 with
 	// CLONE_VM|CLONE_VFORK|CLONE_CLEAR_SIGHAND, as ForkExec's): no copy
 	// of this process's memory, and Fork returns once the child has
-	// executed the program or failed.
+	// executed the program or failed. With Open, the child shares this
+	// memory on a stack of its own while Fork goes on (share.go).
 	Vfork bool
 	// Open, if set, is called with the child's pid once it has made its
 	// steps and waits at its gate (a pipe of Fork's: Gate is not read):
@@ -163,34 +166,8 @@ const (
 // when the child needs that thread's namespaces, root or cwd; the child
 // gets no parent-death signal.
 func Fork(s *Spawn) (int, error) {
-	if s.Steps == nil {
-		s.Steps = &Steps{}
-	}
-	if s.Late == nil {
-		s.Late = &Steps{}
-	}
-	for _, st := range []*Steps{s.Steps, s.Late} {
-		if st.err != nil {
-			return 0, st.err
-		}
-	}
-	pathp, err := unix.BytePtrFromString(s.Path)
+	c, err := s.args()
 	if err != nil {
-		return 0, &os.PathError{Op: "exec", Path: s.Path, Err: err}
-	}
-	argvp, err := syscall.SlicePtrFromStrings(s.Argv)
-	if err != nil {
-		return 0, &os.PathError{Op: "exec", Path: s.Path, Err: err}
-	}
-	envp, err := syscall.SlicePtrFromStrings(s.Env)
-	if err != nil {
-		return 0, &os.PathError{Op: "exec", Path: s.Path, Err: err}
-	}
-	c := &spawnArgs{
-		path: pathp, argv: &argvp[0], env: &envp[0], steps: s.Steps.steps, late: s.Late.steps,
-		gate: s.Gate, errs: errnoTexts(), prefix: s.Prefix, nofile: callerNofile(),
-	}
-	if err := c.prepare(s); err != nil {
 		return 0, err
 	}
 	var pipe [2]int
@@ -218,14 +195,27 @@ func Fork(s *Spawn) (int, error) {
 		c.execMsg = "exec " + s.Argv[0]
 		c.gateMsg = "start gate"
 	}
-	var pid int
-	var errno syscall.Errno
-	if s.Vfork && s.Gate < 0 && s.Open == nil && CanFork && !s.Steps.forks() {
+	pid, errno := 0, syscall.ENOSYS
+	switch {
+	case s.Vfork && s.Gate < 0 && s.Open == nil && CanFork && !s.Steps.forks():
 		c.clone = cloneArgs{flags: uint64(s.Flags) | unix.CLONE_VM | unix.CLONE_VFORK | unix.CLONE_CLEAR_SIGHAND,
 			exitSignal: uint64(unix.SIGCHLD)}
 		unix.PthreadSigmask(unix.SIG_SETMASK, nil, &c.mask)
 		pid, errno = vfork(&c.clone, &c.mask, nil, c)
-	} else {
+	case s.Vfork && s.Open != nil && !s.Steps.forks():
+		var stack []byte
+		if pid, stack, errno = shareVM(c, s.Flags); stack != nil {
+			// The child reads its stack, c and s (the steps' strings)
+			// until it has executed the program or is reaped: until the
+			// end of the pipe, which its execve closes, or past the reap.
+			defer func() {
+				unix.Munmap(stack)
+				runtime.KeepAlive(c)
+				runtime.KeepAlive(s)
+			}()
+		}
+	}
+	if errno == syscall.ENOSYS {
 		pid, errno = spawn(c, s.Flags|uintptr(syscall.SIGCHLD))
 	}
 	if s.Open != nil {
@@ -258,23 +248,64 @@ func Fork(s *Spawn) (int, error) {
 		return pid, nil // at the gate, or executed: the caller waits for it
 	}
 	s.reap(pid)
+	return 0, s.failure(n, r)
+}
+
+// args prepares what the child of s needs.
+func (s *Spawn) args() (*spawnArgs, error) {
+	if s.Steps == nil {
+		s.Steps = &Steps{}
+	}
+	if s.Late == nil {
+		s.Late = &Steps{}
+	}
+	for _, st := range []*Steps{s.Steps, s.Late} {
+		if st.err != nil {
+			return nil, st.err
+		}
+	}
+	pathp, err := unix.BytePtrFromString(s.Path)
+	if err != nil {
+		return nil, &os.PathError{Op: "exec", Path: s.Path, Err: err}
+	}
+	argvp, err := syscall.SlicePtrFromStrings(s.Argv)
+	if err != nil {
+		return nil, &os.PathError{Op: "exec", Path: s.Path, Err: err}
+	}
+	envp, err := syscall.SlicePtrFromStrings(s.Env)
+	if err != nil {
+		return nil, &os.PathError{Op: "exec", Path: s.Path, Err: err}
+	}
+	c := &spawnArgs{
+		path: pathp, argv: &argvp[0], env: &envp[0], steps: s.Steps.steps, late: s.Late.steps,
+		gate: s.Gate, errs: errnoTexts(), prefix: s.Prefix, nofile: callerNofile(),
+	}
+	if err := c.prepare(s); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// failure is the error of the child of s that failed, from the n bytes
+// of its report r.
+func (s *Spawn) failure(n int, r [3]uint32) error {
 	if n == 4 { // the trampoline's report
-		return 0, s.execError(syscall.Errno(r[0]))
+		return s.execError(syscall.Errno(r[0]))
 	}
 	if n != 12 {
-		return 0, ErrNoReport
+		return ErrNoReport
 	}
 	step, stage, e := int(r[0]), int(r[1]), syscall.Errno(r[2])
 	ns := len(s.Steps.steps)
 	switch {
 	case step < ns:
 		info := s.Steps.infos[step]
-		return 0, &StepError{Applet: info.applet, Err: info.fail(stage, e)}
+		return &StepError{Applet: info.applet, Err: info.fail(stage, e)}
 	case step-ns < len(s.Late.steps):
 		info := s.Late.infos[step-ns]
-		return 0, &StepError{Applet: info.applet, Err: info.fail(stage, e)}
+		return &StepError{Applet: info.applet, Err: info.fail(stage, e)}
 	}
-	return 0, s.execError(e)
+	return s.execError(e)
 }
 
 // execError is the error of the program's execve.

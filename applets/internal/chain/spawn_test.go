@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -64,7 +65,15 @@ func TestSpawnPaths(t *testing.T) {
 
 // Open runs while the child waits at the gate; its error is Fork's, the
 // child gone; after it, a late step that fails comes back as its error.
+// The same with Vfork: the child shares this memory (a mapping made while
+// it waits is in its maps too).
 func TestSpawnOpen(t *testing.T) {
+	for _, vfork := range []bool{false, true} {
+		t.Run(fmt.Sprint("vfork=", vfork), func(t *testing.T) { testSpawnOpen(t, vfork) })
+	}
+}
+
+func testSpawnOpen(t *testing.T, vfork bool) {
 	t.Cleanup(func() { TakeSteps() })
 	out := filepath.Join(t.TempDir(), "out")
 	if err := os.WriteFile(out, nil, 0o600); err != nil {
@@ -76,11 +85,21 @@ func TestSpawnOpen(t *testing.T) {
 		if string(b) != "before\n" {
 			return fmt.Errorf("at the gate: %q", b)
 		}
+		m, err := unix.Mmap(-1, 0, 4096, unix.PROT_READ, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+		if err != nil {
+			return err
+		}
+		defer unix.Munmap(m)
+		maps, _ := os.ReadFile(fmt.Sprintf("/proc/%d/maps", pid))
+		shared := strings.Contains(string(maps), fmt.Sprintf("%x-", uintptr(unsafe.Pointer(&m[0]))))
+		if want := vfork && canShareVM; shared != want {
+			return fmt.Errorf("the child shares this memory: %v, want %v", shared, want)
+		}
 		return nil
 	}
 	var failed int
 	_, err := Fork(&Spawn{Steps: TakeSteps(), Open: func(pid int) error { failed = pid; return errors.New("refused") },
-		Path: "/bin/true", Argv: []string{"true"}})
+		Path: "/bin/true", Argv: []string{"true"}, Vfork: vfork})
 	if err == nil || err.Error() != "refused" {
 		t.Errorf("Open refused: %v", err)
 	}
@@ -90,14 +109,14 @@ func TestSpawnOpen(t *testing.T) {
 	WriteLater("test", out, []byte("before\n"), false, func(_ int, e syscall.Errno) error { return e })
 	steps := TakeSteps()
 	CallLater("late", 0, func(e syscall.Errno) error { return fmt.Errorf("late: %w", e) }, unix.SYS_CHDIR, CString(out))
-	_, err = Fork(&Spawn{Steps: steps, Late: TakeSteps(), Open: open, Path: "/bin/true", Argv: []string{"true"}, Trampoline: true})
+	_, err = Fork(&Spawn{Steps: steps, Late: TakeSteps(), Open: open, Path: "/bin/true", Argv: []string{"true"}, Trampoline: true, Vfork: vfork})
 	var se *StepError
 	if !errors.As(err, &se) || se.Applet != "late" || !errors.Is(err, unix.ENOTDIR) {
 		t.Errorf("late step: %v", err)
 	}
 	WriteLater("test", out, []byte("before\n"), false, func(_ int, e syscall.Errno) error { return e })
 	pid, err := Fork(&Spawn{Steps: TakeSteps(), Open: open, Path: "/bin/sh", Argv: []string{"sh", "-c", `echo after >>"$0"`, out},
-		Trampoline: true})
+		Trampoline: true, Vfork: vfork})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +126,7 @@ func TestSpawnOpen(t *testing.T) {
 	if b, _ := os.ReadFile(out); string(b) != "before\nafter\n" {
 		t.Errorf("after the gate: %q", b)
 	}
-	_, err = Fork(&Spawn{Open: func(int) error { return nil }, Path: "/nonexistent", Argv: []string{"x"}, Trampoline: true})
+	_, err = Fork(&Spawn{Open: func(int) error { return nil }, Path: "/nonexistent", Argv: []string{"x"}, Trampoline: true, Vfork: vfork})
 	if !errors.Is(err, unix.ENOENT) {
 		t.Errorf("missing program after Open: %v", err)
 	}

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tupperware/tw/applets/internal/cgroup"
+	"github.com/tupperware/tw/applets/internal/chain"
 	"github.com/tupperware/tw/applets/internal/ns"
 )
 
@@ -190,15 +191,10 @@ func rootlessInit(spec *specs.Spec, attr *syscall.SysProcAttr) (helpers bool) {
 }
 
 // mapIDs writes the mappings of the init pid through newuidmap and
-// newgidmap, as runc does when the kernel refuses the runtime.
+// newgidmap (at the same time), as runc does when the kernel refuses the
+// runtime.
 func mapIDs(spec *specs.Spec, pid int) error {
-	if err := ns.NewIDMap("newuidmap", pid, idMaps(spec.Linux.UIDMappings)); err != nil {
-		return fmt.Errorf("user namespace: %w", err)
-	}
-	if err := ns.NewIDMap("newgidmap", pid, idMaps(spec.Linux.GIDMappings)); err != nil {
-		return fmt.Errorf("user namespace: %w", err)
-	}
-	return nil
+	return chain.NewIDMaps(pid, idMaps(spec.Linux.UIDMappings), idMaps(spec.Linux.GIDMappings))
 }
 
 func idMaps(m []specs.LinuxIDMapping) []ns.IDMap {

@@ -3,7 +3,8 @@ package ns
 // User namespaces for a caller without root, as util-linux unshare(1)
 // makes them: one id mapped by writing /proc/PID/uid_map (Go does that
 // through SysProcAttr.UidMappings), ranges from /etc/subuid and
-// /etc/subgid through the setuid helpers newuidmap and newgidmap.
+// /etc/subgid through the setuid helpers newuidmap and newgidmap
+// (chain.NewIDMaps runs them).
 
 import (
 	"bufio"
@@ -11,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
@@ -110,68 +110,6 @@ func SysMaps(maps []IDMap) []syscall.SysProcIDMap {
 		s[i] = syscall.SysProcIDMap{ContainerID: int(m.Inner), HostID: int(m.Outer), Size: int(m.Count)}
 	}
 	return s
-}
-
-// NewIDMap runs helper (newuidmap or newgidmap) to write maps for pid; its
-// own message, when it fails, is the reason.
-func NewIDMap(helper string, pid int, maps []IDMap) error {
-	path, err := exec.LookPath(helper)
-	if err != nil {
-		return fmt.Errorf("%s not found (install uidmap): needed to map subordinate ids", helper)
-	}
-	out, err := combinedOutput(path, append([]string{helper, strconv.Itoa(pid)}, Args(maps)...))
-	if err != nil {
-		msg := strings.TrimSpace(string(out))
-		if i := strings.LastIndexByte(msg, '\n'); i >= 0 {
-			msg = msg[i+1:]
-		}
-		if msg == "" {
-			msg = err.Error()
-		}
-		return fmt.Errorf("%s %d %s: %s", helper, pid, strings.Join(Args(maps), " "), msg)
-	}
-	return nil
-}
-
-// combinedOutput runs path with argv, stdin /dev/null, and returns what it
-// wrote to stdout and stderr, as exec.Cmd's CombinedOutput does, with its
-// errors' words ("exit status N", "signal: NAME"). Not through os/exec:
-// the first os.StartProcess of a process forks a throwaway child to see
-// whether pidfds work, and the copy of the output takes a goroutine; both
-// cost a rootless chain with --map-auto, which runs two of these, ~6 ms of
-// CPU on this project's virtual machine.
-func combinedOutput(path string, argv []string) ([]byte, error) {
-	null, err := os.Open(os.DevNull)
-	if err != nil {
-		return nil, err
-	}
-	defer null.Close()
-	r, w, err := os.Pipe()
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	pid, err := syscall.ForkExec(path, argv, &syscall.ProcAttr{Env: os.Environ(), Files: []uintptr{null.Fd(), w.Fd(), w.Fd()}})
-	w.Close()
-	if err != nil {
-		return nil, &os.PathError{Op: "fork/exec", Path: path, Err: err}
-	}
-	out, rerr := io.ReadAll(r)
-	var ws syscall.WaitStatus
-	for {
-		if _, err = syscall.Wait4(pid, &ws, 0, nil); err != syscall.EINTR {
-			break
-		}
-	}
-	switch {
-	case err != nil:
-		return out, os.NewSyscallError("wait", err)
-	case ws.Signaled():
-		return out, errors.New("signal: " + ws.Signal().String())
-	case ws.ExitStatus() != 0:
-		return out, fmt.Errorf("exit status %d", ws.ExitStatus())
-	}
-	return out, rerr
 }
 
 // SetGroups writes "allow" or "deny" to /proc/PID/setgroups (0: self),

@@ -1,7 +1,6 @@
 package ns
 
 import (
-	"os/exec"
 	"reflect"
 	"strings"
 	"testing"
@@ -52,35 +51,5 @@ func TestAddSingle(t *testing.T) {
 	}
 	if got := Args([]IDMap{{0, 1001, 1}, {1, 100000, 65535}}); strings.Join(got, " ") != "0 1001 1 1 100000 65535" {
 		t.Errorf("Args: %q", got)
-	}
-}
-
-// combinedOutput gives what exec.Cmd's CombinedOutput gives: stdout and
-// stderr together, and its errors' words.
-func TestCombinedOutput(t *testing.T) {
-	for _, c := range []struct{ script, out, err string }{
-		{"echo out; echo err >&2", "out\nerr\n", ""},
-		{"echo out; echo err >&2; exit 3", "out\nerr\n", "exit status 3"},
-		{"read x; echo \"[$x]\"; kill -9 $$", "[]\n", "signal: killed"},
-	} {
-		out, err := combinedOutput("/bin/sh", []string{"sh", "-c", c.script})
-		want, werr := exec.Command("/bin/sh", "-c", c.script).CombinedOutput()
-		if string(out) != c.out || string(want) != c.out {
-			t.Errorf("%q: output %q, os/exec %q, want %q", c.script, out, want, c.out)
-		}
-		got := ""
-		if err != nil {
-			got = err.Error()
-		}
-		oserr := ""
-		if werr != nil {
-			oserr = werr.Error()
-		}
-		if got != c.err || oserr != c.err {
-			t.Errorf("%q: error %q, os/exec %q, want %q", c.script, got, oserr, c.err)
-		}
-	}
-	if _, err := combinedOutput("/nonexistent", []string{"x"}); err == nil || err.Error() != "fork/exec /nonexistent: no such file or directory" {
-		t.Errorf("missing program: %v", err)
 	}
 }
