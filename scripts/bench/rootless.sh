@@ -12,7 +12,8 @@
 # the same two helpers), where its unshare knows --map-auto.
 # With tw-mountsys --target ROOT/sys too, one start of tw against two.
 # The user is a throwaway one (useradd, subordinate ranges), removed after.
-# Medians of $BENCH_RUNS (30) runs by hyperfine.
+# Medians of $BENCH_RUNS (30) runs by hyperfine, the user's commands in turn
+# (lib.sh's rounds).
 set -eu
 
 # shellcheck source=scripts/bench/lib.sh
@@ -60,7 +61,7 @@ sys="tw-unshare -r -muinpf tw-mountproc --target $root/proc tw-mountsys --target
 sysforce="tw-unshare -r -muinpf tw-mountproc --target $root/proc tw-mountsys --target $root/sys tw-pivot --force $root /bin/true"
 unshare="unshare --map-auto --map-root-user -muinpf --fork /bin/true"
 unshare --help 2>/dev/null | grep -q -- --map-auto || unshare=
-as_user hyperfine -N --style none --warmup 3 --runs "$runs" --export-json "$work/user.json" \
+rounds "$work/user.json" "$runs" as_user -- \
 	"$chain" "$auto" "$bwrap" "$child" "$sys" "$sysforce" ${unshare:+"$unshare"} >"$work/log" 2>&1 || {
 	cat "$work/log" >&2
 	exit 1
@@ -72,7 +73,7 @@ row "rootless chain (-r) vs bwrap --unshare-all" "${t}ms" "${b}ms" "$(ratio "$t"
 row "rootless chain (-r --map-auto) vs bwrap" "${a}ms" "${b}ms" "$(ratio "$a" "$b")"
 if [ -n "$unshare" ]; then
 	m=$(median_ms "$work/user.json" 6)
-	row "rootless chain (-r --map-auto) vs unshare --map-auto" "${a}ms" "${m}ms" "$(ratio "$a" "$m")"
+	row "rootless --map-auto vs unshare --map-auto" "${a}ms" "${m}ms" "$(ratio "$a" "$m")"
 fi
 c=$(median_ms "$work/user.json" 3)
 row "rootless chain via tw's child vs bwrap" "${c}ms" "${b}ms" "$(ratio "$c" "$b")"
