@@ -80,8 +80,10 @@ func (p *Pins) Release() {
 }
 
 // Pin opens a nameless file for writing on dir's filesystem and sends it
-// to tw-unshare (in thread mode tw-unshare is this process: it keeps it).
-// It does nothing outside tw-unshare (no EnvPin), or when
+// to tw-unshare (in thread mode tw-unshare is this process: it keeps it,
+// and the file is opened on another thread while Pin returns; PinsMade
+// waits for it and gives its error). It does nothing outside tw-unshare
+// (no EnvPin), or when
 // the filesystem has no O_TMPFILE or nothing of dir's mount can be
 // written. Call it before dir is bind-mounted: a dir that cannot be
 // written (a read-only btrfs subvolume) is pinned through the nearest
