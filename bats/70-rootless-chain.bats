@@ -84,6 +84,10 @@ chain() {
 @test "--map-auto: newgidmap refusing the range fails with its one line, newuidmap's when both fail; nothing left, id files unchanged" {
 	local sums
 	sums=$(sha256sum "${ROOTLESS_ID_FILES[@]}" 2>/dev/null)
+	# util-linux's unshare --map-auto fails alike: exit 1, newgidmap's line
+	run -1 --separate-stderr setpriv --reuid="$RUSER_BADGID" --regid="$RUSER_BADGID" --init-groups \
+		env -i PATH=/usr/bin:/bin:/usr/sbin:/sbin unshare --map-auto true
+	assert_equal "$stderr" "newgidmap: subuid overflow detected."
 	# newuidmap maps the user's range; newgidmap refuses its: the usual way
 	# and the one-start chain say so alike, and end their child
 	for chain in "true" "-muinpf tw-pivot $ROOT /bin/true"; do
