@@ -63,16 +63,13 @@ func startIDMap(helper string, pid int, maps []ns.IDMap) (wait func() error) {
 	}
 }
 
-// output runs path with argv, stdin /dev/null, and returns what it wrote
-// to stdout and stderr, as exec.Cmd's CombinedOutput does, with its
-// errors' words ("exit status N", "signal: NAME", "fork/exec PATH: …").
-// Not through os/exec (whose first start in a process forks a throwaway
-// child to test pidfds, and which copies the output in a goroutine), nor
-// syscall.ForkExec (which returns once the program is executed).
-func output(path string, argv []string) ([]byte, error) { return startOutput(path, argv)() }
-
-// startOutput starts output's program (Start) and returns what reads its
-// output to the end and waits for it.
+// startOutput starts path with argv, stdin /dev/null (Start), and returns
+// what reads what it writes to stdout and stderr to the end and waits for
+// it, as exec.Cmd's CombinedOutput does, with its errors' words ("exit
+// status N", "signal: NAME", "fork/exec PATH: …"). Not through os/exec
+// (whose first start in a process forks a throwaway child to test pidfds,
+// and which copies the output in a goroutine), nor syscall.ForkExec
+// (which returns once the program is executed).
 func startOutput(path string, argv []string) (wait func() ([]byte, error)) {
 	fail := func(err error) func() ([]byte, error) {
 		var pe *os.PathError

@@ -8,7 +8,7 @@ import (
 	"github.com/tupperware/tw/applets/internal/ns"
 )
 
-// output gives what exec.Cmd's CombinedOutput gives: stdout and
+// startOutput gives what exec.Cmd's CombinedOutput gives: stdout and
 // stderr together, and its errors' words; the same where clone3 is
 // refused (Start's child is a vfork then).
 func TestOutput(t *testing.T) {
@@ -25,7 +25,7 @@ func testOutput(t *testing.T) {
 		{"echo out; echo err >&2; exit 3", "out\nerr\n", "exit status 3"},
 		{"read x; echo \"[$x]\"; kill -9 $$", "[]\n", "signal: killed"},
 	} {
-		out, err := output("/bin/sh", []string{"sh", "-c", c.script})
+		out, err := startOutput("/bin/sh", []string{"sh", "-c", c.script})()
 		want, werr := exec.Command("/bin/sh", "-c", c.script).CombinedOutput()
 		if string(out) != c.out || string(want) != c.out {
 			t.Errorf("%q: output %q, os/exec %q, want %q", c.script, out, want, c.out)
@@ -42,7 +42,7 @@ func testOutput(t *testing.T) {
 			t.Errorf("%q: error %q, os/exec %q, want %q", c.script, got, oserr, c.err)
 		}
 	}
-	if _, err := output("/nonexistent", []string{"x"}); err == nil || err.Error() != "fork/exec /nonexistent: no such file or directory" {
+	if _, err := startOutput("/nonexistent", []string{"x"})(); err == nil || err.Error() != "fork/exec /nonexistent: no such file or directory" {
 		t.Errorf("missing program: %v", err)
 	}
 }
