@@ -219,6 +219,37 @@ background_remount() {
 	assert_output /
 }
 
+@test "tw-pivot by its path, or as tw pivot, runs like its name: in the process, with no tw in the root" {
+	local tw dir
+	tw=$(command -v tw)
+	dir=${tw%/tw}
+	for chain in "$dir/tw-pivot" "$tw pivot" "tw pivot" "tw tw-pivot"; do
+		# shellcheck disable=SC2086
+		run -0 tw-unshare -muinpf --hostname tupperware $chain "$ROOT" tw-mountproc \
+			sh -c 'echo $$; hostname; cat /proc/self/mountinfo'
+		assert_line --index 0 1
+		assert_line --index 1 tupperware
+		assert_line --index 2 --regexp ' /containers/tupperware / rw,.* - btrfs '
+		assert_line --index 3 --regexp ' / /proc rw,nosuid,nodev,noexec,.* - proc '
+		[ "${#lines[@]}" -eq 4 ]
+		# shellcheck disable=SC2086
+		run -0 tw-unshare -m $chain "$ROOT" /bin/true
+	done
+	# the other order, both by path (tw-mountproc first: tw's child mode)
+	run -0 tw-unshare -muinpf "$dir/tw-mountproc" --target "$ROOT/proc" "$dir/tw-pivot" "$ROOT" sh -c 'echo $$; ls /proc/1/exe'
+	assert_output $'1\n/proc/1/exe'
+	# after tw-pivot a path names a file of the new root, which has no tw
+	run -127 tw-unshare -muinpf tw-pivot "$ROOT" "$dir/tw-mountproc" true
+	assert_output "tw-pivot: exec $dir/tw-mountproc: no such file or directory"
+	# another tw build is a program like any other: its guard cannot see
+	# tw-unshare's record, which no program gets
+	cp "$tw" "$BATS_TEST_TMPDIR/tw-pivot"
+	run -1 tw-unshare -muinpf "$BATS_TEST_TMPDIR/tw-pivot" "$ROOT" /bin/true
+	assert_output --regexp "^tw-pivot: refusing to change mounts in the host's mount namespace: cannot show that mnt:"
+	run -127 tw-unshare -muinpf tw nosuch "$ROOT"
+	assert_line --index 0 'tw: nosuch: no such applet'
+}
+
 @test "tw-pivot works on a plain directory" {
 	dir=$BTRFS/plain
 	mkdir "$dir"

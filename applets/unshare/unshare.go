@@ -187,7 +187,7 @@ func Main(args []string, stdio cli.IO) error {
 	if err := o.check(); err != nil {
 		return err
 	}
-	argv := chain.Argv(fs.Args())
+	argv := chain.Self(chain.Argv(fs.Args()))
 	if os.Getenv(ns.EnvChild) != "" {
 		os.Unsetenv(ns.EnvChild)
 		unix.CloseOnExec(3) // the pins' socket: for this process only

@@ -113,7 +113,9 @@ func (o *options) fast(argv []string) (*fastPlan, bool) {
 	}
 	p.root = argv[i+1]
 	p.argv = chain.Argv(argv[i+2:])
-	if _, applet := cli.Lookup(p.argv[0]); applet || p.argv[0] == "" || strings.HasPrefix(p.argv[0], "tw-") {
+	// (tw itself, by any path, takes the usual way: see chain.Self)
+	base := p.argv[0][strings.LastIndexByte(p.argv[0], '/')+1:]
+	if p.argv[0] == "" || base == "tw" || strings.HasPrefix(base, "tw-") {
 		return nil, false
 	}
 	var st, cur unix.Stat_t

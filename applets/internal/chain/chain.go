@@ -32,6 +32,7 @@ func Exec(argv []string, stdio cli.IO) error {
 	if len(argv) == 0 {
 		return cli.Usagef("no program to execute")
 	}
+	argv = Self(argv)
 	if a, ok := cli.Lookup(argv[0]); ok {
 		nested++
 		defer func() { nested-- }()
@@ -55,6 +56,40 @@ func Exec(argv []string, stdio cli.IO) error {
 	err = unix.Exec(path, argv, Environ(os.Environ()))
 	err = &os.PathError{Op: "exec", Path: argv[0], Err: err}
 	return cli.Exit(ExitCode(err), err)
+}
+
+// Self names a tw applet given as a path to this very binary
+// (/usr/local/bin/tw-pivot ROOT …), or as this binary with the applet's name
+// after it (tw pivot ROOT …, /usr/local/bin/tw pivot ROOT …), by its name,
+// tw-pivot ROOT …, so that it runs in this process as the name does. Any
+// other argv comes back as it is; so does a path to another file, even
+// one named tw-NAME (another build of tw is executed like any program).
+func Self(argv []string) []string {
+	if len(argv) == 0 {
+		return argv
+	}
+	var rest []string
+	base := argv[0][strings.LastIndexByte(argv[0], '/')+1:]
+	switch _, applet := cli.Lookup(base); {
+	case applet && base != argv[0]:
+		rest = append([]string{base}, argv[1:]...)
+	case base == "tw" && len(argv) > 1:
+		if _, ok := cli.Get(strings.TrimPrefix(argv[1], "tw-")); !ok {
+			return argv
+		}
+		rest = append([]string{"tw-" + strings.TrimPrefix(argv[1], "tw-")}, argv[2:]...)
+	default:
+		return argv
+	}
+	path, err := LookPath(argv[0], os.Getenv("PATH"))
+	if err != nil {
+		return argv
+	}
+	var st, self unix.Stat_t
+	if unix.Stat(path, &st) != nil || unix.Stat("/proc/self/exe", &self) != nil || st.Dev != self.Dev || st.Ino != self.Ino {
+		return argv
+	}
+	return rest
 }
 
 // nested counts the applets running in this process that Exec started.

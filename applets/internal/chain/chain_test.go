@@ -187,3 +187,44 @@ func TestCandidates(t *testing.T) {
 		t.Errorf("Candidates with no PATH: %q", got)
 	}
 }
+
+// A tw applet given by a path to this binary, or as tw NAME, is named by
+// its name; a path to another file, or a name of no applet, is left.
+func TestSelf(t *testing.T) {
+	cli.Register(cli.Applet{Name: "selftest", Main: func([]string, cli.IO) error { return nil }})
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	other := dir + "/other"
+	if err := os.WriteFile(other, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, target := range map[string]string{"tw-selftest": exe, "tw": exe, "tw-nosuch": exe, "x/tw-selftest": other, "y/tw": other} {
+		p := dir + "/" + name
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.Symlink(target, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("PATH", dir)
+	for _, tc := range []struct{ in, want []string }{
+		{[]string{dir + "/tw-selftest", "a"}, []string{"tw-selftest", "a"}},
+		{[]string{dir + "/tw", "selftest", "a"}, []string{"tw-selftest", "a"}},
+		{[]string{"tw", "tw-selftest"}, []string{"tw-selftest"}},
+		{[]string{"tw-selftest", "a"}, []string{"tw-selftest", "a"}},
+		{[]string{dir + "/tw-nosuch"}, []string{dir + "/tw-nosuch"}},
+		{[]string{"tw", "nosuch"}, []string{"tw", "nosuch"}},
+		{[]string{"tw"}, []string{"tw"}},
+		{[]string{dir + "/x/tw-selftest"}, []string{dir + "/x/tw-selftest"}},
+		{[]string{dir + "/y/tw", "selftest"}, []string{dir + "/y/tw", "selftest"}},
+		{[]string{dir + "/missing/tw-selftest"}, []string{dir + "/missing/tw-selftest"}},
+		{[]string{"/bin/true"}, []string{"/bin/true"}},
+		{nil, nil},
+	} {
+		if got := Self(tc.in); !slices.Equal(got, tc.want) {
+			t.Errorf("Self(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

@@ -54,7 +54,13 @@ var threadApplets = map[string]bool{"pivot": true, "mountproc": true, "mountsys"
 func ThreadChain(argv []string) bool {
 	mountproc, harden := false, false
 	for _, w := range argv {
-		name, ok := strings.CutPrefix(w, "tw-")
+		// A path to tw-NAME may be this binary (Self): counted as
+		// NAME; tw itself with a name after it goes to the child.
+		base := w[strings.LastIndexByte(w, '/')+1:]
+		if base == "tw" {
+			return false
+		}
+		name, ok := strings.CutPrefix(base, "tw-")
 		if !ok {
 			continue
 		}

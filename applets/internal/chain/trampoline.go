@@ -114,7 +114,7 @@ func ExecSealed(argv []string, stdio cli.IO, report bool) error {
 	if len(argv) == 0 {
 		return Exec(argv, stdio)
 	}
-	if _, ok := cli.Lookup(argv[0]); ok {
+	if _, ok := cli.Lookup(Self(argv)[0]); ok {
 		return Exec(argv, stdio)
 	}
 	path, err := LookPath(argv[0], os.Getenv("PATH"))
