@@ -43,6 +43,54 @@ load helpers
 	run -0 tw --install "$dir"
 }
 
+@test "tw --install --copy DIR writes tw there and links to it; the copy's text is on a huge page" {
+	dir=$BATS_TEST_TMPDIR/inst
+	run -0 tw --install --copy "$dir"
+	cmp "$TW_BIN/tw" "$dir/tw"
+	[ "$(stat -c %a "$dir/tw")" = 755 ]
+	for a in $(tw --list); do
+		[ "$(readlink "$dir/$a")" = tw ]
+	done
+	run -0 --separate-stderr "$dir/tw-mountproc" --help
+	assert_line --index 0 --partial 'Usage: tw-mountproc'
+	# again, from the copy itself: it replaces the file it runs from
+	run -0 "$dir/tw" --install --copy "$dir"
+	cmp "$TW_BIN/tw" "$dir/tw"
+	run -0 ls "$dir"
+	refute_output --partial .tmp
+	# Written 2 MiB at a time on a filesystem with large folios (ext4 since
+	# Linux 6.16), the text (2 MiB-aligned, make build's -R) is mapped
+	# as one huge page: FilePmdMapped in the smaps of a running tw.
+	if [ "$(stat -f -c %T "$dir")" = ext2/ext3 ] && grep -q '\[\(always\|madvise\)\]' /sys/kernel/mm/transparent_hugepage/enabled &&
+		printf '6.16\n%s\n' "$(uname -r)" | sort -V -C; then
+		run -0 "$dir/tw-unshare" -m sh -c 'grep -A30 "^00400000-.* $1\$" /proc/$PPID/smaps' sh "$dir/tw"
+		assert_line --regexp '^FilePmdMapped: +2048 kB$'
+		# a plain cp leaves it in small folios
+		cp "$dir/tw" "$dir/tw.cp"
+		run -0 "$dir/tw.cp" unshare -m sh -c 'grep -A30 "^00400000-.* $1\$" /proc/$PPID/smaps' sh "$dir/tw.cp"
+		assert_line --regexp '^FilePmdMapped: +0 kB$'
+	fi
+}
+
+@test "tw --install: bad arguments exit 2, a directory that cannot be made exits 1, nothing left" {
+	run -2 tw --install
+	assert_output 'tw: --install: expected [--copy] and one directory'
+	run -2 tw --install --copy
+	run -2 tw --install --bogus "$BATS_TEST_TMPDIR/x"
+	run -2 tw --install --copy a b
+	[ ! -e "$BATS_TEST_TMPDIR/x" ]
+	touch "$BATS_TEST_TMPDIR/file"
+	run -1 tw --install --copy "$BATS_TEST_TMPDIR/file/bin"
+	assert_output --regexp '^tw: install: mkdir .*/file: not a directory$'
+	# tw there is a directory: the rename fails, the directory stays as
+	# it was, and no temporary file is left
+	mkdir -p "$BATS_TEST_TMPDIR/d/tw/keep"
+	run -1 tw --install --copy "$BATS_TEST_TMPDIR/d"
+	assert_output --regexp '^tw: install: copy to .*/d/tw: rename .*/d/tw.tmp .*/d/tw: file exists$'
+	run -0 ls -A "$BATS_TEST_TMPDIR/d" "$BATS_TEST_TMPDIR/d/tw"
+	assert_output "$(printf '%s\n' "$BATS_TEST_TMPDIR/d:" tw '' "$BATS_TEST_TMPDIR/d/tw:" keep)"
+}
+
 # The split build (cmd/tw/split.go): bin/tw links only the core applets and
 # runs the image applets from a second program it carries.
 

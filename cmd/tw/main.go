@@ -17,7 +17,7 @@ import (
 var version = "dev"
 
 const usage = `Usage: tw NAME [ARGS…]   or   tw-NAME [ARGS…]
-       tw --list | --install DIR | --version | --help
+       tw --list | --install [--copy] DIR | --version | --help
        tw --man DIR | --completion bash|zsh
 
 tupperware builds a Linux container by hand, one applet per step.
@@ -53,11 +53,12 @@ func run(argv []string, stdio applets.IO) int {
 			}
 			return 0
 		case "--install":
-			if len(args) != 2 {
-				fmt.Fprintln(stdio.Stderr, "tw: --install: expected one directory")
+			copied := len(args) == 3 && args[1] == "--copy"
+			if len(args) != 2 && !copied || len(args) == 2 && strings.HasPrefix(args[1], "-") {
+				fmt.Fprintln(stdio.Stderr, "tw: --install: expected [--copy] and one directory")
 				return 2
 			}
-			if err := install(args[1]); err != nil {
+			if err := install(args[len(args)-1], copied); err != nil {
 				fmt.Fprintf(stdio.Stderr, "tw: install: %v\n", err)
 				return 1
 			}
@@ -102,14 +103,20 @@ func listTo(w io.Writer) {
 	}
 }
 
-// install makes the tw-NAME symlinks in dir, pointing at this binary.
-func install(dir string) error {
+// install makes the tw-NAME symlinks in dir, pointing at this binary;
+// with copied, at a copy of it that it first writes there as dir/tw.
+func install(dir string, copied bool) error {
 	self, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find own binary: %w", err)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
+	}
+	if copied {
+		if self, err = copySelf(filepath.Join(dir, "tw")); err != nil {
+			return err
+		}
 	}
 	target := self
 	if abs, err := filepath.Abs(dir); err == nil && filepath.Dir(self) == abs {
