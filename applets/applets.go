@@ -4,8 +4,6 @@
 package applets
 
 import (
-	_ "github.com/tupperware/tw/applets/internal/hugeheap" // first init: see the package
-
 	"os"
 
 	"github.com/tupperware/tw/applets/internal/cli"

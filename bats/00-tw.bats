@@ -106,18 +106,6 @@ inits() {
 	refute_output --regexp 'go\.podman\.io|umoci|sigstore|openpgp|protobuf'
 }
 
-@test "tw asks for its heap's huge page before any other package starts" {
-	# applets/internal/hugeheap: the first init after the runtime's own, in
-	# both programs, so that the pages the other inits touch are on it.
-	run -0 inits tw-mountproc --help
-	assert_line --index 0 --regexp '^(internal/|runtime)'
-	first=$(printf '%s\n' "${lines[@]}" | grep -v -E '^(internal/|runtime)' | head -n 1)
-	[ "$first" = github.com/tupperware/tw/applets/internal/hugeheap ]
-	run -0 inits tw-pull --help
-	first=$(printf '%s\n' "${lines[@]}" | grep -v -E '^(internal/|runtime)' | head -n 1)
-	[ "$first" = github.com/tupperware/tw/applets/internal/hugeheap ]
-}
-
 @test "tw-pull runs the embedded program, which links the image libraries" {
 	run -0 inits tw-pull --help
 	assert_output --partial 'go.podman.io/image/v5'
