@@ -149,7 +149,7 @@ func parent(pid int, args, env []string, harden bool, prog string, stdio cli.IO)
 	if err != nil {
 		return fmt.Errorf("start in the container's pid namespace: %w", err)
 	}
-	sigs.To(cmd.Process.Signal)
+	sigs.To(cmd.Process.Pid)
 	err = cmd.Wait()
 	if report != nil {
 		if err := execError(report, prog); err != nil {

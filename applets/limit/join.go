@@ -6,8 +6,6 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"sync/atomic"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -180,15 +178,8 @@ func forkJoin(g *cgroup.Group, argv []string) (int, error) {
 	procs.Close() // the child has joined
 	// The child has its own cwd: this one need not pin a host directory.
 	unix.Chdir("/")
-	var target atomic.Int64
-	target.Store(int64(pid))
-	sigs.To(func(s os.Signal) error {
-		if pid := int(target.Load()); pid > 0 {
-			return unix.Kill(pid, s.(syscall.Signal))
-		}
-		return nil
-	})
+	sigs.To(pid)
 	status, err := reapUntil(pid)
-	target.Store(0)
+	sigs.To(0)
 	return status, err
 }

@@ -322,7 +322,7 @@ func supervise(g *cgroup.Group, args []string, stdio cli.IO) (int, error) {
 	}
 	// The child has its own cwd: this one need not pin a host directory.
 	unix.Chdir("/")
-	sigs.To(p.Signal)
+	sigs.To(p.Pid)
 	return reapUntil(p.Pid)
 }
 

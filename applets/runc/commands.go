@@ -314,7 +314,7 @@ func cmdRun(g *globals, args []string, stdio cli.IO) error {
 	sigs := caught.Forwarder()
 	caught = nil
 	defer sigs.Stop()
-	sigs.To(func(s os.Signal) error { return unix.Kill(st.Pid, s.(syscall.Signal)) })
+	sigs.To(st.Pid)
 	if err := g.Start(st); err != nil {
 		g.Delete(st, true)
 		return err

@@ -87,7 +87,7 @@ func cmdExec(g *globals, args []string, stdio cli.IO) error {
 	}
 	sigs := chain.Catch()
 	defer sigs.Stop()
-	sigs.To(p.Signal)
+	sigs.To(p.Pid)
 	ps, err := p.Wait()
 	if err != nil {
 		return err

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -182,9 +181,8 @@ func (o *options) threadMain(argv []string, caught *chain.Catching, stdio cli.IO
 			caught.Forwarder().Stop()
 		}
 	}()
-	var target atomic.Int64
 	chain.StartWith(func(path string, argv, env []string) error {
-		caught.Forwarder().To(sendTo(&target))
+		sigs := caught.Forwarder()
 		pid, err := chain.ForkExec(path, argv, env)
 		var pe *os.PathError
 		if errors.As(err, &pe) && pe.Op == "exec" {
@@ -193,13 +191,13 @@ func (o *options) threadMain(argv []string, caught *chain.Catching, stdio cli.IO
 		if err != nil {
 			return err
 		}
-		target.Store(int64(pid))
-		ws, err := wait(pid, &target)
+		sigs.To(pid)
+		ws, err := wait(pid, sigs)
 		if err != nil {
 			return err
 		}
 		if !o.pid && ns.Pinned() {
-			reap()
+			reap(sigs)
 		}
 		return cli.Status(chain.ExitStatus(ws))
 	})

@@ -10,7 +10,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 
 	"github.com/spf13/pflag"
@@ -342,15 +341,13 @@ func (o *options) parent(args, argv []string, stdio cli.IO) error {
 		pins.Receive()
 		defer pins.Release()
 	}
-	var target atomic.Int64 // PROG, then 0: what it left behind
-	target.Store(int64(pid))
-	sigs.To(sendTo(&target))
-	ws, err := wait(pid, &target)
+	sigs.To(pid)
+	ws, err := wait(pid, sigs)
 	if err != nil {
 		return err
 	}
 	if reaper && pins.Stop() > 0 {
-		reap()
+		reap(sigs)
 	}
 	return cli.Status(chain.ExitStatus(ws))
 }
@@ -378,9 +375,10 @@ func fdOf(x any, def uintptr) uintptr {
 	return def
 }
 
-// wait waits for pid to end and reaps it, with target cleared before
-// (while pid cannot be reused), so that no signal goes to a stranger.
-func wait(pid int, target *atomic.Int64) (syscall.WaitStatus, error) {
+// wait waits for pid to end and reaps it. The signals caught from its end
+// on are kept (sigs.To(0)) before it is reaped (while pid cannot be
+// reused), so that no signal goes to a stranger.
+func wait(pid int, sigs *chain.Forwarder) (syscall.WaitStatus, error) {
 	var info unix.Siginfo
 	for {
 		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
@@ -391,24 +389,8 @@ func wait(pid int, target *atomic.Int64) (syscall.WaitStatus, error) {
 			return 0, fmt.Errorf("wait: %w", err)
 		}
 	}
-	target.Store(0)
+	sigs.To(0)
 	return chain.Wait(pid)
-}
-
-// sendTo passes the signals tw-unshare gets on to the target, or, once
-// PROG is gone, to every child left (what PROG left behind came to this
-// process, its subreaper).
-func sendTo(target *atomic.Int64) func(os.Signal) error {
-	return func(s os.Signal) error {
-		sig := s.(syscall.Signal)
-		if pid := int(target.Load()); pid > 0 {
-			return unix.Kill(pid, sig)
-		}
-		for _, pid := range children() {
-			unix.Kill(pid, sig)
-		}
-		return nil
-	}
 }
 
 // children lists this process's children (of each of its threads).
@@ -426,8 +408,11 @@ func children() []int {
 	return pids
 }
 
-// reap waits until no child is left.
-func reap() {
+// reap waits until no child is left, passing the signals caught on to
+// every child left (what PROG left behind came to this process, its
+// subreaper).
+func reap(sigs *chain.Forwarder) {
+	sigs.ToEach(children)
 	for {
 		_, err := syscall.Wait4(-1, nil, 0, nil)
 		if err != nil && err != syscall.EINTR {

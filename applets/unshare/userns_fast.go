@@ -41,7 +41,6 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -249,10 +248,8 @@ func (o *options) runFast(p *fastPlan, stdio cli.IO) error {
 	// Not before: the child could not write its own maps (a process that
 	// is not dumpable has its /proc files owned by root).
 	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
-	var target atomic.Int64
-	target.Store(int64(pid))
-	sigs.To(sendTo(&target))
-	ws, err := wait(pid, &target)
+	sigs.To(pid)
+	ws, err := wait(pid, sigs)
 	if err != nil {
 		return err
 	}

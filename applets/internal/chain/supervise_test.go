@@ -27,27 +27,70 @@ func TestExitStatus(t *testing.T) {
 	}
 }
 
-// A signal caught before To is handed on once To names the receiver.
+// sleeper starts a child that sleeps until a signal ends it.
+func sleeper(t *testing.T) int {
+	t.Helper()
+	p, err := os.StartProcess("/bin/sleep", []string{"sleep", "60"}, &os.ProcAttr{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.Pid
+}
+
+// killedBy waits for pid and checks that signal s ended it.
+func killedBy(t *testing.T, pid int, s syscall.Signal) {
+	t.Helper()
+	ws, err := Wait(pid)
+	if err != nil || !ws.Signaled() || ws.Signal() != s {
+		t.Errorf("child %d: wait status %#x, %v; want killed by %v", pid, uint32(ws), err, s)
+	}
+}
+
+// A signal caught before To is passed on once To names the receiver, one
+// caught after at once; To(0) keeps them again, and ToEach passes those
+// kept and those after on to each process its list gives.
 func TestForwarder(t *testing.T) {
 	f := Catch()
-	got := make(chan os.Signal, 4)
 	if err := unix.Kill(os.Getpid(), unix.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	f.To(func(s os.Signal) error { got <- s; return nil })
-	select {
-	case s := <-got:
-		if s != unix.SIGHUP {
-			t.Errorf("handed on %v, want SIGHUP", s)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("SIGHUP was not handed on")
-	}
+	time.Sleep(10 * time.Millisecond) // (caught, kept: this process goes on)
+	a := sleeper(t)
+	f.To(a)
+	killedBy(t, a, unix.SIGHUP)
+	b := sleeper(t)
+	f.To(b)
 	unix.Kill(os.Getpid(), unix.SIGQUIT)
-	if s := <-got; s != unix.SIGQUIT {
-		t.Errorf("handed on %v, want SIGQUIT", s)
-	}
+	killedBy(t, b, unix.SIGQUIT)
+	f.To(0)
+	unix.Kill(os.Getpid(), unix.SIGTERM)
+	time.Sleep(10 * time.Millisecond)
+	c, d := sleeper(t), sleeper(t)
+	f.ToEach(func() []int { return []int{c, d} })
+	killedBy(t, c, unix.SIGTERM)
+	killedBy(t, d, unix.SIGTERM)
+	e := sleeper(t)
+	f.ToEach(func() []int { return []int{e} })
+	unix.Kill(os.Getpid(), unix.SIGINT)
+	killedBy(t, e, unix.SIGINT)
 	f.Stop()
+}
+
+// A Forwarder made while another catches takes the signals until it
+// stops; then they go where the first one sends them.
+func TestForwarderNested(t *testing.T) {
+	outer := Catch()
+	defer outer.Stop()
+	a := sleeper(t)
+	outer.To(a)
+	inner := Catch()
+	b := sleeper(t)
+	inner.To(b)
+	unix.Kill(os.Getpid(), unix.SIGHUP)
+	killedBy(t, b, unix.SIGHUP)
+	inner.Stop()
+	unix.Kill(os.Getpid(), unix.SIGTERM)
+	killedBy(t, a, unix.SIGTERM)
 }
 
 // Wait returns a child's status, and a wait for no child of its own fails.
@@ -66,7 +109,7 @@ func TestWait(t *testing.T) {
 }
 
 // A Catching's Forwarder is the one its Catch made, the same each time,
-// and it has caught the signals: one sent now waits in it.
+// and it has caught the signals: one sent now is passed on by To.
 func TestCatching(t *testing.T) {
 	c := CatchLater()
 	go c.Catch()
@@ -78,12 +121,8 @@ func TestCatching(t *testing.T) {
 	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case s := <-f.sigs:
-		if s != syscall.SIGHUP {
-			t.Errorf("caught %v, want SIGHUP", s)
-		}
-	case <-time.After(5 * time.Second):
-		t.Error("SIGHUP not caught")
-	}
+	time.Sleep(10 * time.Millisecond)
+	a := sleeper(t)
+	f.To(a)
+	killedBy(t, a, syscall.SIGHUP)
 }
