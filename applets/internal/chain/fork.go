@@ -149,6 +149,10 @@ type Spawn struct {
 	Pids *[]int
 }
 
+// outlived holds what the children waiting at a gate read (Fork): the
+// last of them may run after Fork has returned, as long as this process.
+var outlived []any
+
 // ErrNoReport is Fork's error when the child ended without a report.
 var ErrNoReport = errors.New("child exited before it was ready")
 
@@ -202,6 +206,17 @@ func Fork(s *Spawn) (int, error) {
 			exitSignal: uint64(unix.SIGCHLD)}
 		unix.PthreadSigmask(unix.SIG_SETMASK, nil, &c.mask)
 		pid, errno = vfork(&c.clone, &c.mask, nil, c)
+	case s.Gate >= 0 && s.Open == nil && !s.Steps.forks():
+		// A child that waits at its gate (tw-runc's init) shares this
+		// memory too, and may outlive this process (tw-runc create):
+		// what it reads, and its stack, stay for as long as the process
+		// (outlived keeps them), as they stay in the memory it then holds
+		// alone. (Its memory is this process's until it executes the
+		// program: marking itself not dumpable marks this process too.)
+		var stack []byte
+		if pid, stack, errno = shareVM(c, s.Flags); stack != nil {
+			outlived = append(outlived, c, s, stack)
+		}
 	case s.Vfork && s.Open != nil && !s.Steps.forks():
 		var stack []byte
 		if pid, stack, errno = shareVM(c, s.Flags); stack != nil {
