@@ -13,10 +13,7 @@ import (
 
 // Signals are those an applet that waits for its child passes on to it:
 // what a terminal or a service manager sends to end a program.
-var Signals = []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT}
-
-// rawSignals are Signals as the kernel numbers them.
-var rawSignals = []syscall.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT}
+var Signals = []syscall.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT}
 
 // Forwarder catches Signals for a child: from Catch on, so that none is
 // lost while the child starts, and passes them on once To names it.
@@ -25,7 +22,7 @@ var rawSignals = []syscall.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.S
 // sigfwd_amd64.s) that the kernel calls on whichever thread the signal
 // comes to, and which calls kill(2) itself: no os/signal, whose start is
 // two more threads (its receiver and a locked one) that every start of a
-// container then also pays to end; 0.7-0.9 ms of the chain (5-7 %) on the
+// container then also pays to end: 3-7 % of the chain's time on the
 // project's virtual machine. Elsewhere, and once ToEach has been called,
 // it is os/signal's.
 type Forwarder struct {
@@ -51,6 +48,9 @@ var (
 	fwdMu      sync.Mutex
 )
 
+// noRaw has Catch take os/signal's way (tests).
+var noRaw bool
+
 // Catch starts catching Signals; Stop ends it.
 func Catch() *Forwarder {
 	f := &Forwarder{}
@@ -59,7 +59,7 @@ func Catch() *Forwarder {
 	switch {
 	case fwdDepth > 0:
 		f.raw, f.prev = true, atomic.SwapInt32(&fwdTarget, 0)
-	case rawCatch(rawSignals, f.old[:]):
+	case !noRaw && rawCatch(Signals, f.old[:]):
 		f.raw, f.top = true, true
 	default:
 		f.notify()
@@ -73,7 +73,9 @@ func Catch() *Forwarder {
 // says.
 func (f *Forwarder) notify() {
 	f.sigs = make(chan os.Signal, 4)
-	signal.Notify(f.sigs, Signals...)
+	for _, s := range Signals {
+		signal.Notify(f.sigs, s)
+	}
 	go func(sigs chan os.Signal) {
 		for s := range sigs {
 			f.pass(s.(syscall.Signal))
@@ -169,7 +171,7 @@ func (f *Forwarder) stopRaw(pass bool) {
 	fwdMu.Lock()
 	fwdDepth--
 	if f.top {
-		rawRestore(rawSignals, f.old[:])
+		rawRestore(Signals, f.old[:])
 	}
 	kept := atomic.SwapUint64(&fwdPending, 0)
 	atomic.StoreInt32(&fwdTarget, f.prev)

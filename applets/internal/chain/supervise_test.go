@@ -50,7 +50,17 @@ func killedBy(t *testing.T, pid int, s syscall.Signal) {
 // caught after at once; To(0) keeps them again, and ToEach passes those
 // kept and those after on to each process its list gives.
 func TestForwarder(t *testing.T) {
+	t.Run("raw", testForwarder)
+	noRaw = true
+	defer func() { noRaw = false }()
+	t.Run("os/signal", testForwarder)
+}
+
+func testForwarder(t *testing.T) {
 	f := Catch()
+	if f.raw != (rawSignalsOK && !noRaw) {
+		t.Fatalf("raw %v, want %v", f.raw, rawSignalsOK && !noRaw)
+	}
 	if err := unix.Kill(os.Getpid(), unix.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
