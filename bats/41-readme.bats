@@ -103,6 +103,9 @@ block() {
 	run -0 "$prefix/bin/tw-subvol" --help
 	run -0 "$prefix/bin/tw" --install "$BATS_TEST_TMPDIR/links"
 	[ -L "$BATS_TEST_TMPDIR/links/tw-pivot" ]
+	run -0 "$prefix/bin/tw" --install --copy "$BATS_TEST_TMPDIR/copy"
+	cmp "$prefix/bin/tw" "$BATS_TEST_TMPDIR/copy/tw"
+	[ "$(readlink "$BATS_TEST_TMPDIR/copy/tw-pivot")" = tw ]
 }
 
 @test "README: make demo works, twice in a row, and after a cleanup" {
