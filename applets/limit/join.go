@@ -137,11 +137,9 @@ func unshareJoin(g *cgroup.Group, argv []string, stdio cli.IO) error {
 // forwards signals to it, reaps every child until it is gone and returns
 // its exit status, as supervise does.
 func forkJoin(g *cgroup.Group, argv []string) (int, error) {
-	// Signals are caught from before PROG starts; os/signal's start (its
-	// goroutines, and the threads they take) meanwhile runs on another
-	// thread, as in tw-unshare's thread mode.
-	caught := chain.CatchLater()
-	go caught.Catch()
+	// Signals are caught from before PROG starts, as in tw-unshare's
+	// thread mode.
+	caught := chain.CatchSoon()
 	defer func() { caught.Forwarder().Stop() }()
 	p, err := chain.LookPath(argv[0], os.Getenv("PATH"))
 	if err != nil {

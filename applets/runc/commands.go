@@ -269,12 +269,11 @@ func cmdRun(g *globals, args []string, stdio cli.IO) error {
 		return err
 	}
 	// In the foreground, signals are caught from here on, as runc catches
-	// them: none is lost while the container is made, and the runtime's
-	// signal thread starts meanwhile, not between create and start.
+	// them: none is lost while the container is made (where os/signal
+	// catches, its thread starts meanwhile, not between create and start).
 	var caught *chain.Catching
 	if !o.detach {
-		caught = chain.CatchLater()
-		go caught.Catch()
+		caught = chain.CatchSoon()
 		defer func() {
 			if caught != nil {
 				caught.Forwarder().Stop()

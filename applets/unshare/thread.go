@@ -32,13 +32,10 @@ func (o *options) threaded(argv []string) bool {
 // forked from it (chain.ForkExec: PID 1 of the new pid namespace) and
 // waited for.
 func (o *options) thread(argv []string, stdio cli.IO) error {
-	// Signals are caught from before PROG starts; os/signal's start (its
-	// goroutines, and the threads they take) meanwhile runs on another
-	// thread (see Main).
+	// Signals are caught from before PROG starts (see Main).
 	caught := o.caught
 	if caught == nil {
-		caught = chain.CatchLater()
-		go caught.Catch()
+		caught = chain.CatchSoon()
 	}
 	// On the calling thread, which may carry namespaces of its own
 	// (tw-net's network namespace): the container starts from them, as a

@@ -162,12 +162,13 @@ func Main(args []string, stdio cli.IO) error {
 	// one parses the options, and the main thread's lock finds it there.
 	//
 	// Every way on but the child's also catches signals (chain.Catch)
-	// before it forks: os/signal's start is two threads more and a round
-	// trip with one of them per signal (0.5-1 ms on a virtual machine),
-	// which the main thread, locked, would wait for, handing its
-	// processor back and forth. That thread starts it too, meanwhile;
-	// the ways on take it (catch). Nested, the caller's process goes on
-	// after tw-unshare, which stops catching: each way catches then.
+	// before it forks. On amd64 CatchLater does at once (four
+	// rt_sigaction); elsewhere os/signal's start is two threads more and
+	// a round trip with one of them per signal (0.5-1 ms on a virtual
+	// machine), which the main thread, locked, would wait for: that
+	// thread starts it, meanwhile, and the ways on take it (catch).
+	// Nested, the caller's process goes on after tw-unshare, which stops
+	// catching: each way catches then.
 	fs := cli.NewFlagSet("unshare", false)
 	o := newOptions(fs)
 	if !chain.Nested() && os.Getenv(ns.EnvChild) == "" {

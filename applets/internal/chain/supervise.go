@@ -204,6 +204,16 @@ func CatchLater() *Catching {
 	return c
 }
 
+// CatchSoon is CatchLater with its Catch started on a goroutine where
+// it is still to do (not on amd64, where CatchLater has caught).
+func CatchSoon() *Catching {
+	c := CatchLater()
+	if c.f == nil {
+		go c.Catch()
+	}
+	return c
+}
+
 // Catch catches the signals (see Catch), once.
 func (c *Catching) Catch() {
 	if c.f == nil {

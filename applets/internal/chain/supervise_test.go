@@ -123,6 +123,11 @@ func TestWait(t *testing.T) {
 func TestCatching(t *testing.T) {
 	c := CatchLater()
 	go c.Catch()
+	testCatching(t, c)
+	testCatching(t, CatchSoon())
+}
+
+func testCatching(t *testing.T, c *Catching) {
 	f := c.Forwarder()
 	if c.Forwarder() != f {
 		t.Fatal("a second Forwarder")
