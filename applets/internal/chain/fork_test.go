@@ -56,6 +56,56 @@ func TestForkGate(t *testing.T) {
 	}
 }
 
+// A child at its gate shares this memory where it can (amd64): what it
+// reads after the gate, its late steps and its argv, outlives Fork and the
+// collections and allocations that come before the gate opens.
+func TestForkGateShared(t *testing.T) {
+	t.Cleanup(func() { TakeSteps() })
+	out := filepath.Join(t.TempDir(), "out")
+	if err := os.WriteFile(out, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	gate := make([]int, 2)
+	if err := unix.Pipe2(gate, unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(gate[0])
+	pid, err := func() (int, error) {
+		steps := TakeSteps()
+		WriteLater("test", out, []byte(strings.Repeat("late", 100)+"\n"), false, func(_ int, e syscall.Errno) error { return e })
+		late := TakeSteps()
+		arg := strings.Repeat("prog", 100)
+		return Fork(&Spawn{Steps: steps, Gate: gate[0], Late: late, Path: "/bin/sh",
+			Argv: []string{"sh", "-c", `echo "$1" >>"$0"`, out, arg}, Prefix: "test: "})
+	}()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const kcmpVM = 1 // KCMP_VM
+	same, _, errno := unix.Syscall6(unix.SYS_KCMP, uintptr(os.Getpid()), uintptr(pid), kcmpVM, 0, 0, 0)
+	if canShareVM && (errno != 0 || same != 0) {
+		t.Errorf("the child at its gate does not share this memory: kcmp %d, %v", same, errno)
+	}
+	// What Fork allocated is garbage for the collector now: reuse it.
+	for i := 0; i < 3; i++ {
+		runtime.GC()
+		junk := make([][]byte, 256)
+		for j := range junk {
+			junk[j] = []byte(strings.Repeat("x", 64<<(j%10)))
+		}
+		runtime.KeepAlive(junk)
+	}
+	unix.Write(gate[1], []byte{0})
+	unix.Close(gate[1])
+	if st := waitStatus(t, pid); st != 0 {
+		t.Errorf("status %d, want 0", st)
+	}
+	want := strings.Repeat("late", 100) + "\n" + strings.Repeat("prog", 100) + "\n"
+	if b, _ := os.ReadFile(out); string(b) != want {
+		t.Errorf("after the gate: %q", b)
+	}
+}
+
 // A failed step comes back as its error, under its applet; a gate that
 // closes without a byte ends the child; without a gate, a program that
 // cannot be executed is Fork's error.
