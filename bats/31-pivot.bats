@@ -183,6 +183,39 @@ background_remount() {
 	assert_equal "$run2" "rw yes 1 umount: can't unmount /: Device or resource busy"
 }
 
+@test "without --pid, SIGTERM to tw-unshare while it waits for what PROG left passes on to those processes" {
+	mknod "$ROOT/dev/null" c 1 3 # (sh gives its job /dev/null)
+	# thread mode, then the child that starts tw again (the other order)
+	for chain in "tw-unshare -mu tw-pivot $ROOT" \
+		"tw-unshare -mu tw-mountproc --host-pids --target $ROOT/proc tw-pivot $ROOT"; do
+		rm -f "$ROOT/bg.pid"
+		# shellcheck disable=SC2086
+		$chain sh -c 'sleep 100 >&- 2>&- & echo $! >/bg.pid; exit 5' >/dev/null 2>&1 &
+		local tw=$! bg= status=
+		for _ in $(seq 50); do
+			[ -s "$ROOT/bg.pid" ] && break
+			sleep 0.1
+		done
+		bg=$(cat "$ROOT/bg.pid")
+		rm -f "$ROOT/bg.pid"
+		sleep 0.3 # PROG has ended: tw-unshare waits for the sleep, its subreaper
+		kill -0 "$tw"
+		kill -TERM "$tw"
+		for _ in $(seq 50); do
+			kill -0 "$tw" 2>/dev/null || break
+			sleep 0.1
+		done
+		if kill -0 "$tw" 2>/dev/null; then
+			kill -KILL "$bg" "$tw"
+			false "the sleep did not get SIGTERM: tw-unshare still waits"
+		fi
+		wait "$tw" || status=$?
+		assert_equal "$status" 5 # PROG's
+		run ! kill -0 "$bg"
+	done
+	rm -f "$ROOT/dev/null"
+}
+
 @test "the exit status of the container's program comes out" {
 	run -7 container sh -c 'exit 7'
 	assert_output ''
