@@ -12,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -40,11 +41,26 @@ func Sealed(name string, src io.Reader) (*os.File, error) {
 		f.Close()
 		return nil, err
 	}
-	if _, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, seals); err != nil {
+	if err := seal(f); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("seal %s: %w", f.Name(), err)
 	}
 	return f, nil
+}
+
+// seal adds seals to f. F_SEAL_WRITE fails with EBUSY while a page of the
+// file has a reference beyond its own (the kernel waits ~75 ms for those
+// first): the page-cache scans of a reclaim agent take such references for
+// an instant, and made `tw-unpack` fail once in a CI run. It is tried again.
+func seal(f *os.File) error {
+	var err error
+	for try := 0; try < 5; try++ {
+		if _, err = unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, seals); !errors.Is(err, unix.EBUSY) {
+			return err
+		}
+		time.Sleep(time.Duration(10<<try) * time.Millisecond)
+	}
+	return err
 }
 
 // Exec replaces this process with prog, run as argv with env and stdio as
